@@ -1,0 +1,100 @@
+/* cancel.c - pacer cancel: cancel or signal jobs, as scancel does. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "opt.h"
+
+static const struct opt_def cancel_defs[] = {
+	{ "signal", 's', OPT_REQUIRED },
+	{ "user", 'u', OPT_REQUIRED },
+	{ "help", 'h', OPT_NONE },
+	{ NULL, 0, OPT_NONE },
+};
+
+static const char cancel_usage[] =
+	"Usage: pacer cancel [OPTIONS] ID...\n"
+	"       pacer cancel [OPTIONS] --user USER\n"
+	"\n"
+	"Cancel jobs: a running job gets SIGTERM, then SIGKILL after the cluster's\n"
+	"kill_wait.  Errors are printed per job; successes are silent.\n"
+	"\n"
+	"  -s, --signal=SIGNAL    only send SIGNAL (a name like USR1 or a number) to the\n"
+	"                         running jobs, without cancelling them\n"
+	"  -u, --user=USER        cancel every job of USER\n"
+	"  -h, --help             show this help\n";
+
+struct cancel_args {
+	Pacer__CancelRequest req;
+	const char *user;
+	bool help;
+};
+
+static int parse(struct cli *cli, int argc, char **argv, struct cancel_args *a)
+{
+	struct opt_state st;
+	char err[512];
+	int key;
+
+	opt_init(&st, argc, argv, 1, cancel_defs, true);
+	while ((key = opt_next(&st)) != OPT_END) {
+		int rc = 0;
+
+		switch (key) {
+		case OPT_ERROR: return cli_usage_error(cli, "%s", st.err);
+		case OPT_OPERAND:
+			rc = cli_parse_job_ids(st.arg, &a->req.job_ids, &a->req.n_job_ids, err,
+					       sizeof(err));
+			break;
+		case 's': rc = cli_parse_signal(st.arg, &a->req.signal, err, sizeof(err)); break;
+		case 'u': a->user = st.arg; break;
+		case 'h': a->help = true; break;
+		}
+		if (rc < 0) {
+			cli_error(cli, "%s", err);
+			return 1;
+		}
+	}
+	if (a->help)
+		return 0;
+	if (a->user) {
+		uid_t uid;
+
+		if (a->req.n_job_ids)
+			return cli_usage_error(cli, "give job ids or --user, not both");
+		if (cli_parse_user(a->user, &uid, err, sizeof(err)) < 0) {
+			cli_error(cli, "%s", err);
+			return 1;
+		}
+		a->req.by_user = true;
+		a->req.uid = (uint32_t)uid;
+	} else if (a->req.n_job_ids == 0) {
+		return cli_usage_error(cli, "no job to cancel (give job ids, or --user USER)");
+	}
+	return 0;
+}
+
+int cmd_cancel(struct cli *cli, int argc, char **argv)
+{
+	struct cancel_args a = { .req = PACER__CANCEL_REQUEST__INIT };
+	Pacer__Msg req = PACER__MSG__INIT, *reply = NULL;
+	int rc;
+
+	rc = parse(cli, argc, argv, &a);
+	if (rc != 0 || a.help) {
+		if (a.help)
+			fputs(cancel_usage, stdout);
+		goto done;
+	}
+	req.body_case = PACER__MSG__BODY_CANCEL;
+	req.cancel = &a.req;
+	if (cli_call(cli, &req, PACER__MSG__BODY_CANCEL_REPLY, &reply) < 0) {
+		rc = 1;
+		goto done;
+	}
+	rc = cli_job_results(cli, reply->cancel_reply->results, reply->cancel_reply->n_results);
+	pacer__msg__free_unpacked(reply, NULL);
+done:
+	free(a.req.job_ids);
+	return rc;
+}

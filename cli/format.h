@@ -1,0 +1,83 @@
+/* format.h - how the CLI shows jobs and nodes: state names, squeue-style
+ * format strings, tables, scontrol-style records and --json objects.
+ *
+ * Everything here writes to a FILE and decides nothing else, so listings
+ * can be unit-tested byte for byte.
+ */
+#ifndef PACER_CLI_FORMAT_H
+#define PACER_CLI_FORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "json.h"
+#include "pacer.pb-c.h"
+
+/* squeue's default columns:
+ * JOBID PARTITION NAME USER ST TIME NODES NODELIST(REASON). */
+#define QFMT_DEFAULT "%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R"
+
+/* "PENDING", "RUNNING"...; "UNKNOWN" for a value this CLI does not know. */
+const char *format_job_state(Pacer__JobState s);
+
+/* squeue's short codes: PD R CD F CA TO NF RQ ("??" when unknown). */
+const char *format_job_state_short(Pacer__JobState s);
+
+/* A state by long name or short code, any case ("running", "R", "pd",
+ * "CANCELED" too).  0, or -1 with EINVAL. */
+int format_job_state_parse(const char *s, Pacer__JobState *state);
+
+/* "UP", "DOWN"... the NodeState name without its prefix. */
+const char *format_node_state_name(Pacer__NodeState s);
+
+/* How sinfo shows a node: "idle", "mixed" or "allocated" for an UP node by
+ * its allocated CPUs, otherwise the state name in lower case. */
+const char *format_node_state(const Pacer__NodeInfo *n);
+
+/* Seconds a job has run: now - start while running, end - start once
+ * finished, 0 before it starts. */
+uint32_t format_elapsed(Pacer__JobState s, int64_t start, int64_t end, int64_t now);
+
+/* A time limit as squeue shows it: "1:00:00", "UNLIMITED", "NOT_SET" (0). */
+int format_time_limit(uint32_t limit, char *buf, size_t size);
+
+/* squeue-style format: literal text and fields "%[.|-][width]letter".
+ * '.' right-aligns, '-' (or nothing) left-aligns; a width pads and
+ * truncates.  Letters: i j u P t T M l D C R N r V S e Q, and %% for '%'. */
+struct qfmt;
+
+/* Parse FMT.  The format, or NULL with errno EINVAL and ERR saying which
+ * part is wrong. */
+struct qfmt *qfmt_parse(const char *fmt, char *err, size_t errlen);
+void qfmt_free(struct qfmt *f);
+
+/* One header line / one job line, each ending in '\n'. */
+void qfmt_header(const struct qfmt *f, FILE *out);
+void qfmt_job(const struct qfmt *f, const Pacer__JobSummary *j, int64_t now, FILE *out);
+
+/* {"jobs":[...]} with every JobSummary field (state as a string). */
+void format_queue_json(const Pacer__QueueReply *r, FILE *out);
+
+/* The `pacer nodes` table:
+ * NODELIST STATE CPUS(A/T) MEMORY(A/T) PARTITIONS REASON. */
+void format_nodes_table(const Pacer__NodesReply *r, bool header, FILE *out);
+
+/* {"nodes":[...]} with every NodeInfo field. */
+void format_nodes_json(const Pacer__NodesReply *r, FILE *out);
+
+/* scontrol-style record of one job ("JobId=42 JobName=x\n   UserId=...").
+ * NOW (unix seconds) is used for the run time of a running job. */
+void format_job_show(const Pacer__Job *j, int64_t now, FILE *out);
+
+/* Every field of a job (its spec nested) as one JSON object. */
+void format_job_json(struct json *js, const Pacer__Job *j);
+
+/* scontrol-style record of one node. */
+void format_node_show(const Pacer__NodeInfo *n, FILE *out);
+
+/* Every field of a node as one JSON object. */
+void format_node_json(struct json *js, const Pacer__NodeInfo *n);
+
+#endif

@@ -1,0 +1,163 @@
+/* queue.c - pacer queue: list jobs, as squeue does. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "format.h"
+#include "opt.h"
+
+enum { K_JSON = OPT_LONG_ONLY, K_ME, K_HELP };
+
+static const struct opt_def queue_defs[] = {
+	{ "all", 'a', OPT_NONE },
+	{ "user", 'u', OPT_REQUIRED },
+	{ "me", K_ME, OPT_NONE },
+	{ "state", 't', OPT_REQUIRED },
+	{ "states", 't', OPT_REQUIRED },
+	{ "job", 'j', OPT_REQUIRED },
+	{ "jobs", 'j', OPT_REQUIRED },
+	{ "format", 'o', OPT_REQUIRED },
+	{ "noheader", 'h', OPT_NONE },
+	{ "json", K_JSON, OPT_NONE },
+	{ "help", K_HELP, OPT_NONE },
+	{ NULL, 0, OPT_NONE },
+};
+
+static const char queue_usage[] =
+	"Usage: pacer queue [OPTIONS]\n"
+	"\n"
+	"List pending and running jobs (every job with --all), as squeue does.\n"
+	"\n"
+	"  -a, --all              include finished jobs still remembered\n"
+	"  -u, --user=USER[,...]  only these users' jobs\n"
+	"      --me               only my jobs\n"
+	"  -t, --state=STATE[,...] only jobs in these states: PENDING (PD), RUNNING (R),\n"
+	"                         COMPLETED (CD), FAILED (F), CANCELLED (CA), TIMEOUT (TO),\n"
+	"                         NODE_FAIL (NF), REQUEUED (RQ)\n"
+	"  -j, --job=ID[,...]     only these jobs\n"
+	"  -o, --format=FORMAT    squeue-style columns, e.g. \"%.10i %-20j %T\":\n"
+	"                         %i id  %j name  %u user  %P partition  %t state code\n"
+	"                         %T state  %M time used  %l time limit  %D nodes\n"
+	"                         %C cpus  %R nodes or (reason)  %N nodes  %r reason\n"
+	"                         %V submit time  %S start time  %e end time  %Q priority\n"
+	"                         (%.N right-aligns in N columns, %-N or %N left-aligns)\n"
+	"  -h, --noheader         no header line\n"
+	"      --json             every field of every job as JSON\n"
+	"      --help             show this help\n";
+
+struct queue_args {
+	Pacer__QueueRequest req;
+	const char *format;
+	bool header;
+	bool json;
+	bool help;
+};
+
+static int add_me(Pacer__QueueRequest *req, char *err, size_t errlen)
+{
+	uint32_t *grown = realloc(req->uids, (req->n_uids + 1) * sizeof(*grown));
+
+	if (!grown) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	req->uids = grown;
+	req->uids[req->n_uids++] = (uint32_t)getuid();
+	return 0;
+}
+
+static int parse(struct cli *cli, int argc, char **argv, struct queue_args *a)
+{
+	struct opt_state st;
+	char err[512];
+	int key, rc = 0;
+
+	opt_init(&st, argc, argv, 1, queue_defs, true);
+	while (rc == 0 && (key = opt_next(&st)) != OPT_END) {
+		switch (key) {
+		case OPT_ERROR: return cli_usage_error(cli, "%s", st.err);
+		case OPT_OPERAND:
+			return cli_usage_error(cli, "unexpected argument '%s' (give job ids with "
+					       "--job ID)", st.arg);
+		case 'a': a->req.all = true; break;
+		case 'u':
+			rc = cli_parse_users(st.arg, &a->req.uids, &a->req.n_uids, err,
+					     sizeof(err));
+			break;
+		case K_ME: rc = add_me(&a->req, err, sizeof(err)); break;
+		case 't':
+			rc = cli_parse_states(st.arg, &a->req.states, &a->req.n_states, err,
+					      sizeof(err));
+			break;
+		case 'j':
+			rc = cli_parse_job_ids(st.arg, &a->req.job_ids, &a->req.n_job_ids, err,
+					       sizeof(err));
+			break;
+		case 'o': a->format = st.arg; break;
+		case 'h': a->header = false; break;
+		case K_JSON: a->json = true; break;
+		case K_HELP: a->help = true; break;
+		}
+	}
+	if (rc < 0) {
+		cli_error(cli, "%s", err);
+		return 1;
+	}
+	return 0;
+}
+
+static void print_jobs(const struct queue_args *a, const struct qfmt *f,
+		       const Pacer__QueueReply *r)
+{
+	if (a->json) {
+		format_queue_json(r, stdout);
+		return;
+	}
+	if (a->header)
+		qfmt_header(f, stdout);
+	for (size_t i = 0; i < r->n_jobs; i++)
+		qfmt_job(f, r->jobs[i], r->now, stdout);
+}
+
+int cmd_queue(struct cli *cli, int argc, char **argv)
+{
+	struct queue_args a = { .req = PACER__QUEUE_REQUEST__INIT, .header = true };
+	Pacer__Msg req = PACER__MSG__INIT, *reply = NULL;
+	struct qfmt *f = NULL;
+	char err[512];
+	int rc;
+
+	rc = parse(cli, argc, argv, &a);
+	if (rc != 0 || a.help) {
+		if (a.help)
+			fputs(queue_usage, stdout);
+		goto done;
+	}
+	/* A bad --format fails before anything is asked of the controller. */
+	if (!a.json) {
+		f = qfmt_parse(a.format ? a.format : QFMT_DEFAULT, err, sizeof(err));
+		if (!f) {
+			cli_error(cli, "bad --format: %s", err);
+			rc = 1;
+			goto done;
+		}
+	}
+	/* Asking for ids or states means wanting them even once finished. */
+	if (a.req.n_job_ids || a.req.n_states)
+		a.req.all = true;
+	req.body_case = PACER__MSG__BODY_QUEUE;
+	req.queue = &a.req;
+	if (cli_call(cli, &req, PACER__MSG__BODY_QUEUE_REPLY, &reply) < 0) {
+		rc = 1;
+		goto done;
+	}
+	print_jobs(&a, f, reply->queue_reply);
+	pacer__msg__free_unpacked(reply, NULL);
+done:
+	qfmt_free(f);
+	free(a.req.uids);
+	free(a.req.states);
+	free(a.req.job_ids);
+	return rc;
+}

@@ -1,0 +1,119 @@
+/* job.h - the controller's job table.
+ *
+ * Every job lives in one hash table by id and on one list in id order (ids
+ * only grow, so appending keeps it sorted); pending jobs are also on the
+ * pending queue, in scheduling order: priority, then id.  Strings that jobs
+ * share are interned (blob.h).  Only state.c changes jobs, by applying
+ * journal records, so the journal is the one record of every change.
+ */
+#ifndef PACER_JOB_H
+#define PACER_JOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pacer.pb-c.h"
+
+struct blob;
+
+struct job_alloc {
+	uint32_t node;      /* index in the node table */
+	uint32_t cpus;
+	uint64_t mem_mb;
+};
+
+struct job {
+	uint32_t id;
+	uint32_t uid;
+	uint32_t gid;
+	uint8_t state;            /* Pacer__JobState */
+	bool held;
+	bool cancel_requested;
+	bool charged;             /* its allocation is counted on its nodes */
+	uint16_t partition;       /* index in conf->partitions */
+	uint32_t nodes_req;
+	uint32_t ntasks;
+	uint32_t cpus_per_task;
+	uint32_t time_limit;      /* seconds, resolved at submit */
+	uint32_t priority;
+	uint32_t requeue_count;
+	uint32_t nalloc;
+	int32_t exit_code;
+	int32_t term_signal;
+	uint64_t mem_mb;
+	uint64_t epoch;
+	int64_t submit_time;
+	int64_t start_time;
+	int64_t end_time;
+	char *name;
+	struct blob *user;
+	struct blob *reason;
+	struct blob *workdir;
+	struct blob *stdout_pattern;
+	struct blob *stderr_pattern;
+	struct blob *script;
+	struct blob *env;         /* blob_strv */
+	struct blob *argv;        /* blob_strv */
+	struct blob *submit_dir;
+	struct blob *submit_host;
+	struct blob *stdout_path; /* resolved when it started */
+	struct blob *stderr_path;
+	struct job_alloc *alloc;
+	struct job *hnext;
+	struct job *prev, *next;   /* all jobs, by id */
+	struct job *pprev, *pnext; /* pending queue */
+	bool launch_pending;       /* started, launch not sent yet (waits for disk) */
+};
+
+/* The job with ID, or NULL. */
+struct job *job_find(uint32_t id);
+
+/* First job by id; follow ->next. */
+struct job *job_first(void);
+
+/* First pending job in scheduling order; follow ->pnext. */
+struct job *job_pending_first(void);
+
+size_t job_count(void);
+
+/* A new job from its journal form, inserted.  NULL with errno (EEXIST when
+ * the id is taken). */
+struct job *job_create(const Pacer__Job *pj);
+
+/* Move J to STATE, keeping the pending queue right. */
+void job_set_state(struct job *j, Pacer__JobState state);
+
+/* Set the reason (NULL clears it). */
+void job_set_reason(struct job *j, const char *reason);
+
+/* Remove and free J. */
+void job_destroy(struct job *j);
+
+/* True when STATE is a final one. */
+bool job_state_final(Pacer__JobState state);
+
+/* Upper-case name of a state ("PENDING"). */
+const char *job_state_name(Pacer__JobState state);
+
+/* A proto view of J.  Strings and arrays point into J or into SCRATCH, which
+ * must be released with job_proto_release; FULL includes script and env.
+ * 0 or -1 with ENOMEM. */
+struct job_proto {
+	Pacer__Job job;
+	Pacer__JobSpec spec;
+	Pacer__NodeAlloc *allocs;
+	Pacer__NodeAlloc **allocp;
+	char **env;
+	char **argv;
+};
+int job_to_proto(const struct job *j, struct job_proto *p, bool full);
+void job_proto_release(struct job_proto *p);
+
+/* Fill a summary line of J (pointers into J; NODELIST is the caller's). */
+void job_to_summary(const struct job *j, Pacer__JobSummary *s, char *nodelist);
+
+/* Free every job (at exit, so leak checkers stay quiet). */
+void job_table_destroy(void);
+
+#endif

@@ -1,0 +1,429 @@
+/* main.c - pacernoded, the node daemon: one per compute node.
+ *
+ * Runs in the foreground (systemd Type=simple).  Start-up: configuration,
+ * this node's identity, the spool left by an earlier run, then the listening
+ * socket; after that everything happens on one libevent loop: controller
+ * messages (link.c), job ends (SIGCHLD, jobs.c), timers.  SIGTERM ends every
+ * job before the daemon exits, so stopping it never leaves job processes
+ * behind.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "conf.h"
+#include "jobs.h"
+#include "log.h"
+#include "noded.h"
+#include "topo.h"
+#include "track.h"
+
+/* A stop waits at most this long for jobs (TERM + KILL + cleanup). */
+#define STOP_DEADLINE_S 15
+
+struct opts {
+	const char *conf;
+	const char *name;
+	const char *log;
+	const char *pidfile;
+	const char *level;
+};
+
+static struct noded nd;
+static bool pidfile_written;
+static struct event *sig_ev[4];
+static struct event *stop_ev;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: pacernoded [OPTION]...\n"
+		"The Pacer node daemon: launches and watches the jobs of one compute node.\n"
+		"\n"
+		"  -c, --conf FILE        configuration file (default: $PACER_CONF or %s)\n"
+		"  -n, --name NODE        this node's name in the configuration\n"
+		"                         (default: the short host name)\n"
+		"  -l, --log FILE         log to FILE instead of stderr\n"
+		"  -p, --pidfile FILE     write the daemon's pid to FILE\n"
+		"  -L, --log-level LEVEL  error, warn, info or debug (default: log_level\n"
+		"                         of the configuration)\n"
+		"  -h, --help             show this help and exit\n"
+		"  -V, --version          show the version and exit\n",
+		CONF_DEFAULT_PATH);
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "conf", required_argument, NULL, 'c' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "pidfile", required_argument, NULL, 'p' },
+		{ "log-level", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:n:l:p:L:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->conf = optarg; break;
+		case 'n': o->name = optarg; break;
+		case 'l': o->log = optarg; break;
+		case 'p': o->pidfile = optarg; break;
+		case 'L': o->level = optarg; break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("pacernoded %s\n", PACER_VERSION); exit(0);
+		default:
+			fprintf(stderr, "Try 'pacernoded --help' for the options.\n");
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "pacernoded: unexpected argument '%s' (it takes options only; "
+			"see --help)\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Identity ----------------------------------------------------------------*/
+
+static void read_boot_id(char *buf, size_t size)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	buf[0] = '\0';
+	if (f) {
+		if (!fgets(buf, (int)size, f))
+			buf[0] = '\0';
+		fclose(f);
+	}
+	buf[strcspn(buf, " \t\r\n")] = '\0';
+	if (!buf[0])
+		log_warn("cannot read /proc/sys/kernel/random/boot_id: the controller will not "
+			 "notice reboots of this node");
+}
+
+static int make_daemon_id(char *buf, size_t size)
+{
+	uint8_t raw[16];
+	size_t n = 0;
+
+	if (size < 2 * sizeof(raw) + 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	while (n < sizeof(raw)) {
+		ssize_t r = getrandom(raw + n, sizeof(raw) - n, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		n += (size_t)r;
+	}
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(buf + 2 * i, 3, "%02x", raw[i]);
+	return 0;
+}
+
+/* This node's name: --name, else the host name up to its first dot. */
+static int pick_name(const char *opt, const char *conf_path)
+{
+	if (opt)
+		snprintf(nd.name, sizeof(nd.name), "%s", opt);
+	else
+		snprintf(nd.name, sizeof(nd.name), "%.*s", (int)strcspn(nd.hostname, "."),
+			 nd.hostname);
+	nd.node = conf_node_find(nd.conf, nd.name);
+	if (!nd.node) {
+		fprintf(stderr, "pacernoded: node '%s' is not defined in %s (add it to a "
+			"[nodes:...] section, or pass --name)\n", nd.name, conf_path);
+		return -1;
+	}
+	return 0;
+}
+
+static void find_daemon_uid(void)
+{
+	const char *user = nd.conf->daemon_user;
+	struct passwd *pw;
+
+	if (!user || !*user)
+		return;
+	pw = getpwnam(user);
+	if (!pw) {
+		log_warn("daemon_user '%s' is not a user on this node: only root may act as the "
+			 "controller", user);
+		return;
+	}
+	nd.daemon_uid = pw->pw_uid;
+	nd.have_daemon_uid = true;
+}
+
+/* Files -------------------------------------------------------------------*/
+
+/* Make DIR and its missing parents, 0755, as launch.c expects the spool. */
+static int mkdir_p(const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *p = path + 1;; p++) {
+		char c = *p;
+		if (c && c != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) == 0)
+			chmod(path, 0755); /* whatever the umask */
+		else if (errno != EEXIST)
+			return -1;
+		if (!c)
+			break;
+		*p = c;
+	}
+	if (stat(path, &st) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
+
+static int write_pidfile(const char *path)
+{
+	char buf[32];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	int saved;
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, buf, (size_t)len) != len) {
+		saved = errno;
+		close(fd);
+		errno = saved ? saved : EIO;
+		return -1;
+	}
+	return close(fd);
+}
+
+/* Signals and shutdown ----------------------------------------------------*/
+
+static void stopped(struct noded *n)
+{
+	log_info("node daemon stopped");
+	event_base_loopbreak(n->base);
+}
+
+static void jobs_gone(struct noded *n)
+{
+	if (stop_ev)
+		evtimer_del(stop_ev);
+	link_finish(n, stopped);
+}
+
+static void on_stop_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_err("jobs still not gone %d s after the stop began", STOP_DEADLINE_S);
+	jobs_abandon(nd.jobs);
+	/* jobs_abandon emptied the table: jobs_gone has run. */
+}
+
+static void begin_stop(int sig)
+{
+	struct timeval tv = { .tv_sec = STOP_DEADLINE_S };
+
+	if (nd.stopping) {
+		log_info("got %s while stopping: already ending the jobs", strsignal(sig));
+		return;
+	}
+	nd.stopping = true;
+	log_info("got %s: ending %zu job(s) and stopping", strsignal(sig), jobs_count(nd.jobs));
+	link_stop_listening(&nd);
+	stop_ev = evtimer_new(nd.base, on_stop_deadline, NULL);
+	if (stop_ev)
+		evtimer_add(stop_ev, &tv);
+	jobs_stop_all(nd.jobs, jobs_gone);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	switch (sig) {
+	case SIGCHLD:
+		jobs_reap(nd.jobs);
+		break;
+	case SIGHUP:
+		if (log_reopen() < 0)
+			log_err("cannot reopen the log file: %s", strerror(errno));
+		else
+			log_info("log file reopened");
+		break;
+	default:
+		begin_stop((int)sig);
+		break;
+	}
+}
+
+static int add_signals(void)
+{
+	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+
+	/* A peer that vanished must not kill us through write().  launch.c
+	 * resets every disposition in the job, so jobs do not inherit this. */
+	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sig_ev[i] = evsignal_new(nd.base, sigs[i], on_signal, NULL);
+		if (!sig_ev[i] || evsignal_add(sig_ev[i], NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Start-up ----------------------------------------------------------------*/
+
+static int set_log(const struct opts *o)
+{
+	const char *level = o->level ? o->level : nd.conf->log_level;
+	enum log_level lv = LOG_INFO;
+
+	if (level && log_level_parse(level, &lv) < 0) {
+		fprintf(stderr, "pacernoded: bad log level '%s' (use error, warn, info or debug)\n",
+			level);
+		return -1;
+	}
+	log_init("pacernoded", lv);
+	if (o->log && log_open(o->log) < 0) {
+		fprintf(stderr, "pacernoded: cannot open log file %s: %s\n", o->log,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Who and what this node is: configuration, name, log, spool, identity. */
+static int setup_node(const struct opts *o)
+{
+	const char *path = conf_path(o->conf);
+	char err[1024];
+
+	if (conf_load(path, &nd.conf, err, sizeof(err)) < 0) {
+		fprintf(stderr, "pacernoded: %s\n", err);
+		return -1;
+	}
+	if (gethostname(nd.hostname, sizeof(nd.hostname) - 1) < 0)
+		snprintf(nd.hostname, sizeof(nd.hostname), "localhost");
+	if (pick_name(o->name, path) < 0 || set_log(o) < 0)
+		return -1;
+	snprintf(nd.spool_dir, sizeof(nd.spool_dir), "%s", nd.node->spool_dir);
+	if (nd.spool_dir[0] != '/' || mkdir_p(nd.spool_dir) < 0) {
+		log_err("cannot use the spool directory %s: %s (spool_dir in %s must be an "
+			"absolute path root can create)", nd.spool_dir,
+			nd.spool_dir[0] == '/' ? strerror(errno) : "not absolute", path);
+		return -1;
+	}
+	read_boot_id(nd.boot_id, sizeof(nd.boot_id));
+	if (make_daemon_id(nd.daemon_id, sizeof(nd.daemon_id)) < 0) {
+		log_err("cannot draw random bytes: %s", strerror(errno));
+		return -1;
+	}
+	if (topo_probe(&nd.topo, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		return -1;
+	}
+	find_daemon_uid();
+	return 0;
+}
+
+/* The loop and what it serves; the spool left by an earlier run. */
+static int setup_loop(const struct opts *o)
+{
+	char err[1024];
+
+	nd.auth = auth_create(nd.conf->munge_socket);
+	if (!nd.auth) {
+		log_err("cannot set up munge authentication: %s", strerror(errno));
+		return -1;
+	}
+	track_init(nd.name);
+	nd.base = event_base_new();
+	nd.jobs = nd.base ? jobs_create(&nd) : NULL;
+	if (!nd.jobs || add_signals() < 0) {
+		log_err("cannot set up the event loop: %s", strerror(errno));
+		return -1;
+	}
+	/* The port is this node's lock: a second daemon started by mistake must
+	 * fail here, before it touches the pid file or the first one's jobs.
+	 * Nobody is served before the loop runs, after the recovery. */
+	if (link_start(&nd, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		return -1;
+	}
+	if (o->pidfile && write_pidfile(o->pidfile) < 0) {
+		log_err("cannot write the pid file %s: %s", o->pidfile, strerror(errno));
+		return -1;
+	}
+	pidfile_written = o->pidfile != NULL;
+	if (jobs_recover(nd.jobs) < 0) {
+		log_err("cannot read the spool directory %s: %s", nd.spool_dir, strerror(errno));
+		return -1;
+	}
+	log_info("node %s (%u cpus, %llu MiB) of cluster %s started, version %s, daemon id %s",
+		 nd.name, nd.topo.cpus, (unsigned long long)nd.topo.mem_mb, nd.conf->cluster,
+		 PACER_VERSION, nd.daemon_id);
+	return 0;
+}
+
+static void teardown(const struct opts *o)
+{
+	link_destroy(&nd);
+	jobs_destroy(nd.jobs);
+	for (size_t i = 0; i < sizeof(sig_ev) / sizeof(sig_ev[0]); i++)
+		if (sig_ev[i])
+			event_free(sig_ev[i]);
+	if (stop_ev)
+		event_free(stop_ev);
+	if (nd.base)
+		event_base_free(nd.base);
+	if (nd.auth)
+		auth_destroy(nd.auth);
+	if (pidfile_written)
+		unlink(o->pidfile);
+	conf_destroy(nd.conf);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	int rc = 1;
+
+	log_init("pacernoded", LOG_INFO);
+	if (parse_args(argc, argv, &o) < 0)
+		return 1;
+	if (setup_node(&o) == 0 && setup_loop(&o) == 0 && event_base_dispatch(nd.base) >= 0)
+		rc = 0;
+	teardown(&o);
+	return rc;
+}

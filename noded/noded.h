@@ -1,0 +1,62 @@
+/* noded.h - what every part of the node daemon shares (private to noded/).
+ *
+ * main.c owns the context and the event loop, link.c the connection to the
+ * controller, jobs.c the jobs of this node.  One thread: nothing here is
+ * locked.
+ */
+#ifndef PACER_NODED_H
+#define PACER_NODED_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "spool.h"
+#include "topo.h"
+
+struct auth;
+struct conf;
+struct conf_node;
+struct event_base;
+struct jobs;
+struct link;
+struct job_end;
+
+struct noded {
+	struct conf *conf;
+	const struct conf_node *node;   /* this node in conf */
+	char name[256];
+	char spool_dir[PATH_MAX];
+	char boot_id[SPOOL_BOOT_ID_MAX];
+	char daemon_id[33];             /* random hex, new at every daemon start */
+	char hostname[256];
+	struct topo_info topo;
+	bool have_daemon_uid;           /* conf->daemon_user is known here */
+	uid_t daemon_uid;
+	struct event_base *base;
+	struct auth *auth;
+	struct link *link;
+	struct jobs *jobs;
+	bool stopping;                  /* SIGTERM: no new work, jobs being ended */
+};
+
+/* Listen on the node's address and port for controllers.  0, or -1 with
+ * errno and ERR saying what failed. */
+int link_start(struct noded *nd, char *err, size_t errlen);
+
+/* Stop taking new connections (the current link stays). */
+void link_stop_listening(struct noded *nd);
+
+/* Give the link up to a second to flush what is queued, then close it and
+ * call DONE(ND).  Used last at shutdown. */
+void link_finish(struct noded *nd, void (*done)(struct noded *nd));
+
+/* Release everything link_start made. */
+void link_destroy(struct noded *nd);
+
+/* Tell the controller, when one is connected, that a job ended. */
+void link_send_ended(struct noded *nd, const struct job_end *e);
+
+#endif
