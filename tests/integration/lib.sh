@@ -1,0 +1,124 @@
+# lib.sh - what every Pacer integration test shares.
+#
+# A test sets test_description, sources this file (which sources sharness),
+# starts a real cluster with start_cluster and drives it with `pacer`.
+# Everything a test starts is stopped by pid when the test ends.
+
+: "${PACER_BUILD_DIR:?run through ctest, or set PACER_BUILD_DIR to a build folder}"
+: "${PACER_SRC_DIR:?run through ctest, or set PACER_SRC_DIR to the checkout}"
+PACER_BUILD_DIR=$(cd "$PACER_BUILD_DIR" && pwd)
+PACER_SRC_DIR=$(cd "$PACER_SRC_DIR" && pwd)
+
+PACER_BIN=$PACER_BUILD_DIR/cli/pacer
+PACERCTLD_BIN=$PACER_BUILD_DIR/ctld/pacerctld
+PACERNODED_BIN=$PACER_BUILD_DIR/noded/pacernoded
+LOCAL_CLUSTER=$PACER_SRC_DIR/contrib/local-cluster
+TEST_USER=pacertest
+
+. /usr/share/sharness/sharness.sh
+
+pacer() { "$PACER_BIN" "$@"; }
+
+# start_cluster [local-cluster up options]: a cluster in ./cluster, with
+# PACER_CONF exported; stopped when the test script ends.
+start_cluster() {
+	CLUSTER=$SHARNESS_TRASH_DIRECTORY/cluster
+	cleanup stop_cluster
+	out=$("$LOCAL_CLUSTER" up "$CLUSTER" --bin "$PACER_BUILD_DIR" "$@") || return 1
+	eval "$out"
+	export PACER_CONF
+}
+
+stop_cluster() {
+	test -n "${CLUSTER:-}" || return 0
+	"$LOCAL_CLUSTER" down "$CLUSTER"
+}
+
+# The pid of the controller / of node daemon N.
+ctld_pid() { cat "$CLUSTER/run/ctld.pid"; }
+noded_pid() { cat "$CLUSTER/run/node$1.pid"; }
+
+# Start the controller again (after a test killed it), and wait until it
+# answers and every node registered again.
+restart_ctld() {
+	setsid "$PACERCTLD_BIN" --conf "$PACER_CONF" --log "$CLUSTER/log/pacerctld.log" \
+		--pidfile "$CLUSTER/run/ctld.pid" </dev/null >>"$CLUSTER/log/pacerctld.out" 2>&1 &
+	echo $! >"$CLUSTER/run/ctld.pid"
+	wait_nodes_up
+}
+
+# wait_nodes_up [N]: every node (or N of them) up, within 30 s.
+wait_nodes_up() {
+	want=${1:-$(ls "$CLUSTER"/run/node*.pid | wc -l)}
+	i=0
+	while [ $i -lt 300 ]; do
+		up=$(pacer nodes --noheader 2>/dev/null | awk '$2 ~ /^(idle|mixed|allocated)$/' | wc -l)
+		[ "$up" -ge "$want" ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "only $up of $want nodes up" >&2
+	return 1
+}
+
+# job_state ID: the job's state name (PENDING, RUNNING, COMPLETED...).
+job_state() { pacer queue --job "$1" --format '%T' --noheader | tr -d ' '; }
+
+# wait_job_state ID STATE [SECONDS]: wait until job ID reaches STATE.
+wait_job_state() {
+	limit=$(( ${3:-30} * 10 ))
+	i=0
+	while [ $i -lt $limit ]; do
+		s=$(job_state "$1")
+		[ "$s" = "$2" ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "job $1 is $s, not $2, after ${3:-30} s" >&2
+	return 1
+}
+
+# wait_job_done ID [SECONDS]: wait until job ID has finished, whatever way.
+wait_job_done() {
+	limit=$(( ${2:-30} * 10 ))
+	i=0
+	while [ $i -lt $limit ]; do
+		case $(job_state "$1") in
+		COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL) return 0 ;;
+		esac
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "job $1 still $(job_state "$1") after ${2:-30} s" >&2
+	return 1
+}
+
+# A non-root user for the tests, and a command run as that user.
+ensure_test_user() {
+	id "$TEST_USER" >/dev/null 2>&1 ||
+		useradd -M -N -s /bin/sh "$TEST_USER" >/dev/null 2>&1 ||
+		id "$TEST_USER" >/dev/null 2>&1
+}
+as_user() { runuser -u "$TEST_USER" -- "$@"; }
+
+# A folder the test user can write in.
+user_dir() {
+	mkdir -p "$1" && chmod 0777 "$1"
+	# every folder above must be traversable by the test user
+	d=$(cd "$1" && pwd)
+	while [ "$d" != / ]; do
+		chmod o+x "$d" 2>/dev/null || true
+		d=$(dirname "$d")
+	done
+}
+
+test -n "$(id -u | grep -x 0)" || skip_all="integration tests need root (jobs run as other users)"
+
+# test_line_count OP N FILE: FILE has OP N lines (sharness 1.0 lacks it).
+test_line_count() {
+	if ! test $(wc -l <"$3") "$1" "$2"; then
+		echo "test_line_count: $3 has $(wc -l <"$3") lines, expected $1 $2:" >&2
+		cat "$3" >&2
+		return 1
+	fi
+}
