@@ -76,6 +76,7 @@ static int parse(struct cli *cli, int argc, char **argv, struct cancel_args *a)
 
 int cmd_cancel(struct cli *cli, int argc, char **argv)
 {
+	cli->usage = cancel_usage;
 	struct cancel_args a = { .req = PACER__CANCEL_REQUEST__INIT };
 	Pacer__Msg req = PACER__MSG__INIT, *reply = NULL;
 	int rc;

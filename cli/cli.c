@@ -48,6 +48,12 @@ int cli_usage_error(const struct cli *cli, const char *fmt, ...)
 	va_start(ap, fmt);
 	vprint(cli, "", fmt, ap);
 	va_end(ap);
+	/* The usage line, so the right form is in front of the user at once. */
+	if (cli->usage) {
+		const char *nl = strchr(cli->usage, '\n');
+		fprintf(stderr, "%.*s\n", nl ? (int)(nl - cli->usage) : (int)strlen(cli->usage),
+			cli->usage);
+	}
 	fprintf(stderr, "Try 'pacer %s --help' for more information.\n", cli->cmd);
 	return EXIT_USAGE;
 }

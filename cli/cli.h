@@ -22,6 +22,7 @@ struct cli {
 	const char *cmd;       /* "submit", for messages: "pacer submit: ..." */
 	const char *conf_opt;  /* --conf FILE, or NULL */
 	struct conf *conf;     /* loaded by cli_call on first use */
+	const char *usage;     /* the command's --help text; its first line goes with usage errors */
 };
 
 /* "pacer CMD: MESSAGE" on stderr. */

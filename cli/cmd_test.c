@@ -384,7 +384,7 @@ static void test_submit_errors(void **state)
 	run_cmd(&r, cmd_submit, "submit", bad_c, bad);
 	assert_int_equal(r.rc, 2);
 	assert_string_equal(r.err, "pacer submit: unknown option '--frob'\n"
-			    "Try 'pacer submit --help' for more information.\n");
+			    "Usage: pacer submit [OPTIONS] SCRIPT [ARGS...]\nTry 'pacer submit --help' for more information.\n");
 	result_free(&r);
 
 	run_cmd(&r, cmd_submit, "submit", both_c, both);
@@ -544,7 +544,7 @@ static void test_queue_errors(void **state)
 	run_cmd(&r, cmd_queue, "queue", extra_c, extra);
 	assert_int_equal(r.rc, 2);
 	assert_string_equal(r.err, "pacer queue: unexpected argument '42' (give job ids with "
-			    "--job ID)\nTry 'pacer queue --help' for more information.\n");
+			    "--job ID)\nUsage: pacer queue [OPTIONS]\nTry 'pacer queue --help' for more information.\n");
 	result_free(&r);
 }
 
@@ -626,7 +626,7 @@ static void test_cancel_errors(void **state)
 	run_cmd(&r, cmd_cancel, "cancel", none_c, none);
 	assert_int_equal(r.rc, 2);
 	assert_string_equal(r.err, "pacer cancel: no job to cancel (give job ids, or --user "
-			    "USER)\nTry 'pacer cancel --help' for more information.\n");
+			    "USER)\nUsage: pacer cancel [OPTIONS] ID...\nTry 'pacer cancel --help' for more information.\n");
 	result_free(&r);
 	run_cmd(&r, cmd_cancel, "cancel", abc_c, abc);
 	assert_int_equal(r.rc, 1);
@@ -668,7 +668,7 @@ static void test_release(void **state)
 	run_cmd(&r, cmd_hold, "hold", none_c, none);
 	assert_int_equal(r.rc, 2);
 	assert_string_equal(r.err, "pacer hold: no job to hold (give job ids)\n"
-			    "Try 'pacer hold --help' for more information.\n");
+			    "Usage: pacer hold ID...\nTry 'pacer hold --help' for more information.\n");
 	result_free(&r);
 }
 
@@ -736,7 +736,7 @@ static void test_show_job(void **state)
 	run_cmd(&r, cmd_show, "show", bad_c, bad);
 	assert_int_equal(r.rc, 2);
 	assert_string_equal(r.err, "pacer show: cannot show 'jobs' (pacer show job ID, or pacer "
-			    "show node NAME)\nTry 'pacer show --help' for more information.\n");
+			    "show node NAME)\nUsage: pacer show job [ID] [--json]\nTry 'pacer show --help' for more information.\n");
 	result_free(&r);
 }
 

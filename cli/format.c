@@ -523,9 +523,11 @@ void format_job_show(const Pacer__Job *j, int64_t now, FILE *out)
 	put_time(out, "EndTime", j->end_time);
 	fprintf(out, "\n   Partition=%s ", null_if_empty(s->partition));
 	put_nodelist(out, j);
+	/* The nodes it holds once allocated, else those it asked for (at least one). */
 	fprintf(out, "\n   NumNodes=%" PRIu32 " NumTasks=%" PRIu32 " CPUs/Task=%" PRIu32
-		" Mem=%" PRIu64 "%s\n   ", s->nodes, s->ntasks, s->cpus_per_task, s->mem_mb,
-		s->mem_mb ? "M" : "");
+		" Mem=%" PRIu64 "%s\n   ",
+		j->n_alloc ? (uint32_t)j->n_alloc : (s->nodes ? s->nodes : 1), s->ntasks,
+		s->cpus_per_task, s->mem_mb, s->mem_mb ? "M" : "");
 	put_alloc(out, j);
 	fprintf(out, "\n   WorkDir=%s\n   ", null_if_empty(s->workdir));
 	put_args(out, s);

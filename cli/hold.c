@@ -69,10 +69,12 @@ done:
 
 int cmd_hold(struct cli *cli, int argc, char **argv)
 {
+	cli->usage = hold_usage;
 	return hold_or_release(cli, argc, argv, false);
 }
 
 int cmd_release(struct cli *cli, int argc, char **argv)
 {
+	cli->usage = release_usage;
 	return hold_or_release(cli, argc, argv, true);
 }

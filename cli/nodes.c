@@ -26,6 +26,7 @@ static const char nodes_usage[] =
 
 int cmd_nodes(struct cli *cli, int argc, char **argv)
 {
+	cli->usage = nodes_usage;
 	Pacer__NodesRequest nreq = PACER__NODES_REQUEST__INIT;
 	Pacer__Msg req = PACER__MSG__INIT, *reply = NULL;
 	bool header = true, json = false;

@@ -69,8 +69,8 @@ static int global_options(int argc, char **argv, int *ind, struct cli *cli)
 			}
 			cli->conf_opt = argv[*ind];
 		} else {
-			fprintf(stderr, "pacer: unknown option '%s'\n"
-				"Try 'pacer --help' for more information.\n", a);
+			fprintf(stderr, "pacer: unknown option '%s'\n", a);
+			usage(stderr);
 			return EXIT_USAGE + 1;
 		}
 	}

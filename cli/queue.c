@@ -122,6 +122,7 @@ static void print_jobs(const struct queue_args *a, const struct qfmt *f,
 
 int cmd_queue(struct cli *cli, int argc, char **argv)
 {
+	cli->usage = queue_usage;
 	struct queue_args a = { .req = PACER__QUEUE_REQUEST__INIT, .header = true };
 	Pacer__Msg req = PACER__MSG__INIT, *reply = NULL;
 	struct qfmt *f = NULL;

@@ -123,6 +123,7 @@ static int show_nodes(struct cli *cli, const char *name, bool json)
 
 int cmd_show(struct cli *cli, int argc, char **argv)
 {
+	cli->usage = show_usage;
 	const char *what = NULL, *which = NULL;
 	bool json = false;
 	struct opt_state st;

@@ -161,6 +161,7 @@ static int send_job(struct cli *cli, struct submission *s)
 
 int cmd_submit(struct cli *cli, int argc, char **argv)
 {
+	cli->usage = script_usage;
 	struct submission s = { 0 };
 	struct submit_opts cmdline;
 	char err[1024];

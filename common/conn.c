@@ -77,24 +77,47 @@ static void conn_release(struct conn *c)
 		conn_free(c);
 }
 
-/* End C for a reason of the peer's or the network's making. */
-static void conn_fail(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void conn_fail(struct conn *c, const char *fmt, ...)
+/* End C for a reason of the peer's or the network's making.  The accepting
+ * side logs a failed handshake, and a protocol violation (VIOLATION) at any
+ * time: after the handshake the owner logs only ordinary ends. */
+static void conn_end(struct conn *c, bool violation, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void conn_end(struct conn *c, bool violation, const char *fmt, va_list ap)
 {
 	if (c->st == ST_DEAD)
 		return;
 	char why[256];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
 	bool was_ready = c->st == ST_READY || c->st == ST_CLOSING;
 	c->st = ST_DEAD;
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-	if (!was_ready && !c->client)
+	if (!c->client && !was_ready)
 		log_warn("dropped connection from %s: %s", c->peer, why);
+	else if (!c->client && violation)
+		log_warn("dropped connection from %s (uid %u): %s", c->peer, (unsigned)c->uid,
+			 why);
 	if (c->ops->closed)
 		c->ops->closed(c, why, c->arg);
+}
+
+static void conn_fail(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void conn_fail(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	conn_end(c, false, fmt, ap);
+	va_end(ap);
+}
+
+/* The peer sent what no Pacer peer sends. */
+static void conn_violation(struct conn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void conn_violation(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	conn_end(c, true, fmt, ap);
+	va_end(ap);
 }
 
 static void arm_timer(struct conn *c, int ms)
@@ -199,6 +222,16 @@ static void become_ready(struct conn *c)
 	arm_timer(c, c->idle_ms);
 }
 
+/* End a connection whose Hello the accepting side refused, once the Error
+ * queued for the peer is flushed.  The owner hears of it through closed(), as
+ * of any end it did not ask for: it may hold memory for the connection. */
+static void refuse_close(struct conn *c, const char *why)
+{
+	conn_close(c, true);
+	if (c->ops->closed)
+		c->ops->closed(c, why, c->arg);
+}
+
 static void on_hello(struct conn *c, const Pacer__Hello *h)
 {
 	char err[256];
@@ -212,7 +245,7 @@ static void on_hello(struct conn *c, const Pacer__Hello *h)
 			c->cnonce, &c->uid, &c->gid, err, sizeof(err)) < 0) {
 		conn_send_error(c, 0, EACCES, "authentication failed: %s", err);
 		log_warn("refused connection from %s: %s", c->peer, err);
-		conn_close(c, true);
+		refuse_close(c, err);
 		return;
 	}
 	/* Everything that can fail is done before ready(), so a connection the
@@ -224,7 +257,7 @@ static void on_hello(struct conn *c, const Pacer__Hello *h)
 				err, sizeof(err)) < 0) {
 			log_err("cannot prove ourselves to %s: %s", c->peer, err);
 			conn_send_error(c, 0, EIO, "server cannot authenticate: %s", err);
-			conn_close(c, true);
+			refuse_close(c, err);
 			return;
 		}
 	}
@@ -233,7 +266,7 @@ static void on_hello(struct conn *c, const Pacer__Hello *h)
 		log_warn("refused connection from %s (uid %u): %s", c->peer, (unsigned)c->uid,
 			 err);
 		free(cred);
-		conn_close(c, true);
+		refuse_close(c, err);
 		return;
 	}
 	Pacer__Welcome w = PACER__WELCOME__INIT;
@@ -353,10 +386,11 @@ static void on_read(struct bufferevent *bev, void *arg)
 			break;
 		evbuffer_copyout(in, hdr, FRAME_HEADER);
 		if (frame_length(hdr, c->cfg.max_frame, &len) < 0) {
-			conn_fail(c, "frame of %u bytes refused (limit %zu): not a pacer peer?",
-				  (unsigned)hdr[0] << 24 | (unsigned)hdr[1] << 16 |
-					  (unsigned)hdr[2] << 8 | hdr[3],
-				  c->cfg.max_frame);
+			conn_violation(c,
+				       "frame of %u bytes refused (limit %zu): not a pacer peer?",
+				       (unsigned)hdr[0] << 24 | (unsigned)hdr[1] << 16 |
+					       (unsigned)hdr[2] << 8 | hdr[3],
+				       c->cfg.max_frame);
 			break;
 		}
 		if (avail < FRAME_HEADER + (size_t)len)
@@ -366,8 +400,9 @@ static void on_read(struct bufferevent *bev, void *arg)
 		int saved = errno;
 		evbuffer_drain(in, FRAME_HEADER + (size_t)len);
 		if (!m) {
-			conn_fail(c, "%s", saved == EPROTO ? "unknown message type or version"
-							   : "malformed message");
+			conn_violation(c, "%s",
+				       saved == EPROTO ? "unknown message type or version"
+						       : "malformed message");
 			break;
 		}
 		dispatch(c, m);

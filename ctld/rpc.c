@@ -264,6 +264,10 @@ static void do_queue(struct client *cl, uint32_t seq, Pacer__QueueRequest *q)
 		if (q->full) {
 			if (job_to_proto(j, &full[n], false) < 0)
 				continue;
+			/* The arguments, for show job's Args= (not the script nor the
+			 * environment: they can be megabytes). */
+			if (blob_strv_split(j->argv, &full[n].argv, &full[n].spec.n_argv) == 0)
+				full[n].spec.argv = full[n].argv;
 			fullp[n] = &full[n].job;
 		} else {
 			lists[n] = nodelist_of(j);

@@ -48,7 +48,7 @@ static struct event *stop_ev;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: pacernoded [OPTION]...\n"
+		"Usage: pacernoded [OPTIONS]\n"
 		"The Pacer node daemon: launches and watches the jobs of one compute node.\n"
 		"\n"
 		"  -c, --conf FILE        configuration file (default: $PACER_CONF or %s)\n"
@@ -87,7 +87,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("pacernoded %s\n", PACER_VERSION); exit(0);
 		default:
-			fprintf(stderr, "Try 'pacernoded --help' for the options.\n");
+			/* getopt named the option; a usage error exits 2, as in pacerctld */
+			usage(stderr);
 			return -1;
 		}
 	}
@@ -357,17 +358,33 @@ static int setup_node(const struct opts *o)
 	return 0;
 }
 
+/* The name of this daemon's cgroup subtree: the node name alone is not
+ * enough, as two clusters on one machine (tests, demos) may both have a
+ * "node1" and would then signal and kill each other's jobs of the same id.
+ * The spool directory is this daemon's own and the same at every restart. */
+static void track_key(char *buf, size_t len)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (const char *p = nd.spool_dir; *p; p++) {
+		h ^= (unsigned char)*p;
+		h *= 16777619u;
+	}
+	snprintf(buf, len, "%s.%08x", nd.name, (unsigned)h);
+}
+
 /* The loop and what it serves; the spool left by an earlier run. */
 static int setup_loop(const struct opts *o)
 {
-	char err[1024];
+	char err[1024], key[sizeof(nd.name) + 16];
 
 	nd.auth = auth_create(nd.conf->munge_socket);
 	if (!nd.auth) {
 		log_err("cannot set up munge authentication: %s", strerror(errno));
 		return -1;
 	}
-	track_init(nd.name);
+	track_key(key, sizeof(key));
+	track_init(key);
 	nd.base = event_base_new();
 	nd.jobs = nd.base ? jobs_create(&nd) : NULL;
 	if (!nd.jobs || add_signals() < 0) {
@@ -421,7 +438,7 @@ int main(int argc, char **argv)
 
 	log_init("pacernoded", LOG_INFO);
 	if (parse_args(argc, argv, &o) < 0)
-		return 1;
+		return 2;
 	if (setup_node(&o) == 0 && setup_loop(&o) == 0 && event_base_dispatch(nd.base) >= 0)
 		rc = 0;
 	teardown(&o);

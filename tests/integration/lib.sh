@@ -30,9 +30,19 @@ start_cluster() {
 }
 
 stop_cluster() {
-	test -n "${CLUSTER:-}" || return 0
+	test -n "${CLUSTER:-}" && test -d "$CLUSTER" || return 0
 	"$LOCAL_CLUSTER" down "$CLUSTER"
 }
+
+# sharness runs its cleanups only when every test passed; a cluster must
+# be stopped whatever happened, so the exit itself stops it too.
+pacer_on_exit() {
+	rc=$?
+	stop_cluster >/dev/null 2>&1 || true
+	test -n "${EXIT_OK:-}" || die
+	exit $rc
+}
+trap pacer_on_exit EXIT
 
 # The pid of the controller / of node daemon N.
 ctld_pid() { cat "$CLUSTER/run/ctld.pid"; }
