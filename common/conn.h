@@ -43,8 +43,8 @@ struct conn_ops {
 	int (*ready)(struct conn *c, void *arg, char *err, size_t errlen);
 	/* One message after the handshake; it is freed when this returns. */
 	void (*msg)(struct conn *c, Pacer__Msg *msg, void *arg);
-	/* The connection ended (WHY says how); C is freed after this returns.
-	 * Not called for conn_close(). */
+	/* The connection ended (WHY says how), a refused handshake included;
+	 * C is freed after this returns.  Not called for conn_close(). */
 	void (*closed)(struct conn *c, const char *why, void *arg);
 };
 

@@ -392,6 +392,7 @@ test_expect_success 'cancel, hold and release without arguments: usage error, ex
 	test_must_be_empty out &&
 	cat >err.exp <<-EOF &&
 	pacer cancel: no job to cancel (give job ids, or --user USER)
+	Usage: pacer cancel [OPTIONS] ID...
 	Try '"'"'pacer cancel --help'"'"' for more information.
 	EOF
 	test_cmp err.exp err &&

@@ -1,0 +1,585 @@
+/* pacer-wire - a deliberately misbehaving Pacer peer, for integration tests.
+ *
+ *   pacer-wire [-w SECONDS] COMMAND HOST PORT [CLUSTER SERVICE SOCKET]
+ *
+ * Each command talks to the daemon listening at HOST:PORT (pacerctld's
+ * client port or a pacernoded's port) the wrong way, and checks that the
+ * daemon drops the connection:
+ *
+ *   garbage     bytes that are not a frame (an HTTP request and more)
+ *   oversize    a header claiming one byte more than FRAME_MAX_REQUEST
+ *   zero        a header claiming an empty body
+ *   truncated   a valid header, half the body, then end of input
+ *   badproto    a well-sized frame whose body is not a protobuf Msg
+ *   version     a well-formed Hello in a Msg of version 99
+ *   slowloris   read the Challenge, then send nothing at all
+ *   unknown     finish the handshake (CLUSTER SERVICE SOCKET), then send a
+ *               Msg whose body is a field number Pacer does not define
+ *   replay      finish a handshake, then send that same Hello (credential
+ *               and nonce) on a new connection
+ *   wrongnonce  a fresh credential bound to a nonce other than the server's
+ *
+ * They print what happened and exit 0 when the daemon behaved (closed the
+ * connection, with or without an Error), 1 when it did not (it answered as
+ * if all was well, or kept the connection open for -w seconds, default 30),
+ * 2 when the test itself could not run (no connection, munge failed...).
+ *
+ *   hello       a normal handshake with a credential made for CLUSTER and
+ *               SERVICE by the munged at SOCKET; prints "welcome uid=N" and
+ *               exits 0, or "refused: MESSAGE" and exits 1 (2: other errors)
+ *
+ * Every connection prints "local ADDR:PORT", the address the daemon logs
+ * for it, so a test can find the daemon's log line about that connection.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "frame.h"
+#include "timefmt.h"
+
+enum { OK = 0, MISBEHAVED = 1, BROKEN = 2 };
+
+#define IO_MS 10000              /* for steps the daemon must answer at once */
+#define HANDSHAKE_READ_MAX (1u << 16)
+
+static int wait_s = 30;          /* how long a daemon may take to drop us */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: pacer-wire [-w SECONDS] COMMAND HOST PORT [CLUSTER SERVICE SOCKET]\n"
+		"\n"
+		"Commands (HOST PORT only): garbage oversize zero truncated badproto version\n"
+		"slowloris.  With CLUSTER SERVICE SOCKET: unknown replay wrongnonce hello.\n"
+		"Exit 0: the daemon dropped the bad connection (hello: welcomed); 1: it did\n"
+		"not (hello: refused); 2: the test could not run.\n");
+}
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("pacer-wire: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(BROKEN);
+}
+
+/* A connected blocking socket; prints "local ADDR:PORT". */
+static int dial(const char *host, const char *port)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res, *ai;
+	int fd = -1, rc, one = 1, saved = 0;
+
+	rc = getaddrinfo(host, port, &hints, &res);
+	if (rc != 0)
+		die("cannot resolve %s: %s", host, gai_strerror(rc));
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		die("cannot connect to %s:%s: %s", host, port, strerror(saved));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char h[NI_MAXHOST], s[NI_MAXSERV];
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+	    getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), s, sizeof(s),
+			NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		printf("local %s:%s\n", h, s);
+	fflush(stdout);
+	return fd;
+}
+
+/* Write everything; a daemon that hangs up midway is not an error here
+ * (it may well drop us before we finish): say so and return -1. */
+static int send_raw(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			printf("write stopped: %s\n", strerror(errno));
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void put_header(uint8_t *b, uint32_t n)
+{
+	b[0] = (uint8_t)(n >> 24);
+	b[1] = (uint8_t)(n >> 16);
+	b[2] = (uint8_t)(n >> 8);
+	b[3] = (uint8_t)n;
+}
+
+/* Pack MSG as is (its version untouched, unlike frame_pack), with EXTRA
+ * raw bytes appended to the body; malloc'd frame in *BUF. */
+static size_t pack_raw(Pacer__Msg *msg, const uint8_t *extra, size_t nextra, uint8_t **buf)
+{
+	size_t body = pacer__msg__get_packed_size(msg) + nextra;
+	uint8_t *b = malloc(FRAME_HEADER + body);
+	if (!b)
+		die("out of memory");
+	put_header(b, (uint32_t)body);
+	size_t n = pacer__msg__pack(msg, b + FRAME_HEADER);
+	if (nextra)
+		memcpy(b + FRAME_HEADER + n, extra, nextra);
+	*buf = b;
+	return FRAME_HEADER + body;
+}
+
+/* Print M; before the handshake anything but a Challenge or an Error means
+ * the daemon took bad input as valid (*BAD set).  After it (AUTHED) the
+ * daemon may well have talked first (a node daemon registers with a new
+ * root peer at once), so only the close counts. */
+static void describe(const Pacer__Msg *m, bool authed, int *bad)
+{
+	switch (m->body_case) {
+	case PACER__MSG__BODY_CHALLENGE:
+		printf("server sent challenge (cluster=%s service=%s)\n", m->challenge->cluster,
+		       m->challenge->service);
+		break;
+	case PACER__MSG__BODY_ERROR:
+		printf("server sent error %d: %s\n", m->error->code, m->error->message);
+		break;
+	default:
+		if (authed) {
+			printf("server sent %s\n", frame_type_name(m->body_case));
+		} else {
+			printf("server sent %s: it took the bad input as valid\n",
+			       frame_type_name(m->body_case));
+			*bad = 1;
+		}
+		break;
+	}
+}
+
+/* Read until the daemon closes the connection (OK) or WAIT_S passes
+ * (MISBEHAVED); print every frame it sent meanwhile (see describe). */
+static int expect_close(int fd, bool authed)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0, cap = 0;
+	uint64_t deadline = timefmt_monotonic_ms() + (uint64_t)wait_s * 1000;
+	int closed = 0, bad = 0;
+
+	for (;;) {
+		uint64_t now = timefmt_monotonic_ms();
+		if (now >= deadline)
+			break;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int rc = poll(&p, 1, (int)(deadline - now));
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc <= 0)
+			break;
+		if (len == cap) {
+			cap = cap ? cap * 2 : 4096;
+			if (cap > (64u << 20))
+				die("the daemon sent more than 64 MiB without closing");
+			buf = realloc(buf, cap);
+			if (!buf)
+				die("out of memory");
+		}
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+			closed = 1;
+			break;
+		}
+		if (n < 0)
+			die("read: %s", strerror(errno));
+		len += (size_t)n;
+	}
+	/* What the daemon said before it hung up. */
+	size_t off = 0;
+	while (len - off >= FRAME_HEADER) {
+		uint32_t n;
+		if (frame_length(buf + off, FRAME_MAX_REPLY, &n) < 0 ||
+		    len - off - FRAME_HEADER < n) {
+			printf("server sent %zu bytes that are not a whole frame\n", len - off);
+			bad = 1;
+			break;
+		}
+		Pacer__Msg *m = pacer__msg__unpack(NULL, n, buf + off + FRAME_HEADER);
+		if (!m) {
+			printf("server sent a frame that is not a Msg\n");
+			bad = 1;
+		} else {
+			describe(m, authed, &bad);
+			pacer__msg__free_unpacked(m, NULL);
+		}
+		off += FRAME_HEADER + n;
+	}
+	free(buf);
+	if (closed)
+		printf("server closed the connection\n");
+	else
+		printf("server kept the connection open for %d s\n", wait_s);
+	fflush(stdout);
+	return closed && !bad ? OK : MISBEHAVED;
+}
+
+/* The Challenge every daemon sends first; its nonce in NONCE. */
+static void read_challenge(int fd, uint8_t nonce[AUTH_NONCE_LEN])
+{
+	Pacer__Msg *m = NULL;
+	if (frame_read_fd(fd, HANDSHAKE_READ_MAX, &m, IO_MS) < 0)
+		die("no challenge from the daemon: %s", strerror(errno));
+	if (m->body_case != PACER__MSG__BODY_CHALLENGE || m->challenge->nonce.len != AUTH_NONCE_LEN)
+		die("the daemon's first message is %s, not a challenge",
+		    frame_type_name(m->body_case));
+	printf("challenge cluster=%s service=%s\n", m->challenge->cluster, m->challenge->service);
+	memcpy(nonce, m->challenge->nonce.data, AUTH_NONCE_LEN);
+	pacer__msg__free_unpacked(m, NULL);
+}
+
+static void send_hello(int fd, const char *cred, const uint8_t cnonce[AUTH_NONCE_LEN])
+{
+	Pacer__Hello h = PACER__HELLO__INIT;
+	Pacer__Msg m = PACER__MSG__INIT;
+	h.cred = (char *)cred;
+	h.nonce.data = (uint8_t *)cnonce;
+	h.nonce.len = AUTH_NONCE_LEN;
+	m.body_case = PACER__MSG__BODY_HELLO;
+	m.hello = &h;
+	if (frame_write_fd(fd, &m, IO_MS) < 0)
+		die("cannot send hello: %s", strerror(errno));
+}
+
+/* The daemon's answer to a Hello: 0 welcome (uid in *UID), 1 refused (the
+ * message printed), 2 anything else. */
+static int read_verdict(int fd, uint32_t *uid)
+{
+	Pacer__Msg *m = NULL;
+	if (frame_read_fd(fd, HANDSHAKE_READ_MAX, &m, IO_MS) < 0) {
+		if (errno == ECONNRESET) {
+			printf("refused: connection closed without a word\n");
+			return 1;
+		}
+		printf("no answer to hello: %s\n", strerror(errno));
+		return BROKEN;
+	}
+	int rc = BROKEN;
+	if (m->body_case == PACER__MSG__BODY_WELCOME) {
+		*uid = m->welcome->uid;
+		printf("welcome uid=%u\n", (unsigned)*uid);
+		rc = 0;
+	} else if (m->body_case == PACER__MSG__BODY_ERROR) {
+		printf("refused: %s\n", m->error->message);
+		rc = 1;
+	} else {
+		printf("unexpected %s after hello\n", frame_type_name(m->body_case));
+	}
+	pacer__msg__free_unpacked(m, NULL);
+	fflush(stdout);
+	return rc;
+}
+
+struct who {
+	const char *cluster, *service, *socket;
+	struct auth *auth;
+};
+
+static char *make_cred(struct who *w, const uint8_t snonce[AUTH_NONCE_LEN],
+		       const uint8_t cnonce[AUTH_NONCE_LEN])
+{
+	char err[512], *cred = NULL;
+	if (auth_encode(w->auth, w->cluster, w->service, snonce, cnonce, &cred, err,
+			sizeof(err)) < 0)
+		die("%s", err);
+	return cred;
+}
+
+/* A whole handshake on FD; the verdict as read_verdict, the Hello's
+ * credential and nonce kept in *CRED and CNONCE. */
+static int handshake(int fd, struct who *w, char **cred, uint8_t cnonce[AUTH_NONCE_LEN],
+		     uint32_t *uid)
+{
+	uint8_t snonce[AUTH_NONCE_LEN];
+	read_challenge(fd, snonce);
+	if (auth_nonce(cnonce) < 0)
+		die("no random bytes: %s", strerror(errno));
+	*cred = make_cred(w, snonce, cnonce);
+	send_hello(fd, *cred, cnonce);
+	return read_verdict(fd, uid);
+}
+
+/* Commands without a credential -------------------------------------------*/
+
+static int cmd_garbage(int fd)
+{
+	/* What a stray HTTP client or port scanner sends, then bytes from a
+	 * fixed-seed generator: the first four bytes read as a length far above
+	 * any limit, so the daemon must refuse at once. */
+	static const char http[] = "GET / HTTP/1.1\r\nHost: pacer\r\n\r\n";
+	uint8_t buf[4096];
+	uint32_t x = 2463534242u;
+	memcpy(buf, http, sizeof(http) - 1);
+	for (size_t i = sizeof(http) - 1; i < sizeof(buf); i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		buf[i] = (uint8_t)x;
+	}
+	printf("sending %zu bytes of garbage\n", sizeof(buf));
+	send_raw(fd, buf, sizeof(buf));
+	return expect_close(fd, false);
+}
+
+static int cmd_header(int fd, uint32_t n)
+{
+	uint8_t hdr[FRAME_HEADER + 16];
+	put_header(hdr, n);
+	memset(hdr + FRAME_HEADER, 0, 16);
+	printf("sending a header claiming %u bytes\n", (unsigned)n);
+	send_raw(fd, hdr, sizeof(hdr));
+	return expect_close(fd, false);
+}
+
+static int cmd_truncated(int fd)
+{
+	uint8_t snonce[AUTH_NONCE_LEN];
+	read_challenge(fd, snonce);
+	/* A Hello with a long credential, cut in the middle. */
+	char cred[200];
+	memset(cred, 'M', sizeof(cred) - 1);
+	cred[sizeof(cred) - 1] = '\0';
+	Pacer__Hello h = PACER__HELLO__INIT;
+	Pacer__Msg m = PACER__MSG__INIT;
+	h.cred = cred;
+	h.nonce.data = snonce;
+	h.nonce.len = AUTH_NONCE_LEN;
+	m.version = PACER_PROTO_VERSION;
+	m.body_case = PACER__MSG__BODY_HELLO;
+	m.hello = &h;
+	uint8_t *buf;
+	size_t len = pack_raw(&m, NULL, 0, &buf);
+	size_t half = FRAME_HEADER + (len - FRAME_HEADER) / 2;
+	printf("sending %zu of the %zu bytes of a frame, then end of input\n", half, len);
+	send_raw(fd, buf, half);
+	free(buf);
+	shutdown(fd, SHUT_WR);
+	return expect_close(fd, false);
+}
+
+static int cmd_badproto(int fd)
+{
+	uint8_t snonce[AUTH_NONCE_LEN];
+	read_challenge(fd, snonce);
+	/* Field 1 with wire type 7 (there is none), then an endless varint. */
+	uint8_t buf[FRAME_HEADER + 64];
+	buf[FRAME_HEADER] = 0x0f;
+	memset(buf + FRAME_HEADER + 1, 0xff, sizeof(buf) - FRAME_HEADER - 1);
+	put_header(buf, sizeof(buf) - FRAME_HEADER);
+	printf("sending a frame of %zu bytes that is not a protobuf message\n",
+	       sizeof(buf) - FRAME_HEADER);
+	send_raw(fd, buf, sizeof(buf));
+	return expect_close(fd, false);
+}
+
+static int cmd_version(int fd)
+{
+	uint8_t snonce[AUTH_NONCE_LEN];
+	read_challenge(fd, snonce);
+	Pacer__Hello h = PACER__HELLO__INIT;
+	Pacer__Msg m = PACER__MSG__INIT;
+	h.cred = (char *)"not-a-credential";
+	h.nonce.data = snonce;
+	h.nonce.len = AUTH_NONCE_LEN;
+	m.version = 99;
+	m.body_case = PACER__MSG__BODY_HELLO;
+	m.hello = &h;
+	uint8_t *buf;
+	size_t len = pack_raw(&m, NULL, 0, &buf);
+	printf("sending a hello of protocol version 99\n");
+	send_raw(fd, buf, len);
+	free(buf);
+	return expect_close(fd, false);
+}
+
+static int cmd_slowloris(int fd)
+{
+	uint8_t snonce[AUTH_NONCE_LEN];
+	read_challenge(fd, snonce);
+	printf("sending nothing\n");
+	return expect_close(fd, false);
+}
+
+/* Commands with a credential ----------------------------------------------*/
+
+static int cmd_unknown(int fd, struct who *w)
+{
+	char *cred;
+	uint8_t cnonce[AUTH_NONCE_LEN];
+	uint32_t uid;
+	int v = handshake(fd, w, &cred, cnonce, &uid);
+	free(cred);
+	if (v != 0)
+		die("the handshake must succeed before the unknown message is sent");
+	/* Msg{version 1, seq 7} and field 99, length-delimited, 3 bytes: a body
+	 * type from a future protocol. */
+	static const uint8_t field99[] = { 0x9a, 0x06, 0x03, 'x', 'y', 'z' };
+	Pacer__Msg m = PACER__MSG__INIT;
+	m.version = PACER_PROTO_VERSION;
+	m.seq = 7;
+	uint8_t *buf;
+	size_t len = pack_raw(&m, field99, sizeof(field99), &buf);
+	printf("sending a message of unknown type (field 99)\n");
+	send_raw(fd, buf, len);
+	free(buf);
+	return expect_close(fd, true);
+}
+
+static int cmd_replay(const char *host, const char *port, struct who *w)
+{
+	char *cred;
+	uint8_t cnonce[AUTH_NONCE_LEN], snonce[AUTH_NONCE_LEN];
+	uint32_t uid;
+	int fd = dial(host, port);
+	if (handshake(fd, w, &cred, cnonce, &uid) != 0)
+		die("the first handshake must succeed: its credential is the one replayed");
+	close(fd);
+
+	fd = dial(host, port);
+	read_challenge(fd, snonce);
+	printf("sending the first connection's hello again\n");
+	send_hello(fd, cred, cnonce);
+	free(cred);
+	int rc = expect_close(fd, false);
+	close(fd);
+	return rc;
+}
+
+static int cmd_wrongnonce(int fd, struct who *w)
+{
+	uint8_t snonce[AUTH_NONCE_LEN], other[AUTH_NONCE_LEN], cnonce[AUTH_NONCE_LEN];
+	read_challenge(fd, snonce);
+	if (auth_nonce(other) < 0 || auth_nonce(cnonce) < 0)
+		die("no random bytes: %s", strerror(errno));
+	char *cred = make_cred(w, other, cnonce);
+	printf("sending a fresh credential bound to another server nonce\n");
+	send_hello(fd, cred, cnonce);
+	free(cred);
+	return expect_close(fd, false);
+}
+
+static int cmd_hello(int fd, struct who *w)
+{
+	char *cred;
+	uint8_t cnonce[AUTH_NONCE_LEN];
+	uint32_t uid;
+	int rc = handshake(fd, w, &cred, cnonce, &uid);
+	free(cred);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	int opt;
+	while ((opt = getopt(argc, argv, "+w:h")) != -1) {
+		switch (opt) {
+		case 'w':
+			wait_s = atoi(optarg);
+			if (wait_s <= 0)
+				die("-w needs a positive number of seconds");
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return BROKEN;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 3 && argc != 6) {
+		usage(stderr);
+		return BROKEN;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	const char *cmd = argv[0], *host = argv[1], *port = argv[2];
+	struct who w = { 0 };
+	if (argc == 6) {
+		w.cluster = argv[3];
+		w.service = argv[4];
+		w.socket = argv[5];
+		w.auth = auth_create(w.socket);
+		if (!w.auth)
+			die("cannot use munge: %s", strerror(errno));
+	}
+	static const char *const needs_auth[] = { "unknown", "replay", "wrongnonce", "hello" };
+	bool want_auth = false;
+	for (size_t i = 0; i < sizeof(needs_auth) / sizeof(needs_auth[0]); i++)
+		want_auth |= strcmp(cmd, needs_auth[i]) == 0;
+	if (want_auth != (w.auth != NULL)) {
+		usage(stderr);
+		return BROKEN;
+	}
+
+	int rc;
+	if (strcmp(cmd, "replay") == 0) {
+		rc = cmd_replay(host, port, &w);
+	} else {
+		int fd = dial(host, port);
+		if (strcmp(cmd, "garbage") == 0)
+			rc = cmd_garbage(fd);
+		else if (strcmp(cmd, "oversize") == 0)
+			rc = cmd_header(fd, FRAME_MAX_REQUEST + 1);
+		else if (strcmp(cmd, "zero") == 0)
+			rc = cmd_header(fd, 0);
+		else if (strcmp(cmd, "truncated") == 0)
+			rc = cmd_truncated(fd);
+		else if (strcmp(cmd, "badproto") == 0)
+			rc = cmd_badproto(fd);
+		else if (strcmp(cmd, "version") == 0)
+			rc = cmd_version(fd);
+		else if (strcmp(cmd, "slowloris") == 0)
+			rc = cmd_slowloris(fd);
+		else if (strcmp(cmd, "unknown") == 0)
+			rc = cmd_unknown(fd, &w);
+		else if (strcmp(cmd, "wrongnonce") == 0)
+			rc = cmd_wrongnonce(fd, &w);
+		else if (strcmp(cmd, "hello") == 0)
+			rc = cmd_hello(fd, &w);
+		else
+			die("unknown command '%s' (see pacer-wire -h)", cmd);
+		close(fd);
+	}
+	auth_destroy(w.auth);
+	return rc;
+}
