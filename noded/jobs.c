@@ -13,6 +13,7 @@
  * Nothing here blocks the loop: waiting is done with timers.
  */
 #include "jobs.h"
+#include "proc.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -92,45 +93,23 @@ static int64_t wall_now(void)
 	return (int64_t)time(NULL);
 }
 
+/* When PID started, which tells it from a later process given its pid. */
+static int proc_start(pid_t pid, uint64_t *start)
+{
+	struct proc_stat st;
+
+	if (proc_stat_read(pid, &st) < 0)
+		return -1;
+	*start = st.start_time;
+	return 0;
+}
+
 static struct timeval tv_ms(uint64_t ms)
 {
 	struct timeval tv = { .tv_sec = (time_t)(ms / 1000),
 			      .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
 
 	return tv;
-}
-
-/* The start time of PID in clock ticks since boot (field 22 of
- * /proc/PID/stat), which tells a process from a later one with its pid. */
-static int proc_start_time(pid_t pid, uint64_t *start)
-{
-	char path[64], buf[1024], *p, *save = NULL, *tok;
-	ssize_t n;
-	int fd, field;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	/* The command name may hold spaces and ')': fields follow the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p)
-		goto bad;
-	for (tok = strtok_r(p + 1, " ", &save), field = 3; tok && field < 22;
-	     tok = strtok_r(NULL, " ", &save))
-		field++;
-	if (!tok)
-		goto bad;
-	*start = strtoull(tok, NULL, 10);
-	return 0;
-bad:
-	errno = EINVAL;
-	return -1;
 }
 
 /* The table ---------------------------------------------------------------*/
@@ -586,7 +565,7 @@ static void spool_running(const struct job *job)
 
 	copy_str(r.boot_id, sizeof(r.boot_id), nd->boot_id);
 	/* Our own unreaped child: its pid cannot have been reused yet. */
-	if (proc_start_time(job->pid, &r.pid_start) < 0)
+	if (proc_start(job->pid, &r.pid_start) < 0)
 		log_warn("job %" PRIu32 ": cannot read the start time of pid %ld: %s", job->id,
 			 (long)job->pid, strerror(errno));
 	if (spool_write(nd->spool_dir, &r) < 0)
@@ -786,7 +765,7 @@ static void kill_leftovers(const struct spool_rec *r, bool same_boot)
 		track_destroy(t);
 		return;
 	}
-	if (!same_boot || r->pid <= 0 || proc_start_time(r->pid, &start) < 0)
+	if (!same_boot || r->pid <= 0 || proc_start(r->pid, &start) < 0)
 		return;
 	if (start != r->pid_start) {
 		log_info("job %" PRIu32 ": pid %ld now belongs to another process: left alone",

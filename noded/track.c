@@ -1,5 +1,6 @@
 /* track.c - find and kill every process of a job: per-job cgroups, or sessions. */
 #include "track.h"
+#include "proc.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -145,33 +146,6 @@ static int procs_read(const char *path, struct pidset *out)
 	return 0;
 }
 
-/* Parse /proc/PID/stat: state, process group and session.  The command
- * name may hold spaces and parentheses, so fields start after the last ')'. */
-static int proc_stat(pid_t pid, char *state, pid_t *pgrp, pid_t *sid)
-{
-	char path[64], buf[1024];
-	const char *p;
-	int ppid, g, s;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c %d %d %d", state, &ppid, &g, &s) != 4)
-		return -1;
-	*pgrp = g;
-	*sid = s;
-	return 0;
-}
-
 /* Live (not zombie) members of session SID.  -1 when /proc cannot be read. */
 static int session_read(pid_t sid, struct pidset *pids)
 {
@@ -182,13 +156,13 @@ static int session_read(pid_t sid, struct pidset *pids)
 	if (!d)
 		return -1;
 	while ((de = readdir(d))) {
-		char *end, state;
+		char *end;
 		long pid = strtol(de->d_name, &end, 10);
-		pid_t g, s;
+		struct proc_stat st;
 
-		if (*end || pid <= 0 || proc_stat((pid_t)pid, &state, &g, &s) < 0)
+		if (*end || pid <= 0 || proc_stat_read((pid_t)pid, &st) < 0)
 			continue;
-		if (s != sid || state == 'Z' || state == 'X')
+		if (st.session != sid || st.state == 'Z' || st.state == 'X')
 			continue;
 		if (pidset_add(pids, (pid_t)pid) < 0) {
 			closedir(d);
