@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -633,6 +634,18 @@ static struct journal *journal_new(const char *dir)
 	j->dirfd = open_dir(dir);
 	if (j->dirfd < 0)
 		goto failed;
+	/* One owner per state directory: a second controller started by
+	 * mistake would otherwise start a generation of its own and remove
+	 * the journal the first one is still appending to.  The lock goes
+	 * with the descriptor, so a killed owner never leaves it behind. */
+	if (flock(j->dirfd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK) {
+			log_err("journal: %s is in use by another process (is another "
+				"pacerctld running on this state_dir?)", dir);
+			errno = EBUSY;
+		}
+		goto failed;
+	}
 	j->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (j->notify_fd < 0)
 		goto failed;

@@ -38,8 +38,9 @@ struct journal;
  * open (journal_open then fails with the errno the callback set). */
 typedef int (*journal_load_fn)(const uint8_t *buf, size_t len, void *arg);
 
-/* Recover the state in DIR (created 0700 if missing).  0 with *JP set, or -1
- * with errno (EBADMSG if snapshots exist but none checks).  ON_SNAPSHOT may be
+/* Recover the state in DIR (created 0700 if missing), locked for this
+ * journal's life (flock).  0 with *JP set, or -1 with errno (EBUSY when
+ * another process holds DIR, EBADMSG if snapshots exist but none checks).  ON_SNAPSHOT may be
  * called zero or one time, ON_RECORD zero or more times.  The journal is not
  * writable until journal_start. */
 int journal_open(const char *dir, journal_load_fn on_snapshot, journal_load_fn on_record,

@@ -565,7 +565,7 @@ static void spool_running(const struct job *job)
 
 	copy_str(r.boot_id, sizeof(r.boot_id), nd->boot_id);
 	/* Our own unreaped child: its pid cannot have been reused yet. */
-	if (proc_start(job->pid, &r.pid_start) < 0)
+	if (job->pid > 0 && proc_start(job->pid, &r.pid_start) < 0)
 		log_warn("job %" PRIu32 ": cannot read the start time of pid %ld: %s", job->id,
 			 (long)job->pid, strerror(errno));
 	if (spool_write(nd->spool_dir, &r) < 0)
@@ -590,9 +590,14 @@ static int start_job(struct jobs *js, const Pacer__LaunchJob *lj, char *err, siz
 			 j->id, strerror(errno));
 		goto failed;
 	}
+	/* Recorded before the fork: a daemon killed between fork and record
+	 * would otherwise restart not knowing the job, and the controller
+	 * would queue it again while its processes still ran.  With the record
+	 * (no pid yet), recovery finds the job's cgroup and kills it first. */
+	job->start_time = wall_now();
+	spool_running(job);
 	if (exec_script(job, lj, err, errlen) < 0)
 		goto failed;
-	job->start_time = wall_now();
 	job->time_limit = limit == TIMEFMT_UNLIMITED ? 0 : limit;
 	job->kill_wait = lj->kill_wait ? lj->kill_wait : js->nd->conf->kill_wait;
 	job->next = js->head;

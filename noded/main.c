@@ -54,9 +54,9 @@ static void usage(FILE *f)
 		"  -c, --conf FILE        configuration file (default: $PACER_CONF or %s)\n"
 		"  -n, --name NODE        this node's name in the configuration\n"
 		"                         (default: the short host name)\n"
-		"  -l, --log FILE         log to FILE instead of stderr\n"
+		"  -L, --log FILE         log to FILE instead of stderr\n"
 		"  -p, --pidfile FILE     write the daemon's pid to FILE\n"
-		"  -L, --log-level LEVEL  error, warn, info or debug (default: log_level\n"
+		"  -v, --log-level LEVEL  error, warn, info or debug (default: log_level\n"
 		"                         of the configuration)\n"
 		"  -h, --help             show this help and exit\n"
 		"  -V, --version          show the version and exit\n",
@@ -68,22 +68,22 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	static const struct option longopts[] = {
 		{ "conf", required_argument, NULL, 'c' },
 		{ "name", required_argument, NULL, 'n' },
-		{ "log", required_argument, NULL, 'l' },
+		{ "log", required_argument, NULL, 'L' },
 		{ "pidfile", required_argument, NULL, 'p' },
-		{ "log-level", required_argument, NULL, 'L' },
+		{ "log-level", required_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:n:l:p:L:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:n:L:p:v:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->conf = optarg; break;
 		case 'n': o->name = optarg; break;
-		case 'l': o->log = optarg; break;
+		case 'L': o->log = optarg; break;
 		case 'p': o->pidfile = optarg; break;
-		case 'L': o->level = optarg; break;
+		case 'v': o->level = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("pacernoded %s\n", PACER_VERSION); exit(0);
 		default:
