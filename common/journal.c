@@ -64,6 +64,7 @@ struct journal {
 	int notify_fd;
 	uint64_t gen;		/* loop's view: where new records go */
 	bool started;
+	uint64_t dropped;	/* bytes of records recovery could not use */
 	pthread_t thread;
 
 	/* Owned by the writer thread once started. */
@@ -479,6 +480,7 @@ static int replay_journal(struct journal *j, uint64_t gen, journal_load_fn fn, v
 		return -1;
 	}
 	if (st != STOP_END) {
+		j->dropped += size - off;
 		log_warn("journal: %s/%s: %s at offset %zu: dropping %zu bytes%s", j->dir, name,
 			 why, off, size - off,
 			 st == STOP_CORRUPT ? " (file kept as .damaged)" : "");
@@ -1124,4 +1126,9 @@ int journal_close(struct journal *j)
 		return -1;
 	}
 	return 0;
+}
+
+uint64_t journal_dropped(const struct journal *j)
+{
+	return j->dropped;
 }

@@ -73,6 +73,16 @@ int journal_fd(const struct journal *j);
  * can no longer be trusted to match memory, the caller must stop. */
 uint64_t journal_durable(struct journal *j);
 
+/* The smallest a framed record can be on disk: its 8-byte header and at
+ * least one byte (empty records are refused). */
+#define JOURNAL_RECORD_MIN 9
+
+/* Bytes journal_open had to drop (torn tails, damaged records and whatever
+ * followed them).  Every record takes JOURNAL_RECORD_MIN bytes or more, so
+ * at most dropped / JOURNAL_RECORD_MIN records were lost: enough for a
+ * caller to skip any identifier they may have handed out. */
+uint64_t journal_dropped(const struct journal *j);
+
 /* Records appended so far (the last ticket given). */
 uint64_t journal_appended(const struct journal *j);
 

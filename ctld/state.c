@@ -363,6 +363,24 @@ void state_purge(void)
 		log_debug("forgot %zu finished jobs", n);
 }
 
+/* Records the journal had to drop may have given out job ids, acknowledged
+ * ones even when the loss is damage in the middle of a file.  Each record
+ * gives at most one id and takes JOURNAL_RECORD_MIN bytes or more, so
+ * skipping that many ids guarantees none is ever handed out twice. */
+static void skip_lost_ids(void)
+{
+	uint64_t lost = journal_dropped(journal) / JOURNAL_RECORD_MIN;
+	if (lost == 0)
+		return;
+	uint64_t next = (uint64_t)ctld.next_job_id + lost + 1;
+	if (next > UINT32_MAX - 1)
+		next = UINT32_MAX - 1;
+	log_warn("the journal lost up to %llu records: job ids continue at %llu instead of %u, "
+		 "so no id is ever given twice",
+		 (unsigned long long)lost, (unsigned long long)next, ctld.next_job_id);
+	ctld.next_job_id = (uint32_t)next;
+}
+
 int state_recover(void)
 {
 	size_t nrec = 0;
@@ -374,6 +392,7 @@ int state_recover(void)
 	state_purge();
 	if (ctld.next_job_id == 0)
 		ctld.next_job_id = 1;
+	skip_lost_ids();
 	ctld.epoch++;
 	uint8_t *buf;
 	size_t len;
