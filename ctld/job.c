@@ -87,6 +87,13 @@ static void pending_insert(struct job *j)
 		phead = j;
 }
 
+/* On the queue the scheduler walks: pending and not held.  Held jobs stay
+ * off it, so a pass over a queue with many held jobs costs nothing for them. */
+static bool queued(const struct job *j)
+{
+	return j->state == PACER__JOB_STATE__JOB_PENDING && !j->held;
+}
+
 static void pending_remove(struct job *j)
 {
 	if (j->pprev)
@@ -182,20 +189,34 @@ struct job *job_create(const Pacer__Job *pj)
 	table[j->id & (nbuckets - 1)] = j;
 	list_insert(j);
 	njobs++;
-	if (j->state == PACER__JOB_STATE__JOB_PENDING)
+	if (queued(j))
 		pending_insert(j);
 	return j;
 }
 
-void job_set_state(struct job *j, Pacer__JobState state)
+/* Put J on or take it off the pending queue after a change, WAS being
+ * whether it was queued before. */
+static void requeue(struct job *j, bool was)
 {
-	bool was = j->state == PACER__JOB_STATE__JOB_PENDING;
-	bool is = state == PACER__JOB_STATE__JOB_PENDING;
-	j->state = (uint8_t)state;
+	bool is = queued(j);
 	if (was && !is)
 		pending_remove(j);
 	else if (!was && is)
 		pending_insert(j);
+}
+
+void job_set_state(struct job *j, Pacer__JobState state)
+{
+	bool was = queued(j);
+	j->state = (uint8_t)state;
+	requeue(j, was);
+}
+
+void job_set_held(struct job *j, bool held)
+{
+	bool was = queued(j);
+	j->held = held;
+	requeue(j, was);
 }
 
 void job_set_reason(struct job *j, const char *reason)
@@ -214,7 +235,7 @@ void job_destroy(struct job *j)
 		while (*pp != j)
 			pp = &(*pp)->hnext;
 		*pp = j->hnext;
-		if (j->state == PACER__JOB_STATE__JOB_PENDING)
+		if (queued(j))
 			pending_remove(j);
 		if (j->prev)
 			j->prev->next = j->next;

@@ -1,8 +1,8 @@
 /* job.h - the controller's job table.
  *
  * Every job lives in one hash table by id and on one list in id order (ids
- * only grow, so appending keeps it sorted); pending jobs are also on the
- * pending queue, in scheduling order: priority, then id.  Strings that jobs
+ * only grow, so appending keeps it sorted); pending jobs that are not held
+ * are also on the pending queue, in scheduling order: priority, then id.  Strings that jobs
  * share are interned (blob.h).  Only state.c changes jobs, by applying
  * journal records, so the journal is the one record of every change.
  */
@@ -72,7 +72,7 @@ struct job *job_find(uint32_t id);
 /* First job by id; follow ->next. */
 struct job *job_first(void);
 
-/* First pending job in scheduling order; follow ->pnext. */
+/* First pending job that is not held, in scheduling order; follow ->pnext. */
 struct job *job_pending_first(void);
 
 size_t job_count(void);
@@ -83,6 +83,9 @@ struct job *job_create(const Pacer__Job *pj);
 
 /* Move J to STATE, keeping the pending queue right. */
 void job_set_state(struct job *j, Pacer__JobState state);
+
+/* Hold or release J, keeping the pending queue right. */
+void job_set_held(struct job *j, bool held);
 
 /* Set the reason (NULL clears it). */
 void job_set_reason(struct job *j, const char *reason);

@@ -114,7 +114,7 @@ static int apply(const Pacer__JournalRecord *rec)
 	case PACER__JOURNAL_RECORD__OP_JOB_HOLD: {
 		struct job *j = job_find(rec->job_hold->job_id);
 		if (j) {
-			j->held = rec->job_hold->held;
+			job_set_held(j, rec->job_hold->held);
 			job_set_reason(j, j->held ? "JobHeldUser" : NULL);
 		}
 		break;
