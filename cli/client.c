@@ -221,9 +221,12 @@ static int check_challenge(const Pacer__Msg *m, const struct conf *conf, const c
 	return 0;
 }
 
-/* Read the Challenge, answer with a Hello, read the Welcome. */
+/* Read the Challenge, answer with a Hello and REQ in one write, read the
+ * Welcome.  A controller that refuses the Hello never reads REQ, so only
+ * then (FAIL_REFUSED) may the caller try another controller; once REQ may
+ * have been taken (FAIL_FATAL after the write) it must not. */
 static int handshake(int fd, const struct conf *conf, struct auth *auth, const char *addr,
-		     enum failure *kind, char *err, size_t errlen)
+		     Pacer__Msg *req, enum failure *kind, char *err, size_t errlen)
 {
 	Pacer__Msg *m = NULL, out = PACER__MSG__INIT;
 	Pacer__Hello hello = PACER__HELLO__INIT;
@@ -259,13 +262,16 @@ static int handshake(int fd, const struct conf *conf, struct auth *auth, const c
 	out.hello = &hello;
 	pacer__msg__free_unpacked(m, NULL);
 	m = NULL;
-	*kind = FAIL_REFUSED;
-	if (frame_write_fd(fd, &out, CLIENT_HANDSHAKE_MS) < 0 ||
+	req->seq = 1;
+	*kind = FAIL_FATAL;
+	if (frame_write2_fd(fd, &out, req, CLIENT_HANDSHAKE_MS) < 0 ||
 	    frame_read_fd(fd, HANDSHAKE_MAX, &m, CLIENT_HANDSHAKE_MS) < 0) {
-		io_error(errno, addr, "checking our credential", NULL, err, errlen);
+		io_error(errno, addr, "checking our credential", "the request may or may not "
+			 "have been done: check with pacer queue", err, errlen);
 		goto done;
 	}
 	if (m->body_case == PACER__MSG__BODY_ERROR) {
+		*kind = FAIL_REFUSED;
 		error_reply(m, addr, err, errlen);
 		goto done;
 	}
@@ -283,18 +289,13 @@ done:
 	return rc;
 }
 
-/* Send REQ on an authenticated connection and read its reply. */
-static int request(int fd, Pacer__Msg *req, int timeout_ms, const char *addr,
-		   Pacer__Msg **reply, char *err, size_t errlen)
+/* Read the reply to the request sent with the Hello. */
+static int request(int fd, int timeout_ms, const char *addr, Pacer__Msg **reply, char *err,
+		   size_t errlen)
 {
 	uint64_t deadline = timefmt_monotonic_ms() + (uint64_t)timeout_ms;
 	Pacer__Msg *m = NULL;
 
-	req->seq = 1;
-	if (frame_write_fd(fd, req, timeout_ms) < 0) {
-		io_error(errno, addr, "we sent the request", NULL, err, errlen);
-		return -1;
-	}
 	if (frame_read_fd(fd, FRAME_MAX_REPLY, &m, remaining_ms(deadline)) < 0) {
 		int saved = errno;
 		if (saved != ETIMEDOUT)
@@ -349,10 +350,10 @@ static int call(const struct conf *conf, struct auth *auth, Pacer__Msg *req, int
 
 		addr_name(&conf->controllers[i], addr, sizeof(addr));
 		fd = connect_addr(&conf->controllers[i], CLIENT_CONNECT_MS, why, sizeof(why));
-		if (fd >= 0 && handshake(fd, conf, auth, addr, &kind, why, sizeof(why)) == 0) {
+		if (fd >= 0 && handshake(fd, conf, auth, addr, req, &kind, why, sizeof(why)) == 0) {
 			/* Past this point the request may have been applied: never
 			 * send it to a second controller. */
-			int rc = request(fd, req, timeout_ms, addr, reply, err, errlen);
+			int rc = request(fd, timeout_ms, addr, reply, err, errlen);
 			int saved = errno;
 			close(fd);
 			errno = saved;

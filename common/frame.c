@@ -165,6 +165,31 @@ int frame_write_fd(int fd, Pacer__Msg *msg, int timeout_ms)
 	return rc;
 }
 
+int frame_write2_fd(int fd, Pacer__Msg *first, Pacer__Msg *second, int timeout_ms)
+{
+	uint8_t *a, *b, *both;
+	size_t alen, blen;
+	if (frame_pack(first, FRAME_MAX_REPLY, &a, &alen) < 0)
+		return -1;
+	if (frame_pack(second, FRAME_MAX_REPLY, &b, &blen) < 0) {
+		free(a);
+		return -1;
+	}
+	both = realloc(a, alen + blen);
+	if (!both) {
+		free(a);
+		free(b);
+		return -1;
+	}
+	memcpy(both + alen, b, blen);
+	free(b);
+	int rc = write_all(fd, both, alen + blen, timefmt_monotonic_ms() + (uint64_t)timeout_ms);
+	int saved = errno;
+	free(both);
+	errno = saved;
+	return rc;
+}
+
 int frame_read_fd(int fd, size_t max, Pacer__Msg **msgp, int timeout_ms)
 {
 	uint64_t deadline = timefmt_monotonic_ms() + (uint64_t)timeout_ms;

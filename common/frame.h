@@ -45,6 +45,10 @@ const char *frame_type_name(Pacer__Msg__BodyCase type);
  * (ETIMEDOUT, ECONNRESET, EMSGSIZE...).  *MSGP from frame_read is freed
  * with pacer__msg__free_unpacked. */
 int frame_write_fd(int fd, Pacer__Msg *msg, int timeout_ms);
+/* Two frames in one write: a client sends its Hello and its request
+ * together, saving a round trip (the server reads them in order and drops
+ * the request when it refuses the Hello). */
+int frame_write2_fd(int fd, Pacer__Msg *first, Pacer__Msg *second, int timeout_ms);
 int frame_read_fd(int fd, size_t max, Pacer__Msg **msgp, int timeout_ms);
 
 #endif

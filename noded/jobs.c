@@ -603,7 +603,10 @@ static int start_job(struct jobs *js, const Pacer__LaunchJob *lj, char *err, siz
 	job->next = js->head;
 	js->head = job;
 	js->njobs++;
-	spool_running(job);
+	/* The record written before the fork finds the job by its cgroup; a
+	 * job tracked by session is found again by the script's pid. */
+	if (track_by_session())
+		spool_running(job);
 	if (job->time_limit) {
 		struct timeval tv = { .tv_sec = (time_t)job->time_limit };
 		evtimer_add(job->limit_ev, &tv);

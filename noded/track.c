@@ -684,6 +684,11 @@ const char *track_method(void)
 	return tr.method;
 }
 
+bool track_by_session(void)
+{
+	return tr.kind == TRACK_SESSION;
+}
+
 void track_force_session(void)
 {
 	tr.kind = TRACK_SESSION;

@@ -24,6 +24,10 @@ int track_init(const char *node);
 /* "cgroup2 /sys/fs/cgroup/...", "cgroup1 ..." or "session": for the log. */
 const char *track_method(void);
 
+/* True when jobs are tracked by session (no usable cgroup): only then does
+ * finding a job's processes again need the script's pid. */
+bool track_by_session(void);
+
 /* A tracker for JOB_ID (creates its cgroup).  NULL with errno. */
 struct track *track_create(uint32_t job_id);
 
