@@ -105,6 +105,51 @@ wait_job_done() {
 	return 1
 }
 
+# pid_gone PID: wait until PID has exited (reaped, or a zombie), 30 s at most.
+pid_gone() {
+	wait "$1" 2>/dev/null # our child if restart_ctld started it
+	_i=0
+	while [ -e "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; do
+		[ $_i -lt 300 ] || { echo "process $1 did not exit" >&2; return 1; }
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
+# kill_ctld: SIGKILL the controller and make sure it is gone.
+kill_ctld() {
+	_pid=$(ctld_pid) && kill -KILL "$_pid" && pid_gone "$_pid" &&
+		test_must_fail pacer queue >/dev/null 2>&1
+}
+
+# Processes a test can find again: `sleep 300.$MARK<suffix>` (sleep takes
+# that as a duration, and `pgrep -x -f` matches exactly that process; the
+# script's pid keeps it apart from other test runs).
+MARK=$$
+marker_procs() { pgrep -x -f "sleep 300\\.$MARK$1"; }
+
+# wait_procs SUFFIX COUNT: until COUNT processes with that marker exist (20 s).
+wait_procs() {
+	_i=0
+	while [ $_i -lt 200 ]; do
+		[ "$(marker_procs "$1" | wc -l)" -eq "$2" ] && return 0
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	echo "marker $1: $(marker_procs "$1" | wc -l) processes, not $2" >&2
+	return 1
+}
+
+# submit_as_user ARGS...: pacer submit --parsable as the test user; prints the id.
+submit_as_user() { as_user "$PACER_BIN" submit --parsable "$@"; }
+
+# show_field ID KEY: the value of KEY=... in `pacer show job ID` (up to the
+# next KEY=, so that paths with blanks come out whole).
+show_field() {
+	pacer show job "$1" >show.tmp &&
+	grep -E "(^| )$2=" show.tmp | sed -E "s/^(.* )?$2=//; s/ [A-Za-z\/]+=.*//"
+}
+
 # A non-root user for the tests, and a command run as that user.
 ensure_test_user() {
 	id "$TEST_USER" >/dev/null 2>&1 ||

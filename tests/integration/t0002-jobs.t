@@ -8,32 +8,6 @@ jobs, multi-node allocations and jobs waiting for resources'
 NODE_CPUS=2
 TOTAL_CPUS=8
 
-# submit_as_user ARGS...: pacer submit --parsable as the test user; prints the id.
-submit_as_user() { as_user "$PACER_BIN" submit --parsable "$@"; }
-
-# show_field ID KEY: the value of KEY=... in `pacer show job ID` (up to the
-# next KEY=, so that paths with blanks come out whole).
-show_field() {
-	pacer show job "$1" >show.tmp &&
-	grep -E "(^| )$2=" show.tmp | sed -E "s/^(.* )?$2=//; s/ [A-Za-z\/]+=.*//"
-}
-
-# A number found in no other test run's command lines: sleep takes
-# 300.<marker> as a duration, and `pgrep -x -f` finds exactly that process.
-MARK=$$
-marker_procs() { pgrep -x -f "sleep 300\\.$MARK$1"; }
-
-# wait_procs SUFFIX COUNT: until COUNT processes with that marker exist (10 s).
-wait_procs() {
-	i=0
-	while [ $i -lt 100 ]; do
-		[ "$(marker_procs "$1" | wc -l)" -eq "$2" ] && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo "marker $1: $(marker_procs "$1" | wc -l) processes, not $2" >&2
-	return 1
-}
 
 # The test user in a supplementary group "pacertestg".  Other test scripts
 # may edit /etc/group at the same time (its lock then fails): try again.

@@ -3,17 +3,6 @@ test_description='time limits on a real 4-node cluster: TIMEOUT, SIGTERM then SI
 after kill_wait (5 s in local-cluster), and nothing of the job left behind'
 . "$(dirname "$0")/lib.sh"
 
-submit_as_user() { as_user "$PACER_BIN" submit --parsable "$@"; }
-
-# show_field ID KEY: the value of KEY=... in `pacer show job ID`.
-show_field() {
-	pacer show job "$1" >show.tmp &&
-	grep -E "(^| )$2=" show.tmp | sed -E "s/^(.* )?$2=//; s/ [A-Za-z\\/]+=.*//"
-}
-
-# sleep takes 300.<marker> as a duration: a command line no other run has.
-MARK=$$
-marker_procs() { pgrep -x -f "sleep 300\\.$MARK$1"; }
 
 # FILE without the "Terminated" lines the shell prints when SIGTERM kills
 # the script's foreground sleep.

@@ -8,22 +8,6 @@ users, and the errors of each'
 # -N 4 -n 8 fills the cluster.
 NODE_CPUS=2
 
-# A number found in no other test run's command lines: sleep takes
-# 300.<marker> as a duration, and `pgrep -x -f` finds exactly that process.
-MARK=$$
-marker_procs() { pgrep -x -f "sleep 300\\.$MARK$1"; }
-
-# wait_procs SUFFIX COUNT: until COUNT processes with that marker exist (20 s).
-wait_procs() {
-	i=0
-	while [ $i -lt 200 ]; do
-		[ "$(marker_procs "$1" | wc -l)" -eq "$2" ] && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo "marker $1: $(marker_procs "$1" | wc -l) processes, not $2" >&2
-	return 1
-}
 
 # wait_file FILE: until FILE exists (30 s).
 wait_file() {

@@ -47,23 +47,6 @@ waiter_gone() {
 	done
 }
 
-# pid_gone PID: wait until PID has exited (reaped, or a zombie), 30 s at most.
-pid_gone() {
-	wait "$1" 2>/dev/null # our child if restart_ctld started it
-	_i=0
-	while [ -e "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; do
-		[ $_i -lt 300 ] || { echo "process $1 did not exit" >&2; return 1; }
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-}
-
-# kill_ctld: SIGKILL the controller and make sure it is gone.
-kill_ctld() {
-	_pid=$(ctld_pid) && kill -KILL "$_pid" && pid_gone "$_pid" &&
-		test_must_fail pacer queue >/dev/null 2>&1
-}
-
 # row ID: "id name state" of job ID.
 row() { pacer queue --job "$1" --format '%i %j %T' --noheader | tr -s ' ' | sed 's/^ //; s/ $//'; }
 

@@ -10,21 +10,6 @@ test_description='a damaged journal: a torn tail is dropped with a log line, a c
 WORK=$SHARNESS_TRASH_DIRECTORY/work
 MARK=itj$$
 
-pid_gone() {
-	wait "$1" 2>/dev/null # our child if restart_ctld started it
-	_i=0
-	while [ -e "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; do
-		[ $_i -lt 300 ] || { echo "process $1 did not exit" >&2; return 1; }
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-}
-
-kill_ctld() {
-	_pid=$(ctld_pid) && kill -KILL "$_pid" && pid_gone "$_pid" &&
-		test_must_fail pacer queue >/dev/null 2>&1
-}
-
 # The newest journal file, as a path.
 journal() {
 	_j=$(ls "$CLUSTER/state" | grep -E '^journal\.[0-9]+$' | sort | tail -n 1) &&
