@@ -64,6 +64,9 @@ struct job {
 	struct job *prev, *next;   /* all jobs, by id */
 	struct job *pprev, *pnext; /* pending queue */
 	bool launch_pending;       /* started, launch not sent yet (waits for disk) */
+	bool unrecorded;           /* submitted, its record not yet on disk: hidden
+				    * from listings, so no id is ever seen that a
+				    * crash could give to another job */
 };
 
 /* The job with ID, or NULL. */

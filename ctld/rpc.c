@@ -112,6 +112,9 @@ static void pending_free(struct pending_reply *p)
 static void submit_durable(void *arg)
 {
 	struct pending_reply *p = arg;
+	struct job *j = job_find(p->job_id);
+	if (j)
+		j->unrecorded = false;
 	Pacer__SubmitReply r = PACER__SUBMIT_REPLY__INIT;
 	r.job_id = p->job_id;
 	Pacer__Msg m = PACER__MSG__INIT;
@@ -189,9 +192,15 @@ static void do_submit(struct client *cl, uint32_t seq, Pacer__SubmitRequest *req
 			    strerror(errno));
 		return;
 	}
+	struct job *job = job_find(j.id);
+	job->unrecorded = true;
 	*p = (struct pending_reply){ .cl = client_ref(cl), .seq = seq, .job_id = j.id };
-	if (state_after(t, submit_durable, p) < 0)
+	if (state_after(t, submit_durable, p) < 0) {
+		/* No reply then (the client sees the connection end), but the job
+		 * is recorded all the same: it must not stay hidden. */
+		job->unrecorded = false;
 		pending_free(p);
+	}
 	sched_request();
 }
 
@@ -199,6 +208,8 @@ static void do_submit(struct client *cl, uint32_t seq, Pacer__SubmitRequest *req
 
 static bool wanted(const Pacer__QueueRequest *q, const struct job *j)
 {
+	if (j->unrecorded)
+		return false;
 	if (q->n_job_ids) {
 		bool found = false;
 		for (size_t i = 0; i < q->n_job_ids && !found; i++)
@@ -503,7 +514,7 @@ static void do_nodes(struct client *cl, uint32_t seq)
 		goto done;
 	}
 	for (struct job *j = job_first(); j; j = j->next)
-		if (j->state == PACER__JOB_STATE__JOB_RUNNING)
+		if (j->state == PACER__JOB_STATE__JOB_RUNNING && !j->unrecorded)
 			for (uint32_t a = 0; a < j->nalloc; a++)
 				njobs[j->alloc[a].node]++;
 	for (size_t i = 0; i < n; i++) {
@@ -525,7 +536,7 @@ static void do_nodes(struct client *cl, uint32_t seq)
 		infos[i].jobs = jobs[i];
 	}
 	for (struct job *j = job_first(); j; j = j->next)
-		if (j->state == PACER__JOB_STATE__JOB_RUNNING)
+		if (j->state == PACER__JOB_STATE__JOB_RUNNING && !j->unrecorded)
 			for (uint32_t a = 0; a < j->nalloc; a++) {
 				Pacer__NodeInfo *ni = &infos[j->alloc[a].node];
 				ni->jobs[ni->n_jobs++] = j->id;
