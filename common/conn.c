@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "authq.h"
 #include "frame.h"
 #include "log.h"
 
@@ -29,6 +30,7 @@ enum conn_state {
 	ST_AWAIT_CHALLENGE, /* client */
 	ST_AWAIT_HELLO,     /* server */
 	ST_AWAIT_WELCOME,   /* client */
+	ST_AUTHENTICATING,  /* server: the Hello is being checked off the loop */
 	ST_READY,
 	ST_CLOSING,         /* flushing output, then freed */
 	ST_DEAD,
@@ -48,6 +50,7 @@ struct conn {
 	uint8_t cnonce[AUTH_NONCE_LEN];
 	uid_t uid;
 	gid_t gid;
+	char user[64];
 	uint64_t peer_epoch;
 	char peer[96];
 	struct conn *lprev, *lnext; /* every live connection */
@@ -232,53 +235,90 @@ static void refuse_close(struct conn *c, const char *why)
 		c->ops->closed(c, why, c->arg);
 }
 
-static void on_hello(struct conn *c, const Pacer__Hello *h)
+static void on_read(struct bufferevent *bev, void *arg);
+
+/* The Hello was checked: refuse the peer, or let the owner judge it and
+ * welcome it.  Frames that came in meanwhile are handled after. */
+static void hello_checked(struct conn *c, struct authq_job *job)
 {
 	char err[256];
-	char *cred = NULL;
-	if (h->nonce.len != AUTH_NONCE_LEN || !h->cred) {
-		conn_fail(c, "malformed hello");
-		return;
-	}
-	memcpy(c->cnonce, h->nonce.data, AUTH_NONCE_LEN);
-	if (auth_decode(c->cfg.auth, h->cred, c->cfg.cluster, c->cfg.service, c->snonce,
-			c->cnonce, &c->uid, &c->gid, err, sizeof(err)) < 0) {
-		conn_send_error(c, 0, EACCES, "authentication failed: %s", err);
-		log_warn("refused connection from %s: %s", c->peer, err);
-		refuse_close(c, err);
-		return;
-	}
-	/* Everything that can fail is done before ready(), so a connection the
-	 * owner accepted always reaches READY. */
-	if (c->cfg.mutual) {
-		char svc[128];
-		welcome_service(c, svc, sizeof(svc));
-		if (auth_encode(c->cfg.auth, c->cfg.cluster, svc, c->snonce, c->cnonce, &cred,
-				err, sizeof(err)) < 0) {
-			log_err("cannot prove ourselves to %s: %s", c->peer, err);
-			conn_send_error(c, 0, EIO, "server cannot authenticate: %s", err);
-			refuse_close(c, err);
-			return;
+	if (job->rc < 0) {
+		if (job->reply_failed) {
+			log_err("cannot prove ourselves to %s: %s", c->peer, job->err);
+			conn_send_error(c, 0, EIO, "server cannot authenticate: %s", job->err);
+		} else {
+			conn_send_error(c, 0, EACCES, "authentication failed: %s", job->err);
+			log_warn("refused connection from %s: %s", c->peer, job->err);
 		}
+		refuse_close(c, job->err);
+		return;
 	}
+	c->uid = job->uid;
+	c->gid = job->gid;
+	snprintf(c->user, sizeof(c->user), "%s", job->user);
+	/* Everything that can fail was done before ready(), so a connection the
+	 * owner accepts always reaches READY. */
 	if (c->ops->ready && c->ops->ready(c, c->arg, err, sizeof(err)) < 0) {
 		conn_send_error(c, 0, EACCES, "%s", err);
 		log_warn("refused connection from %s (uid %u): %s", c->peer, (unsigned)c->uid,
 			 err);
-		free(cred);
 		refuse_close(c, err);
 		return;
 	}
 	Pacer__Welcome w = PACER__WELCOME__INIT;
 	w.epoch = c->cfg.epoch;
 	w.uid = c->uid;
-	w.cred = cred;
+	w.cred = job->reply_cred;
 	Pacer__Msg m = PACER__MSG__INIT;
 	m.body_case = PACER__MSG__BODY_WELCOME;
 	m.welcome = &w;
 	conn_send(c, &m);
-	free(cred);
 	become_ready(c);
+}
+
+/* Back on the loop from the authq. */
+static void hello_done(struct authq_job *job, void *arg)
+{
+	struct conn *c = arg;
+	if (c->st == ST_AUTHENTICATING) {
+		hello_checked(c, job);
+		/* A client may send its request right behind its Hello. */
+		if (c->st == ST_READY)
+			on_read(c->bev, c);
+	}
+	authq_job_free(job);
+	conn_release(c);
+}
+
+static void on_hello(struct conn *c, const Pacer__Hello *h)
+{
+	if (h->nonce.len != AUTH_NONCE_LEN || !h->cred) {
+		conn_fail(c, "malformed hello");
+		return;
+	}
+	memcpy(c->cnonce, h->nonce.data, AUTH_NONCE_LEN);
+	struct authq_job *job = calloc(1, sizeof(*job));
+	if (!job || !(job->cred = strdup(h->cred))) {
+		free(job);
+		conn_fail(c, "out of memory");
+		return;
+	}
+	snprintf(job->cluster, sizeof(job->cluster), "%s", c->cfg.cluster);
+	snprintf(job->service, sizeof(job->service), "%s", c->cfg.service);
+	if (c->cfg.mutual)
+		welcome_service(c, job->reply_service, sizeof(job->reply_service));
+	memcpy(job->snonce, c->snonce, AUTH_NONCE_LEN);
+	memcpy(job->cnonce, c->cnonce, AUTH_NONCE_LEN);
+	job->done = hello_done;
+	job->arg = c;
+	c->st = ST_AUTHENTICATING;
+	c->busy++; /* held until hello_done, whatever happens meanwhile */
+	if (c->cfg.authq) {
+		authq_submit(c->cfg.authq, job);
+	} else {
+		authq_run(c->cfg.auth, job);
+		hello_done(job, c);
+	}
 }
 
 static void on_challenge(struct conn *c, const Pacer__Challenge *ch)
@@ -378,7 +418,8 @@ static void on_read(struct bufferevent *bev, void *arg)
 	 * connection as made. */
 	if (c->st == ST_CONNECTING)
 		c->st = ST_AWAIT_CHALLENGE;
-	while (c->st != ST_DEAD && c->st != ST_CLOSING) {
+	/* While a Hello is checked, later frames wait in the buffer. */
+	while (c->st != ST_DEAD && c->st != ST_CLOSING && c->st != ST_AUTHENTICATING) {
 		size_t avail = evbuffer_get_length(in);
 		uint8_t hdr[FRAME_HEADER];
 		uint32_t len;
@@ -549,6 +590,7 @@ void conn_close(struct conn *c, bool flush)
 }
 
 uid_t conn_uid(const struct conn *c) { return c->uid; }
+const char *conn_user(const struct conn *c) { return c->user; }
 gid_t conn_gid(const struct conn *c) { return c->gid; }
 const char *conn_peer(const struct conn *c) { return c->peer; }
 uint64_t conn_peer_epoch(const struct conn *c) { return c->peer_epoch; }

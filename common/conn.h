@@ -24,6 +24,7 @@
 
 struct event_base;
 struct auth;
+struct authq;
 struct conn;
 
 struct conn_cfg {
@@ -35,6 +36,8 @@ struct conn_cfg {
 	size_t max_frame;         /* largest frame taken from the peer */
 	int handshake_ms;         /* the handshake must finish within this */
 	bool mutual;              /* the accepting side proves itself too */
+	struct authq *authq;      /* accepting side: check Hellos off the loop
+				   * (NULL: on the loop, for tools and tests) */
 };
 
 struct conn_ops {
@@ -75,6 +78,9 @@ void conn_close(struct conn *c, bool flush);
 void conn_close_all(void);
 
 uid_t conn_uid(const struct conn *c);
+/* The peer's user name (accepting side, once ready; the uid as a number when
+ * the name service has none). */
+const char *conn_user(const struct conn *c);
 gid_t conn_gid(const struct conn *c);
 const char *conn_peer(const struct conn *c);
 /* The epoch the accepting side announced (connecting side only). */

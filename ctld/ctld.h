@@ -8,12 +8,14 @@
 struct conf;
 struct event_base;
 struct auth;
+struct authq;
 struct select_ops;
 
 struct ctld {
 	struct conf *conf;
 	struct event_base *base;
 	struct auth *auth;
+	struct authq *authq;      /* checks clients' credentials off the loop */
 	const struct select_ops *select;
 	uint64_t epoch;           /* this controller term, from the journal */
 	uint32_t next_job_id;     /* never reused, carried through the journal */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "authq.h"
 #include "blob.h"
 #include "conf.h"
 #include "conn.h"
@@ -170,7 +171,8 @@ int main(int argc, char **argv)
 
 	ctld.base = event_base_new();
 	ctld.auth = auth_create(ctld.conf->munge_socket);
-	if (!ctld.base || !ctld.auth) {
+	ctld.authq = ctld.base ? authq_create(ctld.base, ctld.conf->munge_socket) : NULL;
+	if (!ctld.base || !ctld.auth || !ctld.authq) {
 		log_err("cannot initialise: %s", strerror(errno));
 		goto out;
 	}
@@ -202,6 +204,9 @@ int main(int argc, char **argv)
 	event_base_dispatch(ctld.base);
 
 	rpc_shutdown();
+	/* Jobs in flight refer to connections: stop the queue before those go. */
+	authq_destroy(ctld.authq);
+	ctld.authq = NULL;
 	conn_close_all();
 	node_table_destroy();
 	sched_destroy();
@@ -216,6 +221,7 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	job_table_destroy();
+	authq_destroy(ctld.authq);
 	auth_destroy(ctld.auth);
 	if (ctld.base)
 		event_base_free(ctld.base);

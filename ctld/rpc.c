@@ -12,7 +12,6 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <netdb.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -601,12 +600,8 @@ static int client_ready(struct conn *c, void *arg, char *err, size_t errlen)
 	struct client *cl = arg;
 	cl->uid = conn_uid(c);
 	cl->gid = conn_gid(c);
-	struct passwd pw, *res = NULL;
-	char buf[1024];
-	if (getpwuid_r(cl->uid, &pw, buf, sizeof(buf), &res) == 0 && res)
-		snprintf(cl->user, sizeof(cl->user), "%s", pw.pw_name);
-	else
-		snprintf(cl->user, sizeof(cl->user), "%u", (unsigned)cl->uid);
+	/* Named off the loop, with the credential check. */
+	snprintf(cl->user, sizeof(cl->user), "%s", conn_user(c));
 	cl->admin = cl->uid == 0 || conf_is_admin(ctld.conf, cl->user);
 	conn_set_idle_timeout(c, CLIENT_IDLE_MS);
 	return 0;
@@ -659,7 +654,7 @@ static void on_listen_error(struct evconnlistener *l, void *arg)
 
 int rpc_listen(const char *host, uint16_t port)
 {
-	client_cfg = (struct conn_cfg){ .base = ctld.base, .auth = ctld.auth,
+	client_cfg = (struct conn_cfg){ .base = ctld.base, .auth = ctld.auth, .authq = ctld.authq,
 					.cluster = ctld.conf->cluster, .service = "ctld",
 					.epoch = ctld.epoch, .max_frame = FRAME_MAX_REQUEST,
 					.handshake_ms = 10000 };
