@@ -1,5 +1,6 @@
 /* hostlist.c - Slurm-style host lists. */
 #include "hostlist.h"
+#include "strfmt.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -443,34 +444,18 @@ static bool extends(const struct split *first, const struct split *last,
 	return !padded(next);
 }
 
-struct out {
-	char *buf;
-	size_t size;
-	size_t len;
-};
-
-static void out_put(struct out *o, const char *s, size_t n)
+static void out_num(struct strfmt *o, const struct split *sp)
 {
-	if (o->len < o->size) {
-		size_t room = o->size - o->len - 1;
-
-		memcpy(o->buf + o->len, s, n < room ? n : room);
-	}
-	o->len += n;
-}
-
-static void out_num(struct out *o, const struct split *sp)
-{
-	out_put(o, sp->name + sp->num_off, sp->num_len);
+	strfmt_put(o, sp->name + sp->num_off, sp->num_len);
 }
 
 /* Write the ranges of names [I, J) of one group inside brackets. */
-static void encode_group(struct out *o, const struct split *sp, size_t i, size_t j)
+static void encode_group(struct strfmt *o, const struct split *sp, size_t i, size_t j)
 {
 	const char *suffix = sp[i].name + sp[i].num_off + sp[i].num_len;
 
-	out_put(o, sp[i].name, sp[i].num_off);
-	out_put(o, "[", 1);
+	strfmt_put(o, sp[i].name, sp[i].num_off);
+	strfmt_put(o, "[", 1);
 	while (i < j) {
 		size_t k = i;
 
@@ -478,18 +463,18 @@ static void encode_group(struct out *o, const struct split *sp, size_t i, size_t
 			k++;
 		out_num(o, &sp[i]);
 		if (k > i) {
-			out_put(o, "-", 1);
+			strfmt_put(o, "-", 1);
 			out_num(o, &sp[k]);
 		}
 		if (k + 1 < j)
-			out_put(o, ",", 1);
+			strfmt_put(o, ",", 1);
 		i = k + 1;
 	}
-	out_put(o, "]", 1);
-	out_put(o, suffix, strlen(suffix));
+	strfmt_put(o, "]", 1);
+	strfmt_put(o, suffix, strlen(suffix));
 }
 
-static void encode_all(struct out *o, const struct split *sp, size_t count)
+static void encode_all(struct strfmt *o, const struct split *sp, size_t count)
 {
 	size_t i = 0;
 
@@ -497,11 +482,11 @@ static void encode_all(struct out *o, const struct split *sp, size_t count)
 		size_t j = i + 1;
 
 		if (i)
-			out_put(o, ",", 1);
+			strfmt_put(o, ",", 1);
 		while (j < count && same_group(&sp[i], &sp[j]))
 			j++;
 		if (j == i + 1)
-			out_put(o, sp[i].name, strlen(sp[i].name));
+			strfmt_put(o, sp[i].name, strlen(sp[i].name));
 		else
 			encode_group(o, sp, i, j);
 		i = j;
@@ -510,7 +495,7 @@ static void encode_all(struct out *o, const struct split *sp, size_t count)
 
 int hostlist_encode(const struct hostlist *hl, char *buf, size_t size)
 {
-	struct out o = { buf, size, 0 };
+	struct strfmt o = { buf, size, 0 };
 	struct split *sp = NULL;
 	size_t count = hostlist_count(hl);
 

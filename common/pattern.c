@@ -1,5 +1,6 @@
 /* pattern.c - expand %j, %x, %u, %N, %A, %a in output file names. */
 #include "pattern.h"
+#include "strfmt.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -13,39 +14,23 @@
  * clamping keeps "%999999999j" from producing a gigabyte of zeros. */
 #define WIDTH_MAX 10
 
-struct out {
-	char *buf;
-	size_t size;
-	size_t len;
-};
-
-static void put(struct out *o, const char *s, size_t n)
-{
-	if (o->len < o->size) {
-		size_t room = o->size - o->len - 1;
-
-		memcpy(o->buf + o->len, s, n < room ? n : room);
-	}
-	o->len += n;
-}
-
-static void put_str(struct out *o, const char *s)
+static void put_str(struct strfmt *o, const char *s)
 {
 	if (s)
-		put(o, s, strlen(s));
+		strfmt_put(o, s, strlen(s));
 }
 
-static void put_num(struct out *o, uint32_t n, int width)
+static void put_num(struct strfmt *o, uint32_t n, int width)
 {
 	char tmp[WIDTH_MAX + 2];
 	int len = snprintf(tmp, sizeof(tmp), "%0*u", width, n);
 
-	put(o, tmp, (size_t)len);
+	strfmt_put(o, tmp, (size_t)len);
 }
 
 /* Expand the sequence after a '%' at P; returns how many bytes it used, or
  * 0 when it is not one we know (the caller then copies the '%' as is). */
-static size_t expand_one(struct out *o, const char *p, const struct pattern_vars *v)
+static size_t expand_one(struct strfmt *o, const char *p, const struct pattern_vars *v)
 {
 	const char *q = p;
 	int width = 0;
@@ -81,7 +66,7 @@ static size_t expand_one(struct out *o, const char *p, const struct pattern_vars
 int pattern_expand(const char *pat, const struct pattern_vars *v, char *buf, size_t size)
 {
 	static const struct pattern_vars none;
-	struct out o = { buf, size, 0 };
+	struct strfmt o = { buf, size, 0 };
 	const char *p = pat ? pat : "";
 
 	if (!v)
@@ -94,15 +79,15 @@ int pattern_expand(const char *pat, const struct pattern_vars *v, char *buf, siz
 			put_str(&o, p);
 			break;
 		}
-		put(&o, p, (size_t)(pct - p));
+		strfmt_put(&o, p, (size_t)(pct - p));
 		p = pct + 1;
 		if (*p == '%') {
-			put(&o, "%", 1);
+			strfmt_put(&o, "%", 1);
 			p++;
 		} else if ((used = expand_one(&o, p, v)) > 0) {
 			p += used;
 		} else {
-			put(&o, "%", 1);
+			strfmt_put(&o, "%", 1);
 		}
 	}
 	if (size)

@@ -6,6 +6,7 @@
  * a lock held by another thread of the daemon (malloc, NSS) cannot hang it.
  */
 #include "launch.h"
+#include "strfmt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -88,24 +89,6 @@ static int fail(char *err, size_t errlen, int e, const char *fmt, ...)
 	}
 	errno = e;
 	return -1;
-}
-
-static int path_fmt(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int path_fmt(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= len) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
 }
 
 static int strv_add(struct strv *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -231,8 +214,8 @@ static int check_req(const struct launch_req *req, const pid_t *pid, char *err, 
 static int out_path(const char *workdir, const char *path, char *buf, size_t len)
 {
 	if (path[0] == '/')
-		return path_fmt(buf, len, "%s", path);
-	return path_fmt(buf, len, "%s/%s", workdir, path);
+		return strfmt_path(buf, len, "%s", path);
+	return strfmt_path(buf, len, "%s/%s", workdir, path);
 }
 
 static int plan_paths(const struct launch_req *req, struct plan *p, char *err, size_t errlen)
@@ -240,7 +223,7 @@ static int plan_paths(const struct launch_req *req, struct plan *p, char *err, s
 	const char *e = req->stderr_path && *req->stderr_path ? req->stderr_path
 							      : req->stdout_path;
 
-	if (path_fmt(p->script, sizeof(p->script), "%s/job.%u.script", req->spool_dir,
+	if (strfmt_path(p->script, sizeof(p->script), "%s/job.%u.script", req->spool_dir,
 		     req->job_id) < 0)
 		return fail(err, errlen, ENAMETOOLONG, "spool directory path too long: %s",
 			    req->spool_dir);
@@ -374,7 +357,7 @@ static int mkdir_p(const char *dir)
 {
 	char path[PATH_MAX];
 
-	if (path_fmt(path, sizeof(path), "%s", dir) < 0)
+	if (strfmt_path(path, sizeof(path), "%s", dir) < 0)
 		return -1;
 	for (char *p = path + 1;; p++) {
 		char c = *p;
@@ -443,7 +426,7 @@ void launch_cleanup(const char *spool_dir, uint32_t job_id)
 {
 	char path[PATH_MAX];
 
-	if (!spool_dir || path_fmt(path, sizeof(path), "%s/job.%u.script", spool_dir, job_id) < 0)
+	if (!spool_dir || strfmt_path(path, sizeof(path), "%s/job.%u.script", spool_dir, job_id) < 0)
 		return;
 	if (unlink(path) < 0 && errno != ENOENT)
 		log_warn("cannot remove %s: %s", path, strerror(errno));

@@ -1,5 +1,6 @@
 /* track.c - find and kill every process of a job: per-job cgroups, or sessions. */
 #include "track.h"
+#include "strfmt.h"
 #include "proc.h"
 
 #include <dirent.h>
@@ -58,24 +59,6 @@ struct mount {
 void track_force_session(void);
 
 /* ---- small helpers ------------------------------------------------------ */
-
-static int path_fmt(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int path_fmt(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= len) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
 
 static double now_ms(void)
 {
@@ -281,7 +264,7 @@ static int cgroup_kill(const struct track *t)
 {
 	char path[PATH_MAX];
 
-	if (path_fmt(path, sizeof(path), "%s/cgroup.kill", t->dir) < 0)
+	if (strfmt_path(path, sizeof(path), "%s/cgroup.kill", t->dir) < 0)
 		return -1;
 	return write_file(path, "1");
 }
@@ -343,8 +326,8 @@ static struct track *track_alloc(uint32_t job_id)
 	t->job_id = job_id;
 	if (tr.kind == TRACK_SESSION)
 		return t;
-	if (path_fmt(t->dir, sizeof(t->dir), "%s/job_%u", tr.base, job_id) < 0 ||
-	    path_fmt(t->procs, sizeof(t->procs), "%s/cgroup.procs", t->dir) < 0) {
+	if (strfmt_path(t->dir, sizeof(t->dir), "%s/job_%u", tr.base, job_id) < 0 ||
+	    strfmt_path(t->procs, sizeof(t->procs), "%s/cgroup.procs", t->dir) < 0) {
 		free(t);
 		return NULL;
 	}
@@ -571,7 +554,7 @@ static int own_dir(const struct mount *m, bool v2, char *out, size_t len)
 	const char *rel;
 
 	if (own_cgroup(m, v2, own, sizeof(own)) < 0)
-		return path_fmt(out, len, "%s", m->point);
+		return strfmt_path(out, len, "%s", m->point);
 	if (strcmp(m->root, "/") == 0)
 		rel = own;
 	else if (strncmp(own, m->root, rlen) == 0 && (own[rlen] == '/' || !own[rlen]))
@@ -580,7 +563,7 @@ static int own_dir(const struct mount *m, bool v2, char *out, size_t len)
 		rel = "";
 	if (strcmp(rel, "/") == 0)
 		rel = "";
-	return path_fmt(out, len, "%s%s", m->point, rel);
+	return strfmt_path(out, len, "%s%s", m->point, rel);
 }
 
 /* How much we like a hierarchy for tracking: lower is better, -1 unusable.
@@ -610,7 +593,7 @@ static int try_mount(const struct mount *m, const char *sub)
 	char dir[PATH_MAX], base[PATH_MAX];
 
 	if (own_dir(m, v2, dir, sizeof(dir)) < 0 ||
-	    path_fmt(base, sizeof(base), "%s/%s", dir, sub) < 0)
+	    strfmt_path(base, sizeof(base), "%s/%s", dir, sub) < 0)
 		return -1;
 	if (mkdir(base, 0755) < 0 && errno != EEXIST)
 		return -1;

@@ -1,0 +1,23 @@
+/* strfmt.h - bounded string building, snprintf style. */
+#ifndef PACER_STRFMT_H
+#define PACER_STRFMT_H
+
+#include <stddef.h>
+
+/* A string built into BUF of SIZE bytes; LEN counts what the whole result
+ * needs, even past SIZE, so callers can return it as snprintf does. */
+struct strfmt {
+	char *buf;
+	size_t size;
+	size_t len;
+};
+
+/* Append N bytes of S, keeping what fits (and room for the NUL). */
+void strfmt_put(struct strfmt *o, const char *s, size_t n);
+
+/* Format into BUF: 0, or -1 with ENAMETOOLONG when it does not fit whole
+ * (a path cut short is worse than none). */
+int strfmt_path(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif
