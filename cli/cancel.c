@@ -13,16 +13,16 @@ static const struct opt_def cancel_defs[] = {
 };
 
 static const char cancel_usage[] =
-	"Usage: pacer cancel [OPTIONS] ID...\n"
-	"       pacer cancel [OPTIONS] --user USER\n"
-	"\n"
-	"Cancel jobs: a running job gets SIGTERM, then SIGKILL after the cluster's\n"
-	"kill_wait.  Errors are printed per job; successes are silent.\n"
-	"\n"
-	"  -s, --signal=SIGNAL    only send SIGNAL (a name like USR1 or a number) to the\n"
-	"                         running jobs, without cancelling them\n"
-	"  -u, --user=USER        cancel every job of USER\n"
-	"  -h, --help             show this help\n";
+    "Usage: pacer cancel [OPTIONS] ID...\n"
+    "       pacer cancel [OPTIONS] --user USER\n"
+    "\n"
+    "Cancel jobs: a running job gets SIGTERM, then SIGKILL after the cluster's\n"
+    "kill_wait.  Errors are printed per job; successes are silent.\n"
+    "\n"
+    "  -s, --signal=SIGNAL    only send SIGNAL (a name like USR1 or a number) to the\n"
+    "                         running jobs, without cancelling them\n"
+    "  -u, --user=USER        cancel every job of USER\n"
+    "  -h, --help             show this help\n";
 
 struct cancel_args {
 	Pacer__CancelRequest req;

@@ -87,9 +87,10 @@ int cli_call(struct cli *cli, Pacer__Msg *req, Pacer__Msg__BodyCase want, Pacer_
 		return -1;
 	}
 	if ((*reply)->body_case != want) {
-		cli_error(cli, "the controller answered a %s request with a %s message (use pacer "
-			  "and pacerctld of the same release)", frame_type_name(req->body_case),
-			  frame_type_name((*reply)->body_case));
+		cli_error(cli,
+			  "the controller answered a %s request with a %s message (use pacer "
+			  "and pacerctld of the same release)",
+			  frame_type_name(req->body_case), frame_type_name((*reply)->body_case));
 		pacer__msg__free_unpacked(*reply, NULL);
 		*reply = NULL;
 		return -1;
@@ -145,8 +146,10 @@ int cli_parse_job_ids(const char *list, uint32_t **ids, size_t *n, char *err, si
 		uint64_t v;
 
 		if (parse_uint(p, len, UINT32_MAX, &v) < 0 || v == 0) {
-			snprintf(err, errlen, "invalid job id '%.*s' (a job id is a whole number "
-				 "like 42)", (int)len, p);
+			snprintf(err, errlen,
+				 "invalid job id '%.*s' (a job id is a whole number "
+				 "like 42)",
+				 (int)len, p);
 			errno = EINVAL;
 			return -1;
 		}
@@ -167,14 +170,14 @@ static const struct {
 	const char *name;
 	int sig;
 } signals[] = {
-	{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "ILL", SIGILL },
-	{ "TRAP", SIGTRAP }, { "ABRT", SIGABRT }, { "IOT", SIGIOT }, { "BUS", SIGBUS },
-	{ "FPE", SIGFPE }, { "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV },
-	{ "USR2", SIGUSR2 }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM }, { "TERM", SIGTERM },
-	{ "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD }, { "CONT", SIGCONT }, { "STOP", SIGSTOP },
-	{ "TSTP", SIGTSTP }, { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU }, { "URG", SIGURG },
-	{ "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
-	{ "WINCH", SIGWINCH }, { "IO", SIGIO }, { "POLL", SIGPOLL }, { "PWR", SIGPWR },
+	{ "HUP", SIGHUP },       { "INT", SIGINT },   { "QUIT", SIGQUIT },     { "ILL", SIGILL },
+	{ "TRAP", SIGTRAP },     { "ABRT", SIGABRT }, { "IOT", SIGIOT },       { "BUS", SIGBUS },
+	{ "FPE", SIGFPE },       { "KILL", SIGKILL }, { "USR1", SIGUSR1 },     { "SEGV", SIGSEGV },
+	{ "USR2", SIGUSR2 },     { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },     { "TERM", SIGTERM },
+	{ "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD }, { "CONT", SIGCONT },     { "STOP", SIGSTOP },
+	{ "TSTP", SIGTSTP },     { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },     { "URG", SIGURG },
+	{ "XCPU", SIGXCPU },     { "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
+	{ "WINCH", SIGWINCH },   { "IO", SIGIO },     { "POLL", SIGPOLL },     { "PWR", SIGPWR },
 	{ "SYS", SIGSYS },
 };
 
@@ -193,8 +196,10 @@ int cli_parse_signal(const char *s, int *sig, char *err, size_t errlen)
 			return 0;
 		}
 	}
-	snprintf(err, errlen, "invalid signal '%s' (give a name like TERM, USR1 or KILL, or a "
-		 "number from 1 to %d)", s, SIGRTMAX);
+	snprintf(err, errlen,
+		 "invalid signal '%s' (give a name like TERM, USR1 or KILL, or a "
+		 "number from 1 to %d)",
+		 s, SIGRTMAX);
 	errno = EINVAL;
 	return -1;
 }
@@ -269,9 +274,11 @@ int cli_parse_states(const char *list, Pacer__JobState **states, size_t *n, char
 
 		snprintf(word, sizeof(word), "%.*s", (int)len, p);
 		if (len >= sizeof(word) || format_job_state_parse(word, &st) < 0) {
-			snprintf(err, errlen, "unknown job state '%.*s' (states: PENDING "
+			snprintf(err, errlen,
+				 "unknown job state '%.*s' (states: PENDING "
 				 "RUNNING COMPLETED FAILED CANCELLED TIMEOUT NODE_FAIL REQUEUED, "
-				 "or PD R CD F CA TO NF RQ)", (int)len, p);
+				 "or PD R CD F CA TO NF RQ)",
+				 (int)len, p);
 			errno = EINVAL;
 			return -1;
 		}

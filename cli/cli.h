@@ -19,24 +19,22 @@
 #define EXIT_USAGE 2
 
 struct cli {
-	const char *cmd;       /* "submit", for messages: "pacer submit: ..." */
-	const char *conf_opt;  /* --conf FILE, or NULL */
-	struct conf *conf;     /* loaded by cli_call on first use */
-	const char *usage;     /* the command's --help text; its first line goes with usage errors */
+	const char *cmd;      /* "submit", for messages: "pacer submit: ..." */
+	const char *conf_opt; /* --conf FILE, or NULL */
+	struct conf *conf;    /* loaded by cli_call on first use */
+	const char *usage;    /* the command's --help text; its first line goes with usage errors */
 };
 
 /* "pacer CMD: MESSAGE" on stderr. */
-void cli_error(const struct cli *cli, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void cli_error(const struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* "pacer CMD: warning: MESSAGE" on stderr. */
-void cli_warn(const struct cli *cli, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void cli_warn(const struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* "pacer CMD: MESSAGE" and "Try 'pacer CMD --help'." on stderr; returns
  * EXIT_USAGE. */
 int cli_usage_error(const struct cli *cli, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Send REQ to the controller and check that the reply is of type WANT.
  * 0 with *REPLY set (free with pacer__msg__free_unpacked), or -1 once the

@@ -75,8 +75,10 @@ static void test_signal(void **state)
 	assert_int_equal(sig, 9);
 
 	char want[256];
-	snprintf(want, sizeof(want), "invalid signal 'FOO' (give a name like TERM, USR1 or KILL, "
-		 "or a number from 1 to %d)", SIGRTMAX);
+	snprintf(want, sizeof(want),
+		 "invalid signal 'FOO' (give a name like TERM, USR1 or KILL, "
+		 "or a number from 1 to %d)",
+		 SIGRTMAX);
 	assert_int_equal(cli_parse_signal("FOO", &sig, err, sizeof(err)), -1);
 	assert_string_equal(err, want);
 	assert_int_equal(cli_parse_signal("0", &sig, err, sizeof(err)), -1);
@@ -98,7 +100,7 @@ static void test_users(void **state)
 	assert_int_equal(uid, 12345);
 	assert_int_equal(cli_parse_user("no-such-user-xq", &uid, err, sizeof(err)), -1);
 	assert_string_equal(err, "unknown user 'no-such-user-xq' (check the name with: id "
-			    "no-such-user-xq)");
+				 "no-such-user-xq)");
 	assert_int_equal(cli_parse_user("", &uid, err, sizeof(err)), -1);
 
 	assert_int_equal(cli_parse_users("root,77", &uids, &n, err, sizeof(err)), 0);
@@ -107,7 +109,7 @@ static void test_users(void **state)
 	assert_int_equal(uids[1], 77);
 	assert_int_equal(cli_parse_users("root,,77", &uids, &n, err, sizeof(err)), -1);
 	assert_string_equal(err, "empty user name in 'root,,77' (separate names with single "
-			    "commas)");
+				 "commas)");
 	assert_int_equal(cli_parse_users("root,", &uids, &n, err, sizeof(err)), -1);
 	assert_int_equal(cli_parse_users("root,nobody-xq", &uids, &n, err, sizeof(err)), -1);
 	assert_string_equal(err, "unknown user 'nobody-xq' (check the name with: id nobody-xq)");
@@ -126,11 +128,12 @@ static void test_states(void **state)
 	assert_int_equal(st[1], PACER__JOB_STATE__JOB_RUNNING);
 	assert_int_equal(st[2], PACER__JOB_STATE__JOB_COMPLETED);
 	assert_int_equal(cli_parse_states("R,DONE", &st, &n, err, sizeof(err)), -1);
-	assert_string_equal(err, "unknown job state 'DONE' (states: PENDING RUNNING COMPLETED "
+	assert_string_equal(err,
+			    "unknown job state 'DONE' (states: PENDING RUNNING COMPLETED "
 			    "FAILED CANCELLED TIMEOUT NODE_FAIL REQUEUED, or PD R CD F CA TO NF "
 			    "RQ)");
-	assert_int_equal(cli_parse_states("RUNNINGRUNNINGRUNNINGRUNNINGRUNNING", &st, &n, err,
-					  sizeof(err)), -1);
+	assert_int_equal(
+	    cli_parse_states("RUNNINGRUNNINGRUNNINGRUNNINGRUNNING", &st, &n, err, sizeof(err)), -1);
 	free(st);
 }
 
@@ -149,7 +152,7 @@ static void test_timeout(void **state)
 	assert_int_equal(ms, 86400000);
 	assert_int_equal(client_timeout_ms("0", &ms, err, sizeof(err)), -1);
 	assert_string_equal(err, "PACER_TIMEOUT='0' is not a number of seconds from 1 to 86400 "
-			    "(unset it for the default of 60)");
+				 "(unset it for the default of 60)");
 	assert_int_equal(client_timeout_ms("86401", &ms, err, sizeof(err)), -1);
 	assert_int_equal(client_timeout_ms("99999999999999999999", &ms, err, sizeof(err)), -1);
 	assert_int_equal(client_timeout_ms("1m", &ms, err, sizeof(err)), -1);
@@ -203,7 +206,7 @@ static void test_job_results(void **state)
 
 	assert_int_equal(rc, 1);
 	assert_string_equal(out, "pacer cancel: job 42: you do not own this job\n"
-			    "pacer cancel: job 43: No such file or directory\n");
+				 "pacer cancel: job 43: No such file or directory\n");
 	free(out);
 	n = 1;
 	out = stderr_of(print_results, &n, &rc);
@@ -227,21 +230,17 @@ static void test_usage_error(void **state)
 
 	assert_int_equal(rc, 2);
 	assert_string_equal(out, "pacer submit: unknown option '--foo'\n"
-			    "Try 'pacer submit --help' for more information.\n");
+				 "Try 'pacer submit --help' for more information.\n");
 	free(out);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_job_id),
-		cmocka_unit_test(test_job_ids),
-		cmocka_unit_test(test_signal),
-		cmocka_unit_test(test_users),
-		cmocka_unit_test(test_states),
-		cmocka_unit_test(test_timeout),
-		cmocka_unit_test(test_job_results),
-		cmocka_unit_test(test_usage_error),
+		cmocka_unit_test(test_job_id),      cmocka_unit_test(test_job_ids),
+		cmocka_unit_test(test_signal),      cmocka_unit_test(test_users),
+		cmocka_unit_test(test_states),      cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_job_results), cmocka_unit_test(test_usage_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,8 +46,10 @@ int client_timeout_ms(const char *env, int *ms, char *err, size_t errlen)
 		v = v * 10 + (*p - '0');
 	}
 	if (v <= 0 || v > TIMEOUT_MAX_S) {
-		snprintf(err, errlen, "PACER_TIMEOUT='%s' is not a number of seconds from 1 to %d "
-			 "(unset it for the default of %d)", env, TIMEOUT_MAX_S, CLIENT_TIMEOUT_S);
+		snprintf(err, errlen,
+			 "PACER_TIMEOUT='%s' is not a number of seconds from 1 to %d "
+			 "(unset it for the default of %d)",
+			 env, TIMEOUT_MAX_S, CLIENT_TIMEOUT_S);
 		errno = EINVAL;
 		return -1;
 	}
@@ -141,8 +143,8 @@ static void addr_name(const struct conf_addr *a, char *buf, size_t size)
 
 /* Describe a failed frame read or write on a controller connection; HINT
  * (or a default) says what to do about it. */
-static void io_error(int errnum, const char *addr, const char *doing, const char *hint,
-		     char *err, size_t errlen)
+static void io_error(int errnum, const char *addr, const char *doing, const char *hint, char *err,
+		     size_t errlen)
 {
 	const char *what;
 
@@ -165,9 +167,7 @@ static void io_error(int errnum, const char *addr, const char *doing, const char
 		what = "sent a garbled message";
 		hint = "is that address really pacerctld?";
 		break;
-	default:
-		what = strerror(errnum);
-		hint = hint ? hint : "see its log";
+	default: what = strerror(errnum); hint = hint ? hint : "see its log";
 	}
 	snprintf(err, errlen, "controller at %s: %s while %s (%s)", addr, what, doing, hint);
 	errno = errnum;
@@ -197,25 +197,31 @@ static int check_challenge(const Pacer__Msg *m, const struct conf *conf, const c
 	}
 	errno = EPROTO;
 	if (m->body_case != PACER__MSG__BODY_CHALLENGE || !c) {
-		snprintf(err, errlen, "controller at %s opened with a %s message instead of a "
-			 "challenge (is that address really pacerctld?)", addr,
-			 frame_type_name(m->body_case));
+		snprintf(err, errlen,
+			 "controller at %s opened with a %s message instead of a "
+			 "challenge (is that address really pacerctld?)",
+			 addr, frame_type_name(m->body_case));
 		return -1;
 	}
 	if (!c->service || strcmp(c->service, "ctld") != 0) {
-		snprintf(err, errlen, "%s is a '%s' service, not a controller (check controllers "
-			 "in %s)", addr, c->service ? c->service : "", conf->path);
+		snprintf(err, errlen,
+			 "%s is a '%s' service, not a controller (check controllers "
+			 "in %s)",
+			 addr, c->service ? c->service : "", conf->path);
 		return -1;
 	}
 	if (!c->cluster || strcmp(c->cluster, conf->cluster) != 0) {
-		snprintf(err, errlen, "controller at %s serves cluster '%s', not '%s' (check name "
-			 "and controllers in %s)", addr, c->cluster ? c->cluster : "",
-			 conf->cluster, conf->path);
+		snprintf(err, errlen,
+			 "controller at %s serves cluster '%s', not '%s' (check name "
+			 "and controllers in %s)",
+			 addr, c->cluster ? c->cluster : "", conf->cluster, conf->path);
 		return -1;
 	}
 	if (c->nonce.len != AUTH_NONCE_LEN) {
-		snprintf(err, errlen, "controller at %s sent a %zu-byte challenge, not %d (is it "
-			 "the same release?)", addr, c->nonce.len, AUTH_NONCE_LEN);
+		snprintf(err, errlen,
+			 "controller at %s sent a %zu-byte challenge, not %d (is it "
+			 "the same release?)",
+			 addr, c->nonce.len, AUTH_NONCE_LEN);
 		return -1;
 	}
 	return 0;
@@ -246,12 +252,14 @@ static int handshake(int fd, const struct conf *conf, struct auth *auth, const c
 		snprintf(err, errlen, "cannot get random bytes: %s", strerror(errno));
 		goto done;
 	}
-	if (auth_encode(auth, conf->cluster, "ctld", m->challenge->nonce.data, cnonce, &cred,
-			err, errlen) < 0) {
+	if (auth_encode(auth, conf->cluster, "ctld", m->challenge->nonce.data, cnonce, &cred, err,
+			errlen) < 0) {
 		if (errno == ECONNREFUSED) {
 			size_t n = strlen(err);
-			snprintf(err + n, errlen - n, " (start munged, or set munge_socket in %s "
-				 "to where it listens)", conf->path);
+			snprintf(err + n, errlen - n,
+				 " (start munged, or set munge_socket in %s "
+				 "to where it listens)",
+				 conf->path);
 		}
 		goto done;
 	}
@@ -266,8 +274,10 @@ static int handshake(int fd, const struct conf *conf, struct auth *auth, const c
 	*kind = FAIL_FATAL;
 	if (frame_write2_fd(fd, &out, req, CLIENT_HANDSHAKE_MS) < 0 ||
 	    frame_read_fd(fd, HANDSHAKE_MAX, &m, CLIENT_HANDSHAKE_MS) < 0) {
-		io_error(errno, addr, "checking our credential", "the request may or may not "
-			 "have been done: check with pacer queue", err, errlen);
+		io_error(errno, addr, "checking our credential",
+			 "the request may or may not "
+			 "have been done: check with pacer queue",
+			 err, errlen);
 		goto done;
 	}
 	if (m->body_case == PACER__MSG__BODY_ERROR) {
@@ -276,8 +286,10 @@ static int handshake(int fd, const struct conf *conf, struct auth *auth, const c
 		goto done;
 	}
 	if (m->body_case != PACER__MSG__BODY_WELCOME) {
-		snprintf(err, errlen, "controller at %s answered our credential with a %s message "
-			 "instead of a welcome", addr, frame_type_name(m->body_case));
+		snprintf(err, errlen,
+			 "controller at %s answered our credential with a %s message "
+			 "instead of a welcome",
+			 addr, frame_type_name(m->body_case));
 		errno = EPROTO;
 		goto done;
 	}
@@ -299,12 +311,15 @@ static int request(int fd, int timeout_ms, const char *addr, Pacer__Msg **reply,
 	if (frame_read_fd(fd, FRAME_MAX_REPLY, &m, remaining_ms(deadline)) < 0) {
 		int saved = errno;
 		if (saved != ETIMEDOUT)
-			io_error(saved, addr, "working on the request", "it may or may not have "
-				 "been done: check with pacer queue", err, errlen);
+			io_error(saved, addr, "working on the request",
+				 "it may or may not have "
+				 "been done: check with pacer queue",
+				 err, errlen);
 		else
-			snprintf(err, errlen, "no reply from controller at %s within %d s (it may "
-				 "be busy: set PACER_TIMEOUT=SECONDS to wait longer)", addr,
-				 timeout_ms / 1000);
+			snprintf(err, errlen,
+				 "no reply from controller at %s within %d s (it may "
+				 "be busy: set PACER_TIMEOUT=SECONDS to wait longer)",
+				 addr, timeout_ms / 1000);
 		errno = saved;
 		return -1;
 	}
@@ -383,8 +398,10 @@ static int call(const struct conf *conf, struct auth *auth, Pacer__Msg *req, int
 	else if (refused[0])
 		snprintf(err, errlen, "%s", refused);
 	else
-		snprintf(err, errlen, "cannot reach controller at %s (is pacerctld running? check "
-			 "controllers in %s)", unreachable, conf->path);
+		snprintf(err, errlen,
+			 "cannot reach controller at %s (is pacerctld running? check "
+			 "controllers in %s)",
+			 unreachable, conf->path);
 	errno = refused[0] ? refused_errno : unreachable_errno;
 	return -1;
 }
@@ -397,8 +414,10 @@ int client_call(const struct conf *conf, Pacer__Msg *req, int timeout_ms, Pacer_
 	int rc, saved;
 
 	if (conf->ncontrollers == 0) {
-		snprintf(err, errlen, "no controllers in %s (add controllers = HOST[:PORT] to its "
-			 "[cluster] section)", conf->path);
+		snprintf(err, errlen,
+			 "no controllers in %s (add controllers = HOST[:PORT] to its "
+			 "[cluster] section)",
+			 conf->path);
 		errno = EINVAL;
 		return -1;
 	}

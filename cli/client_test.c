@@ -26,7 +26,7 @@ static char dir[256], sock[300];
 static bool have_munge;
 
 enum scenario {
-	SC_OK,              /* the whole exchange, answering job 42 */
+	SC_OK, /* the whole exchange, answering job 42 */
 	SC_WRONG_CLUSTER,
 	SC_WRONG_SERVICE,
 	SC_REFUSE_CHALLENGE, /* Error instead of a Challenge */
@@ -67,8 +67,8 @@ static int setup(void **state)
 		 "command -v munged >/dev/null && command -v mungekey >/dev/null && "
 		 "mungekey --create --keyfile=%s/munge.key && "
 		 "munged --socket=%s --key-file=%s/munge.key --log-file=%s/munged.log "
-		 "--pid-file=%s/munged.pid --seed-file=%s/munged.seed", dir, sock, dir, dir, dir,
-		 dir);
+		 "--pid-file=%s/munged.pid --seed-file=%s/munged.seed",
+		 dir, sock, dir, dir, dir, dir);
 	have_munge = run(cmd) == 0;
 	if (!have_munge)
 		fprintf(stderr, "client_test: munged not available; handshake tests skipped\n");
@@ -84,7 +84,8 @@ static int teardown(void **state)
 	snprintf(cmd, sizeof(cmd),
 		 "if [ -f %s/munged.pid ]; then p=$(cat %s/munged.pid); kill $p; "
 		 "for i in $(seq 100); do kill -0 $p 2>/dev/null || break; sleep 0.05; done; fi; "
-		 "rm -rf %s", dir, dir, dir);
+		 "rm -rf %s",
+		 dir, dir, dir);
 	return run(cmd) == 0 ? 0 : -1;
 }
 
@@ -148,8 +149,9 @@ static int check_hello(int fd, const uint8_t snonce[AUTH_NONCE_LEN])
 		rc = 10;
 	else if (m->body_case != PACER__MSG__BODY_HELLO || m->hello->nonce.len != AUTH_NONCE_LEN)
 		rc = 11;
-	else if (auth_decode(a, m->hello->cred, "test", "ctld", snonce, m->hello->nonce.data,
-			     &uid, &gid, err, sizeof(err)) < 0 || uid != getuid())
+	else if (auth_decode(a, m->hello->cred, "test", "ctld", snonce, m->hello->nonce.data, &uid,
+			     &gid, err, sizeof(err)) < 0 ||
+		 uid != getuid())
 		rc = 12;
 	if (m)
 		pacer__msg__free_unpacked(m, NULL);
@@ -172,12 +174,9 @@ static int answer(int fd, enum scenario sc)
 	if (rc)
 		return rc;
 	switch (sc) {
-	case SC_ERROR_REPLY:
-		return send_error(fd, 1, EPERM, "not allowed") < 0 ? 22 : 0;
-	case SC_SILENT:
-		return wait_close(fd);
-	case SC_CLOSE:
-		return 0;
+	case SC_ERROR_REPLY: return send_error(fd, 1, EPERM, "not allowed") < 0 ? 22 : 0;
+	case SC_SILENT: return wait_close(fd);
+	case SC_CLOSE: return 0;
 	default:
 		sr.job_id = 42;
 		out.seq = 1;
@@ -332,8 +331,10 @@ static void test_failover(void **state)
 	char want[256];
 	prepare(&s, down, standby.port);
 	assert_int_equal(call(&s, 5000), -1);
-	snprintf(want, sizeof(want), "this controller is the standby; and cannot reach "
-		 "controller at 127.0.0.1:%u: Connection refused", down);
+	snprintf(want, sizeof(want),
+		 "this controller is the standby; and cannot reach "
+		 "controller at 127.0.0.1:%u: Connection refused",
+		 down);
 	assert_string_equal(s.err, want);
 	assert_int_equal(errno, EAGAIN);
 	assert_int_equal(fake_wait(&standby), 0);
@@ -360,9 +361,11 @@ static void test_unreachable(void **state)
 	prepare(&s, p0, p1);
 	assert_int_equal(call(&s, 5000), -1);
 	assert_int_equal(errno, ECONNREFUSED);
-	snprintf(want, sizeof(want), "cannot reach controller at 127.0.0.1:%u: Connection refused; "
+	snprintf(want, sizeof(want),
+		 "cannot reach controller at 127.0.0.1:%u: Connection refused; "
 		 "127.0.0.1:%u: Connection refused (is pacerctld running? check controllers in "
-		 "/etc/pacer/test.conf)", p0, p1);
+		 "/etc/pacer/test.conf)",
+		 p0, p1);
 	assert_string_equal(s.err, want);
 	assert_true(timefmt_monotonic_ms() - t0 < 1000);
 
@@ -393,10 +396,11 @@ static void expect_refusal(enum scenario sc, const char *fmt)
 static void test_wrong_peer(void **state)
 {
 	(void)state;
-	expect_refusal(SC_WRONG_CLUSTER, "controller at 127.0.0.1:%u serves cluster 'other', not "
+	expect_refusal(SC_WRONG_CLUSTER,
+		       "controller at 127.0.0.1:%u serves cluster 'other', not "
 		       "'test' (check name and controllers in /etc/pacer/test.conf)");
 	expect_refusal(SC_WRONG_SERVICE, "127.0.0.1:%u is a 'noded' service, not a controller "
-		       "(check controllers in /etc/pacer/test.conf)");
+					 "(check controllers in /etc/pacer/test.conf)");
 	expect_refusal(SC_REFUSE_CHALLENGE, "controller is starting, try again");
 }
 
@@ -432,17 +436,21 @@ static void test_no_reply(void **state)
 	assert_int_equal(call(&s, 1000), -1);
 	assert_int_equal(errno, ETIMEDOUT);
 	assert_true(timefmt_monotonic_ms() - t0 < 3000);
-	snprintf(want, sizeof(want), "no reply from controller at 127.0.0.1:%u within 1 s (it "
-		 "may be busy: set PACER_TIMEOUT=SECONDS to wait longer)", f.port);
+	snprintf(want, sizeof(want),
+		 "no reply from controller at 127.0.0.1:%u within 1 s (it "
+		 "may be busy: set PACER_TIMEOUT=SECONDS to wait longer)",
+		 f.port);
 	assert_string_equal(s.err, want);
 	assert_int_equal(fake_wait(&f), 0);
 
 	fake_start(&f, SC_CLOSE);
 	prepare(&s, f.port, 0);
 	assert_int_equal(call(&s, 5000), -1);
-	snprintf(want, sizeof(want), "controller at 127.0.0.1:%u: closed the connection while "
+	snprintf(want, sizeof(want),
+		 "controller at 127.0.0.1:%u: closed the connection while "
 		 "working on the request (it may or may not have been done: check with pacer "
-		 "queue)", f.port);
+		 "queue)",
+		 f.port);
 	assert_string_equal(s.err, want);
 	assert_int_equal(fake_wait(&f), 0);
 }
@@ -462,7 +470,7 @@ static void test_munge_down(void **state)
 	snprintf(want, sizeof(want), "cannot get a munge credential from munged at %s", bad);
 	assert_memory_equal(s.err, want, strlen(want));
 	assert_non_null(strstr(s.err, " (start munged, or set munge_socket in "
-			       "/etc/pacer/test.conf to where it listens)"));
+				      "/etc/pacer/test.conf to where it listens)"));
 	/* The fake saw no Hello: it fails its check, which is the point. */
 	assert_int_not_equal(fake_wait(&f), 0);
 }
@@ -476,20 +484,16 @@ static void test_no_controllers(void **state)
 	s.conf.ncontrollers = 0;
 	assert_int_equal(call(&s, 5000), -1);
 	assert_string_equal(s.err, "no controllers in /etc/pacer/test.conf (add controllers = "
-			    "HOST[:PORT] to its [cluster] section)");
+				   "HOST[:PORT] to its [cluster] section)");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ok),
-		cmocka_unit_test(test_failover),
-		cmocka_unit_test(test_unreachable),
-		cmocka_unit_test(test_wrong_peer),
-		cmocka_unit_test(test_error_reply),
-		cmocka_unit_test(test_no_reply),
-		cmocka_unit_test(test_munge_down),
-		cmocka_unit_test(test_no_controllers),
+		cmocka_unit_test(test_ok),          cmocka_unit_test(test_failover),
+		cmocka_unit_test(test_unreachable), cmocka_unit_test(test_wrong_peer),
+		cmocka_unit_test(test_error_reply), cmocka_unit_test(test_no_reply),
+		cmocka_unit_test(test_munge_down),  cmocka_unit_test(test_no_controllers),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -27,7 +27,7 @@
 static char dir[256], sock[300], confpath[300];
 static bool have_munge;
 
-#define DECL(name, ...) \
+#define DECL(name, ...)                       \
 	char *name[] = { __VA_ARGS__, NULL }; \
 	int name##_c = (int)(sizeof(name) / sizeof(name[0]) - 1)
 
@@ -55,8 +55,8 @@ static int setup(void **state)
 		 "command -v munged >/dev/null && command -v mungekey >/dev/null && "
 		 "mungekey --create --keyfile=%s/munge.key && "
 		 "munged --socket=%s --key-file=%s/munge.key --log-file=%s/munged.log "
-		 "--pid-file=%s/munged.pid --seed-file=%s/munged.seed", dir, sock, dir, dir, dir,
-		 dir);
+		 "--pid-file=%s/munged.pid --seed-file=%s/munged.seed",
+		 dir, sock, dir, dir, dir, dir);
 	have_munge = run(cmd) == 0;
 	if (!have_munge)
 		fprintf(stderr, "cmd_test: munged not available; tests that talk are skipped\n");
@@ -71,7 +71,8 @@ static int teardown(void **state)
 	snprintf(cmd, sizeof(cmd),
 		 "if [ -f %s/munged.pid ]; then p=$(cat %s/munged.pid); kill $p; "
 		 "for i in $(seq 100); do kill -0 $p 2>/dev/null || break; sleep 0.05; done; fi; "
-		 "rm -rf %s", dir, dir, dir);
+		 "rm -rf %s",
+		 dir, dir, dir);
 	if (chdir("/") < 0)
 		return -1;
 	return run(cmd);
@@ -94,7 +95,8 @@ static void write_conf(uint16_t port)
 	snprintf(text, sizeof(text),
 		 "[cluster]\nname = test\ncontrollers = 127.0.0.1:%u\nstate_dir = %s/state\n"
 		 "munge_socket = %s\n\n[nodes:compute]\nnames = n[1-2]\naddress = 127.0.0.1\n"
-		 "port = 7001-7002\n", port, dir, sock);
+		 "port = 7001-7002\n",
+		 port, dir, sock);
 	write_text(confpath, text);
 }
 
@@ -104,7 +106,7 @@ static void write_conf(uint16_t port)
 
 struct fake {
 	pid_t pid;
-	int pipe;   /* the packed request comes back here */
+	int pipe; /* the packed request comes back here */
 };
 
 static int handshake(int fd)
@@ -276,7 +278,7 @@ static void test_submit(void **state)
 	Pacer__SubmitReply sr = PACER__SUBMIT_REPLY__INIT;
 	Pacer__Msg reply = PACER__MSG__INIT, *req;
 	static const char script[] = "#!/bin/bash\n#SBATCH -J fromscript -N 1 --exclusive\n"
-		"#PACER --export=CMD_TEST_A,CMD_TEST_B=b\necho hi\n";
+				     "#PACER --export=CMD_TEST_A,CMD_TEST_B=b\necho hi\n";
 	struct result r;
 	struct fake f;
 	char cwd[512], want[600];
@@ -297,7 +299,7 @@ static void test_submit(void **state)
 	assert_int_equal(r.rc, 0);
 	assert_string_equal(r.out, "Submitted job 42\n");
 	assert_string_equal(r.err, "pacer submit: warning: job.sh:2: --exclusive is not "
-			    "supported yet and was ignored\n");
+				   "supported yet and was ignored\n");
 	assert_non_null(req);
 	assert_int_equal(req->body_case, PACER__MSG__BODY_SUBMIT);
 	assert_int_equal(req->seq, 1);
@@ -378,25 +380,28 @@ static void test_submit_errors(void **state)
 	run_cmd(&r, cmd_submit, "submit", bin_c, bin);
 	assert_int_equal(r.rc, 1);
 	assert_string_equal(r.err, "pacer submit: bin.sh looks like a binary file, not a batch "
-			    "script (pass a shell script, or use --wrap \"CMD\")\n");
+				   "script (pass a shell script, or use --wrap \"CMD\")\n");
 	result_free(&r);
 
 	run_cmd(&r, cmd_submit, "submit", bad_c, bad);
 	assert_int_equal(r.rc, 2);
-	assert_string_equal(r.err, "pacer submit: unknown option '--frob'\n"
-			    "Usage: pacer submit [OPTIONS] SCRIPT [ARGS...]\nTry 'pacer submit --help' for more information.\n");
+	assert_string_equal(
+	    r.err,
+	    "pacer submit: unknown option '--frob'\n"
+	    "Usage: pacer submit [OPTIONS] SCRIPT [ARGS...]\nTry 'pacer submit --help' for more information.\n");
 	result_free(&r);
 
 	run_cmd(&r, cmd_submit, "submit", both_c, both);
 	assert_int_equal(r.rc, 1);
-	assert_string_equal(r.err, "pacer submit: --wrap cannot be combined with a script "
+	assert_string_equal(r.err,
+			    "pacer submit: --wrap cannot be combined with a script "
 			    "('job.sh') (put the command in --wrap or in the script, not both)\n");
 	result_free(&r);
 
 	run_cmd(&r, cmd_submit, "submit", zero_c, zero);
 	assert_int_equal(r.rc, 1);
 	assert_string_equal(r.err, "pacer submit: invalid value '0' for -n (give a whole number "
-			    "of at least 1)\n");
+				   "of at least 1)\n");
 	assert_string_equal(r.out, "");
 	result_free(&r);
 }
@@ -411,8 +416,10 @@ static void test_unreachable(void **state)
 	write_conf(1);
 	run_cmd(&r, cmd_queue, "queue", argv_c, argv);
 	assert_int_equal(r.rc, 1);
-	snprintf(want, sizeof(want), "pacer queue: cannot reach controller at 127.0.0.1:1: "
-		 "Connection refused (is pacerctld running? check controllers in %s)\n", confpath);
+	snprintf(want, sizeof(want),
+		 "pacer queue: cannot reach controller at 127.0.0.1:1: "
+		 "Connection refused (is pacerctld running? check controllers in %s)\n",
+		 confpath);
 	assert_string_equal(r.err, want);
 	result_free(&r);
 }
@@ -504,9 +511,9 @@ static void test_queue_many(void **state)
 		lines++;
 	assert_int_equal(lines, N + 1);
 	assert_non_null(strstr(r.out, "\n             20000     batch      job    alice  R"
-			       "       1:00      1 n1\n"));
+				      "       1:00      1 n1\n"));
 	assert_non_null(strstr(r.out, "\n             19999     batch      job    alice PD"
-			       "       0:00      1 (Priority)\n"));
+				      "       0:00      1 (Priority)\n"));
 	/* Generous for sanitizer builds; a plain build takes a few ms. */
 	assert_true(t1.tv_sec - t0.tv_sec < 5);
 	pacer__msg__free_unpacked(req, NULL);
@@ -527,24 +534,28 @@ static void test_queue_errors(void **state)
 	write_conf(1);
 	run_cmd(&r, cmd_queue, "queue", fmt_c, fmt);
 	assert_int_equal(r.rc, 1);
-	assert_string_equal(r.err, "pacer queue: bad --format: unknown field '%z' in format "
+	assert_string_equal(r.err,
+			    "pacer queue: bad --format: unknown field '%z' in format "
 			    "(fields: %i %j %u %P %t %T %M %l %D %C %R %N %r %V %S %e %Q)\n");
 	result_free(&r);
 	run_cmd(&r, cmd_queue, "queue", st_c, st);
 	assert_int_equal(r.rc, 1);
-	assert_string_equal(r.err, "pacer queue: unknown job state 'DONE' (states: PENDING "
+	assert_string_equal(r.err,
+			    "pacer queue: unknown job state 'DONE' (states: PENDING "
 			    "RUNNING COMPLETED FAILED CANCELLED TIMEOUT NODE_FAIL REQUEUED, or PD "
 			    "R CD F CA TO NF RQ)\n");
 	result_free(&r);
 	run_cmd(&r, cmd_queue, "queue", user_c, user);
 	assert_int_equal(r.rc, 1);
 	assert_string_equal(r.err, "pacer queue: unknown user 'no-such-user-xq' (check the name "
-			    "with: id no-such-user-xq)\n");
+				   "with: id no-such-user-xq)\n");
 	result_free(&r);
 	run_cmd(&r, cmd_queue, "queue", extra_c, extra);
 	assert_int_equal(r.rc, 2);
-	assert_string_equal(r.err, "pacer queue: unexpected argument '42' (give job ids with "
-			    "--job ID)\nUsage: pacer queue [OPTIONS]\nTry 'pacer queue --help' for more information.\n");
+	assert_string_equal(
+	    r.err,
+	    "pacer queue: unexpected argument '42' (give job ids with "
+	    "--job ID)\nUsage: pacer queue [OPTIONS]\nTry 'pacer queue --help' for more information.\n");
 	result_free(&r);
 }
 
@@ -625,13 +636,15 @@ static void test_cancel_errors(void **state)
 	write_conf(1);
 	run_cmd(&r, cmd_cancel, "cancel", none_c, none);
 	assert_int_equal(r.rc, 2);
-	assert_string_equal(r.err, "pacer cancel: no job to cancel (give job ids, or --user "
-			    "USER)\nUsage: pacer cancel [OPTIONS] ID...\nTry 'pacer cancel --help' for more information.\n");
+	assert_string_equal(
+	    r.err,
+	    "pacer cancel: no job to cancel (give job ids, or --user "
+	    "USER)\nUsage: pacer cancel [OPTIONS] ID...\nTry 'pacer cancel --help' for more information.\n");
 	result_free(&r);
 	run_cmd(&r, cmd_cancel, "cancel", abc_c, abc);
 	assert_int_equal(r.rc, 1);
 	assert_string_equal(r.err, "pacer cancel: invalid job id 'abc' (a job id is a whole "
-			    "number like 42)\n");
+				   "number like 42)\n");
 	result_free(&r);
 	run_cmd(&r, cmd_cancel, "cancel", both_c, both);
 	assert_int_equal(r.rc, 2);
@@ -667,8 +680,9 @@ static void test_release(void **state)
 
 	run_cmd(&r, cmd_hold, "hold", none_c, none);
 	assert_int_equal(r.rc, 2);
-	assert_string_equal(r.err, "pacer hold: no job to hold (give job ids)\n"
-			    "Usage: pacer hold ID...\nTry 'pacer hold --help' for more information.\n");
+	assert_string_equal(
+	    r.err, "pacer hold: no job to hold (give job ids)\n"
+		   "Usage: pacer hold ID...\nTry 'pacer hold --help' for more information.\n");
 	result_free(&r);
 }
 
@@ -699,7 +713,7 @@ static void test_nodes(void **state)
 	req = fake_request(&f);
 	assert_int_equal(r.rc, 0);
 	assert_string_equal(r.out, "NODELIST STATE CPUS(A/T) MEMORY(A/T) PARTITIONS REASON\n"
-			    "n1       idle  0/4       0/0         (none)     none\n");
+				   "n1       idle  0/4       0/0         (none)     none\n");
 	assert_int_equal(req->body_case, PACER__MSG__BODY_NODES);
 	pacer__msg__free_unpacked(req, NULL);
 	result_free(&r);
@@ -725,7 +739,7 @@ static void test_show_job(void **state)
 	assert_int_equal(r.rc, 1);
 	assert_string_equal(r.out, "");
 	assert_string_equal(r.err, "pacer show job: job 42 not found (it may have ended long "
-			    "enough ago to be forgotten)\n");
+				   "enough ago to be forgotten)\n");
 	assert_true(req->queue->full);
 	assert_true(req->queue->all);
 	assert_int_equal(req->queue->n_job_ids, 1);
@@ -735,8 +749,10 @@ static void test_show_job(void **state)
 
 	run_cmd(&r, cmd_show, "show", bad_c, bad);
 	assert_int_equal(r.rc, 2);
-	assert_string_equal(r.err, "pacer show: cannot show 'jobs' (pacer show job ID, or pacer "
-			    "show node NAME)\nUsage: pacer show job [ID] [--json]\nTry 'pacer show --help' for more information.\n");
+	assert_string_equal(
+	    r.err,
+	    "pacer show: cannot show 'jobs' (pacer show job ID, or pacer "
+	    "show node NAME)\nUsage: pacer show job [ID] [--json]\nTry 'pacer show --help' for more information.\n");
 	result_free(&r);
 }
 
@@ -798,12 +814,12 @@ static void test_show_node(void **state)
 	req = fake_request(&f);
 	assert_int_equal(r.rc, 0);
 	assert_string_equal(r.out, "NodeName=n2 State=DOWN\n"
-			    "   Address=(null) Port=0\n"
-			    "   CPUTot=0 CPUAlloc=0 RealMemory=0 AllocMem=0\n"
-			    "   Partitions=(null)\n"
-			    "   Jobs=(null)\n"
-			    "   BootId=(null) Version=(null) LastHeard=N/A\n"
-			    "   Reason=fenced\n");
+				   "   Address=(null) Port=0\n"
+				   "   CPUTot=0 CPUAlloc=0 RealMemory=0 AllocMem=0\n"
+				   "   Partitions=(null)\n"
+				   "   Jobs=(null)\n"
+				   "   BootId=(null) Version=(null) LastHeard=N/A\n"
+				   "   Reason=fenced\n");
 	pacer__msg__free_unpacked(req, NULL);
 	result_free(&r);
 }
@@ -840,22 +856,14 @@ static void test_help(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_submit),
-		cmocka_unit_test(test_submit_wrap),
-		cmocka_unit_test(test_submit_errors),
-		cmocka_unit_test(test_unreachable),
-		cmocka_unit_test(test_queue),
-		cmocka_unit_test(test_queue_many),
-		cmocka_unit_test(test_queue_errors),
-		cmocka_unit_test(test_cancel),
-		cmocka_unit_test(test_cancel_user),
-		cmocka_unit_test(test_cancel_errors),
-		cmocka_unit_test(test_release),
-		cmocka_unit_test(test_nodes),
-		cmocka_unit_test(test_show_job),
-		cmocka_unit_test(test_show_job_json),
-		cmocka_unit_test(test_show_node),
-		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_submit),        cmocka_unit_test(test_submit_wrap),
+		cmocka_unit_test(test_submit_errors), cmocka_unit_test(test_unreachable),
+		cmocka_unit_test(test_queue),         cmocka_unit_test(test_queue_many),
+		cmocka_unit_test(test_queue_errors),  cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_cancel_user),   cmocka_unit_test(test_cancel_errors),
+		cmocka_unit_test(test_release),       cmocka_unit_test(test_nodes),
+		cmocka_unit_test(test_show_job),      cmocka_unit_test(test_show_job_json),
+		cmocka_unit_test(test_show_node),     cmocka_unit_test(test_help),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -126,10 +126,10 @@ static const char *nz(const char *s)
  * squeue-style formats */
 
 struct qfmt_item {
-	char letter;        /* 0 for literal text */
+	char letter; /* 0 for literal text */
 	bool right;
-	int width;          /* 0 = as wide as the value */
-	const char *text;   /* literal text, TEXTLEN bytes */
+	int width;        /* 0 = as wide as the value */
+	const char *text; /* literal text, TEXTLEN bytes */
 	size_t textlen;
 };
 
@@ -143,11 +143,23 @@ static const struct {
 	char letter;
 	const char *header;
 } qfmt_fields[] = {
-	{ 'i', "JOBID" }, { 'j', "NAME" }, { 'u', "USER" }, { 'P', "PARTITION" },
-	{ 't', "ST" }, { 'T', "STATE" }, { 'M', "TIME" }, { 'l', "TIME_LIMIT" },
-	{ 'D', "NODES" }, { 'C', "CPUS" }, { 'R', "NODELIST(REASON)" },
-	{ 'N', "NODELIST" }, { 'r', "REASON" }, { 'V', "SUBMIT_TIME" },
-	{ 'S', "START_TIME" }, { 'e', "END_TIME" }, { 'Q', "PRIORITY" },
+	{ 'i', "JOBID" },
+	{ 'j', "NAME" },
+	{ 'u', "USER" },
+	{ 'P', "PARTITION" },
+	{ 't', "ST" },
+	{ 'T', "STATE" },
+	{ 'M', "TIME" },
+	{ 'l', "TIME_LIMIT" },
+	{ 'D', "NODES" },
+	{ 'C', "CPUS" },
+	{ 'R', "NODELIST(REASON)" },
+	{ 'N', "NODELIST" },
+	{ 'r', "REASON" },
+	{ 'V', "SUBMIT_TIME" },
+	{ 'S', "START_TIME" },
+	{ 'e', "END_TIME" },
+	{ 'Q', "PRIORITY" },
 };
 
 static const char *qfmt_header_of(char letter)
@@ -179,19 +191,24 @@ static int qfmt_field(const char **p, struct qfmt_item *it, char *err, size_t er
 		return -1;
 	}
 	if (*s == '\0') {
-		snprintf(err, errlen, "format ends inside '%s' (a field is %%[.]WIDTH LETTER, "
-			 "like %%.10i; write %%%% for a percent sign)", start);
+		snprintf(err, errlen,
+			 "format ends inside '%s' (a field is %%[.]WIDTH LETTER, "
+			 "like %%.10i; write %%%% for a percent sign)",
+			 start);
 		return -1;
 	}
 	if (!qfmt_header_of(*s)) {
-		snprintf(err, errlen, "unknown field '%.*s' in format (fields: %%i %%j %%u %%P "
+		snprintf(err, errlen,
+			 "unknown field '%.*s' in format (fields: %%i %%j %%u %%P "
 			 "%%t %%T %%M %%l %%D %%C %%R %%N %%r %%V %%S %%e %%Q)",
 			 (int)(s - start + 1), start);
 		return -1;
 	}
 	if (dot && width == 0) {
-		snprintf(err, errlen, "'%.*s' right-aligns but gives no width (write it like "
-			 "%%.10%c)", (int)(s - start + 1), start, *s);
+		snprintf(err, errlen,
+			 "'%.*s' right-aligns but gives no width (write it like "
+			 "%%.10%c)",
+			 (int)(s - start + 1), start, *s);
 		return -1;
 	}
 	it->letter = *s;
@@ -293,8 +310,8 @@ static const char *reason_of(const Pacer__JobSummary *j)
 }
 
 /* The text of field LETTER for job J: a pointer into J or into BUF. */
-static const char *job_field(char letter, const Pacer__JobSummary *j, int64_t now,
-			     char *buf, size_t size)
+static const char *job_field(char letter, const Pacer__JobSummary *j, int64_t now, char *buf,
+			     size_t size)
 {
 	switch (letter) {
 	case 'i': snprintf(buf, size, "%" PRIu32, j->id); return buf;
@@ -304,8 +321,8 @@ static const char *job_field(char letter, const Pacer__JobSummary *j, int64_t no
 	case 't': return format_job_state_short(j->state);
 	case 'T': return format_job_state(j->state);
 	case 'M':
-		timefmt_duration(format_elapsed(j->state, j->start_time, j->end_time, now),
-				 buf, size);
+		timefmt_duration(format_elapsed(j->state, j->start_time, j->end_time, now), buf,
+				 size);
 		return buf;
 	case 'l': format_time_limit(j->time_limit, buf, size); return buf;
 	case 'D': snprintf(buf, size, "%" PRIu32, j->nodes); return buf;
@@ -384,9 +401,8 @@ static void put_row(FILE *out, const char *const cols[NODE_COLS], const size_t w
 
 void format_nodes_table(const Pacer__NodesReply *r, bool header, FILE *out)
 {
-	static const char *const heads[NODE_COLS] = {
-		"NODELIST", "STATE", "CPUS(A/T)", "MEMORY(A/T)", "PARTITIONS", "REASON"
-	};
+	static const char *const heads[NODE_COLS] = { "NODELIST",    "STATE",      "CPUS(A/T)",
+						      "MEMORY(A/T)", "PARTITIONS", "REASON" };
 	const char *cols[NODE_COLS];
 	size_t width[NODE_COLS];
 	char cpus[32], mem[48], *parts;
@@ -507,12 +523,11 @@ void format_job_show(const Pacer__Job *j, int64_t now, FILE *out)
 	fprintf(out, "   UserId=%s(%" PRIu32 ") ", null_if_empty(j->user), j->uid);
 	put_group(out, j->gid);
 	fprintf(out, "\n   Priority=%" PRIu32 " Held=%s CancelRequested=%s Epoch=%" PRIu64 "\n",
-		j->priority, j->held ? "Yes" : "No", j->cancel_requested ? "Yes" : "No",
-		j->epoch);
+		j->priority, j->held ? "Yes" : "No", j->cancel_requested ? "Yes" : "No", j->epoch);
 	fprintf(out, "   JobState=%s Reason=%s\n", format_job_state(j->state),
 		nz(j->reason) ? j->reason : "None");
-	fprintf(out, "   ExitCode=%" PRId32 ":%" PRId32 " RequeueCount=%" PRIu32 "\n",
-		j->exit_code, j->term_signal, j->requeue_count);
+	fprintf(out, "   ExitCode=%" PRId32 ":%" PRId32 " RequeueCount=%" PRIu32 "\n", j->exit_code,
+		j->term_signal, j->requeue_count);
 	timefmt_duration(format_elapsed(j->state, j->start_time, j->end_time, now), a, sizeof(a));
 	format_time_limit(s->time_limit, b, sizeof(b));
 	fprintf(out, "   RunTime=%s TimeLimit=%s\n   ", a, b);
@@ -524,8 +539,9 @@ void format_job_show(const Pacer__Job *j, int64_t now, FILE *out)
 	fprintf(out, "\n   Partition=%s ", null_if_empty(s->partition));
 	put_nodelist(out, j);
 	/* The nodes it holds once allocated, else those it asked for (at least one). */
-	fprintf(out, "\n   NumNodes=%" PRIu32 " NumTasks=%" PRIu32 " CPUs/Task=%" PRIu32
-		" Mem=%" PRIu64 "%s\n   ",
+	fprintf(out,
+		"\n   NumNodes=%" PRIu32 " NumTasks=%" PRIu32 " CPUs/Task=%" PRIu32 " Mem=%" PRIu64
+		"%s\n   ",
 		j->n_alloc ? (uint32_t)j->n_alloc : (s->nodes ? s->nodes : 1), s->ntasks,
 		s->cpus_per_task, s->mem_mb, s->mem_mb ? "M" : "");
 	put_alloc(out, j);
@@ -555,8 +571,10 @@ void format_node_show(const Pacer__NodeInfo *n, FILE *out)
 	state[i] = '\0';
 	fprintf(out, "NodeName=%s State=%s\n", null_if_empty(n->name), state);
 	fprintf(out, "   Address=%s Port=%" PRIu32 "\n", null_if_empty(n->address), n->port);
-	fprintf(out, "   CPUTot=%" PRIu32 " CPUAlloc=%" PRIu32 " RealMemory=%" PRIu64
-		" AllocMem=%" PRIu64 "\n", n->cpus, n->cpus_alloc, n->mem_mb, n->mem_alloc_mb);
+	fprintf(out,
+		"   CPUTot=%" PRIu32 " CPUAlloc=%" PRIu32 " RealMemory=%" PRIu64
+		" AllocMem=%" PRIu64 "\n",
+		n->cpus, n->cpus_alloc, n->mem_mb, n->mem_alloc_mb);
 	fprintf(out, "   Partitions=%s\n", parts && *parts ? parts : "(null)");
 	fputs("   Jobs=", out);
 	if (n->n_jobs == 0)

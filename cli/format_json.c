@@ -148,4 +148,3 @@ void format_job_json(struct json *js, const Pacer__Job *j)
 	json_member_uint(js, "epoch", j->epoch);
 	json_object_end(js);
 }
-

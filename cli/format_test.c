@@ -205,10 +205,9 @@ static void test_custom_format(void **state)
 	qfmt_header(f, c.f);
 	qfmt_job(f, &r, T0, c.f);
 	qfmt_job(f, &p, T0, c.f);
-	capture_check(&c,
-		      "JOBID|NAME  |STAT|TIME_|CPUS|PRIORITY|NODELIST|REASON|%|USER\n"
-		      "42|averyv|COMP|2:00:|8|100|n[1-2]|None|%|alice\n"
-		      "43|p     |PEND|NOT_S|0|0||Priority|%|bob\n");
+	capture_check(&c, "JOBID|NAME  |STAT|TIME_|CPUS|PRIORITY|NODELIST|REASON|%|USER\n"
+			  "42|averyv|COMP|2:00:|8|100|n[1-2]|None|%|alice\n"
+			  "43|p     |PEND|NOT_S|0|0||Priority|%|bob\n");
 	qfmt_free(f);
 
 	f = qfmt_parse("%M %V %S %e %t %D", err, sizeof(err));
@@ -216,7 +215,7 @@ static void test_custom_format(void **state)
 	capture_start(&c);
 	qfmt_job(f, &r, T0, c.f);
 	capture_check(&c, "1:00 2023-11-14T21:06:40 2023-11-14T21:11:15 2023-11-14T21:12:15 "
-		      "CD 2\n");
+			  "CD 2\n");
 	qfmt_free(f);
 
 	/* Literal text only, and an empty format. */
@@ -243,13 +242,13 @@ static void test_format_errors(void **state)
 {
 	(void)state;
 	expect_qfmt_error("%i %z", "unknown field '%z' in format (fields: %i %j %u %P %t %T %M "
-			  "%l %D %C %R %N %r %V %S %e %Q)");
+				   "%l %D %C %R %N %r %V %S %e %Q)");
 	expect_qfmt_error("%.10y", "unknown field '%.10y' in format (fields: %i %j %u %P %t %T "
-			  "%M %l %D %C %R %N %r %V %S %e %Q)");
+				   "%M %l %D %C %R %N %r %V %S %e %Q)");
 	expect_qfmt_error("%i %", "format ends inside '%' (a field is %[.]WIDTH LETTER, like "
-			  "%.10i; write %% for a percent sign)");
+				  "%.10i; write %% for a percent sign)");
 	expect_qfmt_error("%.12", "format ends inside '%.12' (a field is %[.]WIDTH LETTER, like "
-			  "%.10i; write %% for a percent sign)");
+				  "%.10i; write %% for a percent sign)");
 	expect_qfmt_error("%.j", "'%.j' right-aligns but gives no width (write it like %.10j)");
 	expect_qfmt_error("%99999i", "field width in '%99999' is too large (at most 1024)");
 }
@@ -266,32 +265,31 @@ static void test_queue_json(void **state)
 	reply.n_jobs = 1;
 	capture_start(&c);
 	format_queue_json(&reply, c.f);
-	capture_check(&c,
-		      "{\n"
-		      "  \"jobs\": [\n"
-		      "    {\n"
-		      "      \"id\": 42,\n"
-		      "      \"name\": \"a\\\"b\",\n"
-		      "      \"user\": \"alice\",\n"
-		      "      \"partition\": \"debug\",\n"
-		      "      \"state\": \"RUNNING\",\n"
-		      "      \"reason\": \"\",\n"
-		      "      \"submit_time\": 1699996000,\n"
-		      "      \"start_time\": 1699996275,\n"
-		      "      \"end_time\": 0,\n"
-		      "      \"time_limit\": 7200,\n"
-		      "      \"nodes\": 2,\n"
-		      "      \"ntasks\": 4,\n"
-		      "      \"cpus\": 8,\n"
-		      "      \"nodelist\": \"n[1-2]\",\n"
-		      "      \"exit_code\": 0,\n"
-		      "      \"term_signal\": 0,\n"
-		      "      \"priority\": 100,\n"
-		      "      \"uid\": 1000,\n"
-		      "      \"held\": false\n"
-		      "    }\n"
-		      "  ]\n"
-		      "}\n");
+	capture_check(&c, "{\n"
+			  "  \"jobs\": [\n"
+			  "    {\n"
+			  "      \"id\": 42,\n"
+			  "      \"name\": \"a\\\"b\",\n"
+			  "      \"user\": \"alice\",\n"
+			  "      \"partition\": \"debug\",\n"
+			  "      \"state\": \"RUNNING\",\n"
+			  "      \"reason\": \"\",\n"
+			  "      \"submit_time\": 1699996000,\n"
+			  "      \"start_time\": 1699996275,\n"
+			  "      \"end_time\": 0,\n"
+			  "      \"time_limit\": 7200,\n"
+			  "      \"nodes\": 2,\n"
+			  "      \"ntasks\": 4,\n"
+			  "      \"cpus\": 8,\n"
+			  "      \"nodelist\": \"n[1-2]\",\n"
+			  "      \"exit_code\": 0,\n"
+			  "      \"term_signal\": 0,\n"
+			  "      \"priority\": 100,\n"
+			  "      \"uid\": 1000,\n"
+			  "      \"held\": false\n"
+			  "    }\n"
+			  "  ]\n"
+			  "}\n");
 
 	reply.n_jobs = 0;
 	capture_start(&c);
@@ -327,11 +325,10 @@ static void test_nodes_table(void **state)
 
 	capture_start(&c);
 	format_nodes_table(&reply, true, c.f);
-	capture_check(&c,
-		      "NODELIST            STATE CPUS(A/T) MEMORY(A/T) PARTITIONS  REASON\n"
-		      "n1                  mixed 2/8       1024/16000  debug,batch none\n"
-		      "node-with-long-name down  0/0       0/0         (none)      "
-		      "fenced after timeout\n");
+	capture_check(&c, "NODELIST            STATE CPUS(A/T) MEMORY(A/T) PARTITIONS  REASON\n"
+			  "n1                  mixed 2/8       1024/16000  debug,batch none\n"
+			  "node-with-long-name down  0/0       0/0         (none)      "
+			  "fenced after timeout\n");
 	capture_start(&c);
 	reply.n_nodes = 1;
 	format_nodes_table(&reply, false, c.f);
@@ -366,43 +363,41 @@ static void test_nodes_json(void **state)
 	reply.n_nodes = 1;
 	capture_start(&c);
 	format_nodes_json(&reply, c.f);
-	capture_check(&c,
-		      "{\n"
-		      "  \"nodes\": [\n"
-		      "    {\n"
-		      "      \"name\": \"n1\",\n"
-		      "      \"state\": \"UP\",\n"
-		      "      \"reason\": \"\",\n"
-		      "      \"address\": \"10.0.0.1\",\n"
-		      "      \"port\": 6818,\n"
-		      "      \"cpus\": 8,\n"
-		      "      \"cpus_alloc\": 2,\n"
-		      "      \"mem_mb\": 16000,\n"
-		      "      \"mem_alloc_mb\": 1024,\n"
-		      "      \"partitions\": [\n"
-		      "        \"debug\"\n"
-		      "      ],\n"
-		      "      \"boot_id\": \"b1\",\n"
-		      "      \"last_heard\": 1700000000,\n"
-		      "      \"jobs\": [\n"
-		      "        42,\n"
-		      "        43\n"
-		      "      ],\n"
-		      "      \"version\": \"0.1.0\"\n"
-		      "    }\n"
-		      "  ]\n"
-		      "}\n");
+	capture_check(&c, "{\n"
+			  "  \"nodes\": [\n"
+			  "    {\n"
+			  "      \"name\": \"n1\",\n"
+			  "      \"state\": \"UP\",\n"
+			  "      \"reason\": \"\",\n"
+			  "      \"address\": \"10.0.0.1\",\n"
+			  "      \"port\": 6818,\n"
+			  "      \"cpus\": 8,\n"
+			  "      \"cpus_alloc\": 2,\n"
+			  "      \"mem_mb\": 16000,\n"
+			  "      \"mem_alloc_mb\": 1024,\n"
+			  "      \"partitions\": [\n"
+			  "        \"debug\"\n"
+			  "      ],\n"
+			  "      \"boot_id\": \"b1\",\n"
+			  "      \"last_heard\": 1700000000,\n"
+			  "      \"jobs\": [\n"
+			  "        42,\n"
+			  "        43\n"
+			  "      ],\n"
+			  "      \"version\": \"0.1.0\"\n"
+			  "    }\n"
+			  "  ]\n"
+			  "}\n");
 
 	capture_start(&c);
 	format_node_show(&a, c.f);
-	capture_check(&c,
-		      "NodeName=n1 State=MIXED\n"
-		      "   Address=10.0.0.1 Port=6818\n"
-		      "   CPUTot=8 CPUAlloc=2 RealMemory=16000 AllocMem=1024\n"
-		      "   Partitions=debug\n"
-		      "   Jobs=42,43\n"
-		      "   BootId=b1 Version=0.1.0 LastHeard=2023-11-14T22:13:20\n"
-		      "   Reason=None\n");
+	capture_check(&c, "NodeName=n1 State=MIXED\n"
+			  "   Address=10.0.0.1 Port=6818\n"
+			  "   CPUTot=8 CPUAlloc=2 RealMemory=16000 AllocMem=1024\n"
+			  "   Partitions=debug\n"
+			  "   Jobs=42,43\n"
+			  "   BootId=b1 Version=0.1.0 LastHeard=2023-11-14T22:13:20\n"
+			  "   Reason=None\n");
 }
 
 /* ---------------------------------------------------------------------------
@@ -479,23 +474,22 @@ static void test_job_show(void **state)
 	full_job(&f);
 	capture_start(&c);
 	format_job_show(&f.job, T0 + 70, c.f);
-	capture_check(&c,
-		      "JobId=42 JobName=sim\n"
-		      "   UserId=alice(1000) GroupId=root(0)\n"
-		      "   Priority=10 Held=No CancelRequested=No Epoch=3\n"
-		      "   JobState=RUNNING Reason=None\n"
-		      "   ExitCode=0:0 RequeueCount=1\n"
-		      "   RunTime=1:00 TimeLimit=1:00:00\n"
-		      "   SubmitTime=2023-11-14T22:13:20 StartTime=2023-11-14T22:13:30 "
-		      "EndTime=N/A\n"
-		      "   Partition=debug NodeList=n[1-2]\n"
-		      "   NumNodes=2 NumTasks=4 CPUs/Task=1 Mem=1024M\n"
-		      "   Alloc=n1(cpus=2,mem=512M),n2(cpus=2,mem=512M)\n"
-		      "   WorkDir=/home/alice\n"
-		      "   Args=a b\n"
-		      "   StdOut=/home/alice/sim-42.out\n"
-		      "   StdErr=/home/alice/sim-42.out\n"
-		      "   SubmitDir=/home/alice SubmitHost=login1\n");
+	capture_check(&c, "JobId=42 JobName=sim\n"
+			  "   UserId=alice(1000) GroupId=root(0)\n"
+			  "   Priority=10 Held=No CancelRequested=No Epoch=3\n"
+			  "   JobState=RUNNING Reason=None\n"
+			  "   ExitCode=0:0 RequeueCount=1\n"
+			  "   RunTime=1:00 TimeLimit=1:00:00\n"
+			  "   SubmitTime=2023-11-14T22:13:20 StartTime=2023-11-14T22:13:30 "
+			  "EndTime=N/A\n"
+			  "   Partition=debug NodeList=n[1-2]\n"
+			  "   NumNodes=2 NumTasks=4 CPUs/Task=1 Mem=1024M\n"
+			  "   Alloc=n1(cpus=2,mem=512M),n2(cpus=2,mem=512M)\n"
+			  "   WorkDir=/home/alice\n"
+			  "   Args=a b\n"
+			  "   StdOut=/home/alice/sim-42.out\n"
+			  "   StdErr=/home/alice/sim-42.out\n"
+			  "   SubmitDir=/home/alice SubmitHost=login1\n");
 
 	/* Resolved paths win; an error pattern of its own is expanded. */
 	f.job.state = PACER__JOB_STATE__JOB_FAILED;
@@ -511,23 +505,22 @@ static void test_job_show(void **state)
 	f.spec.partition = "";
 	capture_start(&c);
 	format_job_show(&f.job, T0 + 70, c.f);
-	capture_check(&c,
-		      "JobId=42 JobName=sim\n"
-		      "   UserId=alice(1000) GroupId=root(0)\n"
-		      "   Priority=10 Held=Yes CancelRequested=No Epoch=3\n"
-		      "   JobState=FAILED Reason=NonZeroExitCode\n"
-		      "   ExitCode=3:0 RequeueCount=1\n"
-		      "   RunTime=0:10 TimeLimit=1:00:00\n"
-		      "   SubmitTime=2023-11-14T22:13:20 StartTime=2023-11-14T22:13:30 "
-		      "EndTime=2023-11-14T22:13:40\n"
-		      "   Partition=(null) NodeList=(null)\n"
-		      "   NumNodes=2 NumTasks=4 CPUs/Task=1 Mem=0\n"
-		      "   Alloc=(null)\n"
-		      "   WorkDir=/home/alice\n"
-		      "   Args=(null)\n"
-		      "   StdOut=/data/out.txt\n"
-		      "   StdErr=/logs/sim.err\n"
-		      "   SubmitDir=/home/alice SubmitHost=login1\n");
+	capture_check(&c, "JobId=42 JobName=sim\n"
+			  "   UserId=alice(1000) GroupId=root(0)\n"
+			  "   Priority=10 Held=Yes CancelRequested=No Epoch=3\n"
+			  "   JobState=FAILED Reason=NonZeroExitCode\n"
+			  "   ExitCode=3:0 RequeueCount=1\n"
+			  "   RunTime=0:10 TimeLimit=1:00:00\n"
+			  "   SubmitTime=2023-11-14T22:13:20 StartTime=2023-11-14T22:13:30 "
+			  "EndTime=2023-11-14T22:13:40\n"
+			  "   Partition=(null) NodeList=(null)\n"
+			  "   NumNodes=2 NumTasks=4 CPUs/Task=1 Mem=0\n"
+			  "   Alloc=(null)\n"
+			  "   WorkDir=/home/alice\n"
+			  "   Args=(null)\n"
+			  "   StdOut=/data/out.txt\n"
+			  "   StdErr=/logs/sim.err\n"
+			  "   SubmitDir=/home/alice SubmitHost=login1\n");
 
 	/* A job without its spec still prints. */
 	f.job.spec = NULL;
@@ -578,16 +571,11 @@ static void test_job_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_job_states),
-		cmocka_unit_test(test_node_states),
-		cmocka_unit_test(test_elapsed),
-		cmocka_unit_test(test_default_format),
-		cmocka_unit_test(test_custom_format),
-		cmocka_unit_test(test_format_errors),
-		cmocka_unit_test(test_queue_json),
-		cmocka_unit_test(test_nodes_table),
-		cmocka_unit_test(test_nodes_json),
-		cmocka_unit_test(test_job_show),
+		cmocka_unit_test(test_job_states),    cmocka_unit_test(test_node_states),
+		cmocka_unit_test(test_elapsed),       cmocka_unit_test(test_default_format),
+		cmocka_unit_test(test_custom_format), cmocka_unit_test(test_format_errors),
+		cmocka_unit_test(test_queue_json),    cmocka_unit_test(test_nodes_table),
+		cmocka_unit_test(test_nodes_json),    cmocka_unit_test(test_job_show),
 		cmocka_unit_test(test_job_json),
 	};
 	return cmocka_run_group_tests(tests, utc, NULL);

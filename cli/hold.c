@@ -11,19 +11,17 @@ static const struct opt_def hold_defs[] = {
 	{ NULL, 0, OPT_NONE },
 };
 
-static const char hold_usage[] =
-	"Usage: pacer hold ID...\n"
-	"\n"
-	"Keep pending jobs from starting until pacer release.\n"
-	"\n"
-	"  -h, --help             show this help\n";
+static const char hold_usage[] = "Usage: pacer hold ID...\n"
+				 "\n"
+				 "Keep pending jobs from starting until pacer release.\n"
+				 "\n"
+				 "  -h, --help             show this help\n";
 
-static const char release_usage[] =
-	"Usage: pacer release ID...\n"
-	"\n"
-	"Let held jobs start again.\n"
-	"\n"
-	"  -h, --help             show this help\n";
+static const char release_usage[] = "Usage: pacer release ID...\n"
+				    "\n"
+				    "Let held jobs start again.\n"
+				    "\n"
+				    "  -h, --help             show this help\n";
 
 static int hold_or_release(struct cli *cli, int argc, char **argv, bool release)
 {
@@ -44,8 +42,8 @@ static int hold_or_release(struct cli *cli, int argc, char **argv, bool release)
 			rc = 0;
 			goto done;
 		}
-		if (cli_parse_job_ids(st.arg, &hreq.job_ids, &hreq.n_job_ids, err,
-				      sizeof(err)) < 0) {
+		if (cli_parse_job_ids(st.arg, &hreq.job_ids, &hreq.n_job_ids, err, sizeof(err)) <
+		    0) {
 			cli_error(cli, "%s", err);
 			goto done;
 		}

@@ -17,10 +17,10 @@
 
 struct json {
 	FILE *out;
-	bool pretty;          /* two-space indentation, one member per line */
+	bool pretty; /* two-space indentation, one member per line */
 	int depth;
 	bool first[JSON_MAX_DEPTH]; /* nothing written yet at this level */
-	bool after_key;       /* a key was written: the value follows directly */
+	bool after_key;             /* a key was written: the value follows directly */
 };
 
 /* Start writing to OUT. */

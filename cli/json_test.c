@@ -71,8 +71,7 @@ static void test_utf8(void **state)
 	CHECK("\xc0\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\"");
 	CHECK("\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
 	CHECK("\xff", "\"\xef\xbf\xbd\"");
-	CHECK("\xf4\x90\x80\x80",
-	      "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+	CHECK("\xf4\x90\x80\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
 }
 
 static void write_sample(struct json *j)
@@ -111,7 +110,7 @@ static void test_compact(void **state)
 	write_sample(&j);
 	char *got = capture_end(&c);
 	assert_string_equal(got, "{\"id\":42,\"name\":\"x\\\"y\",\"neg\":-7,"
-			    "\"list\":[true,false,null,\"\"],\"empty\":[],\"obj\":{}}");
+				 "\"list\":[true,false,null,\"\"],\"empty\":[],\"obj\":{}}");
 	free(got);
 }
 
@@ -125,20 +124,19 @@ static void test_pretty(void **state)
 	json_init(&j, c.f, true);
 	write_sample(&j);
 	char *got = capture_end(&c);
-	assert_string_equal(got,
-			    "{\n"
-			    "  \"id\": 42,\n"
-			    "  \"name\": \"x\\\"y\",\n"
-			    "  \"neg\": -7,\n"
-			    "  \"list\": [\n"
-			    "    true,\n"
-			    "    false,\n"
-			    "    null,\n"
-			    "    \"\"\n"
-			    "  ],\n"
-			    "  \"empty\": [],\n"
-			    "  \"obj\": {}\n"
-			    "}\n");
+	assert_string_equal(got, "{\n"
+				 "  \"id\": 42,\n"
+				 "  \"name\": \"x\\\"y\",\n"
+				 "  \"neg\": -7,\n"
+				 "  \"list\": [\n"
+				 "    true,\n"
+				 "    false,\n"
+				 "    null,\n"
+				 "    \"\"\n"
+				 "  ],\n"
+				 "  \"empty\": [],\n"
+				 "  \"obj\": {}\n"
+				 "}\n");
 	free(got);
 }
 
@@ -166,10 +164,8 @@ static void test_array_of_objects(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_escaping),
-		cmocka_unit_test(test_utf8),
-		cmocka_unit_test(test_compact),
-		cmocka_unit_test(test_pretty),
+		cmocka_unit_test(test_escaping),         cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_compact),          cmocka_unit_test(test_pretty),
 		cmocka_unit_test(test_array_of_objects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

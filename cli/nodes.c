@@ -15,14 +15,14 @@ static const struct opt_def nodes_defs[] = {
 };
 
 static const char nodes_usage[] =
-	"Usage: pacer nodes [OPTIONS]\n"
-	"\n"
-	"List the cluster's nodes: state (idle, mixed, allocated, unknown, suspect,\n"
-	"unclean, down), allocated/total CPUs and memory (MiB), partitions, reason.\n"
-	"\n"
-	"  -h, --noheader         no header line\n"
-	"      --json             every field of every node as JSON\n"
-	"      --help             show this help\n";
+    "Usage: pacer nodes [OPTIONS]\n"
+    "\n"
+    "List the cluster's nodes: state (idle, mixed, allocated, unknown, suspect,\n"
+    "unclean, down), allocated/total CPUs and memory (MiB), partitions, reason.\n"
+    "\n"
+    "  -h, --noheader         no header line\n"
+    "      --json             every field of every node as JSON\n"
+    "      --help             show this help\n";
 
 int cmd_nodes(struct cli *cli, int argc, char **argv)
 {
@@ -38,8 +38,10 @@ int cmd_nodes(struct cli *cli, int argc, char **argv)
 		switch (key) {
 		case OPT_ERROR: return cli_usage_error(cli, "%s", st.err);
 		case OPT_OPERAND:
-			return cli_usage_error(cli, "unexpected argument '%s' (for one node use: "
-					       "pacer show node NAME)", st.arg);
+			return cli_usage_error(cli,
+					       "unexpected argument '%s' (for one node use: "
+					       "pacer show node NAME)",
+					       st.arg);
 		case 'h': header = false; break;
 		case K_JSON: json = true; break;
 		case K_HELP: fputs(nodes_usage, stdout); return 0;

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-void opt_init(struct opt_state *st, int argc, char **argv, int start,
-	      const struct opt_def *defs, bool permute)
+void opt_init(struct opt_state *st, int argc, char **argv, int start, const struct opt_def *defs,
+	      bool permute)
 {
 	memset(st, 0, sizeof(*st));
 	st->argc = argc;
@@ -92,9 +92,7 @@ static int next_long(struct opt_state *st)
 			return OPT_ERROR;
 		}
 		break;
-	case OPT_OPTIONAL:
-		st->arg = eq ? eq + 1 : NULL;
-		break;
+	case OPT_OPTIONAL: st->arg = eq ? eq + 1 : NULL; break;
 	case OPT_REQUIRED:
 		if (eq) {
 			st->arg = eq + 1;

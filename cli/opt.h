@@ -31,29 +31,29 @@ struct opt_def {
 #define OPT_LONG_ONLY 256
 
 /* Returned by opt_next besides an option's key. */
-#define OPT_END 0       /* no more options: argv[st.ind] is the first operand */
+#define OPT_END     0    /* no more options: argv[st.ind] is the first operand */
 #define OPT_OPERAND (-1) /* (permuting mode) st.arg is an operand */
-#define OPT_ERROR (-2)   /* st.err says what is wrong */
+#define OPT_ERROR   (-2) /* st.err says what is wrong */
 
 struct opt_state {
 	int argc;
 	char **argv;
 	const struct opt_def *defs;
-	bool permute;       /* hand operands back one by one instead of stopping */
-	int ind;            /* next argv element to look at */
-	int sub;            /* position inside a group of short flags */
-	bool dashdash;      /* "--" was seen */
-	const char *arg;    /* the option's value (NULL when none), or the operand */
+	bool permute;              /* hand operands back one by one instead of stopping */
+	int ind;                   /* next argv element to look at */
+	int sub;                   /* position inside a group of short flags */
+	bool dashdash;             /* "--" was seen */
+	const char *arg;           /* the option's value (NULL when none), or the operand */
 	const struct opt_def *def; /* the option just returned */
-	char name[64];      /* the option as typed, for messages: "--time", "-t" */
-	char err[256];      /* "unknown option '--foo'" and the like */
+	char name[64];             /* the option as typed, for messages: "--time", "-t" */
+	char err[256];             /* "unknown option '--foo'" and the like */
 };
 
 /* Start parsing ARGV[START..ARGC-1] against DEFS.  With PERMUTE, operands
  * are returned as OPT_OPERAND and options may follow them; without, parsing
  * stops at the first operand (as "+" does for getopt). */
-void opt_init(struct opt_state *st, int argc, char **argv, int start,
-	      const struct opt_def *defs, bool permute);
+void opt_init(struct opt_state *st, int argc, char **argv, int start, const struct opt_def *defs,
+	      bool permute);
 
 /* The next option's key, OPT_END, OPT_OPERAND or OPT_ERROR. */
 int opt_next(struct opt_state *st);

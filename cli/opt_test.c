@@ -26,15 +26,14 @@ static const struct opt_def defs[] = {
 };
 
 /* char *NAME[] = { "cmd", ARGS..., NULL } and int NAME_c, its argc. */
-#define DECL(name, ...) \
+#define DECL(name, ...)                              \
 	char *name[] = { "cmd", __VA_ARGS__, NULL }; \
 	int name##_c = (int)(sizeof(name) / sizeof(name[0]) - 1)
 
 static void test_long_forms(void **state)
 {
 	(void)state;
-	DECL(argv, "--job-name=a", "--job-name", "b", "--hold", "--mem=4G", "script",
-			   "--hold");
+	DECL(argv, "--job-name=a", "--job-name", "b", "--hold", "--mem=4G", "script", "--hold");
 	struct opt_state st;
 
 	opt_init(&st, argv_c, argv, 1, defs, false);
@@ -160,10 +159,10 @@ static void expect_error(char **argv, int argc, const char *msg)
 	assert_string_equal(st.err, msg);
 }
 
-#define EXPECT_ERROR(msg, ...)                          \
-	do {                                            \
-		DECL(v, __VA_ARGS__);                   \
-		expect_error(v, v_c, msg);              \
+#define EXPECT_ERROR(msg, ...)             \
+	do {                               \
+		DECL(v, __VA_ARGS__);      \
+		expect_error(v, v_c, msg); \
 	} while (0)
 
 static void test_errors(void **state)
@@ -193,14 +192,10 @@ static void test_display(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_long_forms),
-		cmocka_unit_test(test_short_forms),
-		cmocka_unit_test(test_dashdash),
-		cmocka_unit_test(test_permute),
-		cmocka_unit_test(test_prefixes),
-		cmocka_unit_test(test_optional),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_display),
+		cmocka_unit_test(test_long_forms), cmocka_unit_test(test_short_forms),
+		cmocka_unit_test(test_dashdash),   cmocka_unit_test(test_permute),
+		cmocka_unit_test(test_prefixes),   cmocka_unit_test(test_optional),
+		cmocka_unit_test(test_errors),     cmocka_unit_test(test_display),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,7 +24,8 @@ static void usage(FILE *out)
 {
 	fputs("Usage: pacer [--conf FILE] COMMAND [OPTIONS]\n"
 	      "\n"
-	      "Commands:\n", out);
+	      "Commands:\n",
+	      out);
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
 	fputs("\n"
@@ -34,7 +35,8 @@ static void usage(FILE *out)
 	      "  --help       show this help\n"
 	      "  --version    show the version\n"
 	      "\n"
-	      "Run 'pacer COMMAND --help' for the options of a command.\n", out);
+	      "Run 'pacer COMMAND --help' for the options of a command.\n",
+	      out);
 }
 
 static const struct command *find_command(const char *name)
@@ -64,7 +66,7 @@ static int global_options(int argc, char **argv, int *ind, struct cli *cli)
 		} else if (strcmp(a, "--conf") == 0) {
 			if (++*ind >= argc) {
 				fprintf(stderr, "pacer: option '--conf' needs a value\n"
-					"Try 'pacer --help' for more information.\n");
+						"Try 'pacer --help' for more information.\n");
 				return EXIT_USAGE + 1;
 			}
 			cli->conf_opt = argv[*ind];
@@ -113,8 +115,10 @@ int main(int argc, char **argv)
 	}
 	cmd = find_command(argv[ind]);
 	if (!cmd) {
-		fprintf(stderr, "pacer: unknown command '%s'\n"
-			"Try 'pacer --help' for the list of commands.\n", argv[ind]);
+		fprintf(stderr,
+			"pacer: unknown command '%s'\n"
+			"Try 'pacer --help' for the list of commands.\n",
+			argv[ind]);
 		return EXIT_USAGE;
 	}
 	cli.cmd = cmd->name;

@@ -10,41 +10,35 @@
 enum { K_JSON = OPT_LONG_ONLY, K_ME, K_HELP };
 
 static const struct opt_def queue_defs[] = {
-	{ "all", 'a', OPT_NONE },
-	{ "user", 'u', OPT_REQUIRED },
-	{ "me", K_ME, OPT_NONE },
-	{ "state", 't', OPT_REQUIRED },
-	{ "states", 't', OPT_REQUIRED },
-	{ "job", 'j', OPT_REQUIRED },
-	{ "jobs", 'j', OPT_REQUIRED },
-	{ "format", 'o', OPT_REQUIRED },
-	{ "noheader", 'h', OPT_NONE },
-	{ "json", K_JSON, OPT_NONE },
-	{ "help", K_HELP, OPT_NONE },
-	{ NULL, 0, OPT_NONE },
+	{ "all", 'a', OPT_NONE },        { "user", 'u', OPT_REQUIRED },
+	{ "me", K_ME, OPT_NONE },        { "state", 't', OPT_REQUIRED },
+	{ "states", 't', OPT_REQUIRED }, { "job", 'j', OPT_REQUIRED },
+	{ "jobs", 'j', OPT_REQUIRED },   { "format", 'o', OPT_REQUIRED },
+	{ "noheader", 'h', OPT_NONE },   { "json", K_JSON, OPT_NONE },
+	{ "help", K_HELP, OPT_NONE },    { NULL, 0, OPT_NONE },
 };
 
 static const char queue_usage[] =
-	"Usage: pacer queue [OPTIONS]\n"
-	"\n"
-	"List pending and running jobs (every job with --all), as squeue does.\n"
-	"\n"
-	"  -a, --all              include finished jobs still remembered\n"
-	"  -u, --user=USER[,...]  only these users' jobs\n"
-	"      --me               only my jobs\n"
-	"  -t, --state=STATE[,...] only jobs in these states: PENDING (PD), RUNNING (R),\n"
-	"                         COMPLETED (CD), FAILED (F), CANCELLED (CA), TIMEOUT (TO),\n"
-	"                         NODE_FAIL (NF), REQUEUED (RQ)\n"
-	"  -j, --job=ID[,...]     only these jobs\n"
-	"  -o, --format=FORMAT    squeue-style columns, e.g. \"%.10i %-20j %T\":\n"
-	"                         %i id  %j name  %u user  %P partition  %t state code\n"
-	"                         %T state  %M time used  %l time limit  %D nodes\n"
-	"                         %C cpus  %R nodes or (reason)  %N nodes  %r reason\n"
-	"                         %V submit time  %S start time  %e end time  %Q priority\n"
-	"                         (%.N right-aligns in N columns, %-N or %N left-aligns)\n"
-	"  -h, --noheader         no header line\n"
-	"      --json             every field of every job as JSON\n"
-	"      --help             show this help\n";
+    "Usage: pacer queue [OPTIONS]\n"
+    "\n"
+    "List pending and running jobs (every job with --all), as squeue does.\n"
+    "\n"
+    "  -a, --all              include finished jobs still remembered\n"
+    "  -u, --user=USER[,...]  only these users' jobs\n"
+    "      --me               only my jobs\n"
+    "  -t, --state=STATE[,...] only jobs in these states: PENDING (PD), RUNNING (R),\n"
+    "                         COMPLETED (CD), FAILED (F), CANCELLED (CA), TIMEOUT (TO),\n"
+    "                         NODE_FAIL (NF), REQUEUED (RQ)\n"
+    "  -j, --job=ID[,...]     only these jobs\n"
+    "  -o, --format=FORMAT    squeue-style columns, e.g. \"%.10i %-20j %T\":\n"
+    "                         %i id  %j name  %u user  %P partition  %t state code\n"
+    "                         %T state  %M time used  %l time limit  %D nodes\n"
+    "                         %C cpus  %R nodes or (reason)  %N nodes  %r reason\n"
+    "                         %V submit time  %S start time  %e end time  %Q priority\n"
+    "                         (%.N right-aligns in N columns, %-N or %N left-aligns)\n"
+    "  -h, --noheader         no header line\n"
+    "      --json             every field of every job as JSON\n"
+    "      --help             show this help\n";
 
 struct queue_args {
 	Pacer__QueueRequest req;
@@ -78,12 +72,14 @@ static int parse(struct cli *cli, int argc, char **argv, struct queue_args *a)
 		switch (key) {
 		case OPT_ERROR: return cli_usage_error(cli, "%s", st.err);
 		case OPT_OPERAND:
-			return cli_usage_error(cli, "unexpected argument '%s' (give job ids with "
-					       "--job ID)", st.arg);
+			return cli_usage_error(cli,
+					       "unexpected argument '%s' (give job ids with "
+					       "--job ID)",
+					       st.arg);
 		case 'a': a->req.all = true; break;
 		case 'u':
-			rc = cli_parse_users(st.arg, &a->req.uids, &a->req.n_uids, err,
-					     sizeof(err));
+			rc =
+			    cli_parse_users(st.arg, &a->req.uids, &a->req.n_uids, err, sizeof(err));
 			break;
 		case K_ME: rc = add_me(&a->req, err, sizeof(err)); break;
 		case 't':
@@ -107,8 +103,7 @@ static int parse(struct cli *cli, int argc, char **argv, struct queue_args *a)
 	return 0;
 }
 
-static void print_jobs(const struct queue_args *a, const struct qfmt *f,
-		       const Pacer__QueueReply *r)
+static void print_jobs(const struct queue_args *a, const struct qfmt *f, const Pacer__QueueReply *r)
 {
 	if (a->json) {
 		format_queue_json(r, stdout);

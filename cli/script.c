@@ -18,19 +18,77 @@
 
 /* Keys of the options that have no short letter. */
 enum {
-	K_MEM = OPT_LONG_ONLY, K_EXPORT, K_PARSABLE, K_WRAP,
+	K_MEM = OPT_LONG_ONLY,
+	K_EXPORT,
+	K_PARSABLE,
+	K_WRAP,
 	/* Slurm options Pacer accepts and ignores (with a warning). */
-	K_MAIL_TYPE, K_MAIL_USER, K_GRES, K_EXCLUSIVE, K_MEM_PER_CPU, K_NTASKS_PER_NODE,
-	K_REQUEUE, K_NO_REQUEUE, K_OPEN_MODE, K_COMMENT, K_SIGNAL, K_HINT, K_GPUS_PER_NODE,
-	K_GPUS_PER_TASK, K_GPUS_PER_SOCKET, K_CPUS_PER_GPU, K_MEM_PER_GPU, K_GPU_BIND,
-	K_GPU_FREQ, K_CPU_BIND, K_MPI, K_TMP, K_RESERVATION, K_SWITCHES, K_WCKEY, K_NICE,
-	K_MINCPUS, K_NTASKS_PER_CORE, K_NTASKS_PER_SOCKET, K_NTASKS_PER_GPU,
-	K_SOCKETS_PER_NODE, K_CORES_PER_SOCKET, K_THREADS_PER_CORE, K_MEM_BIND, K_CPU_FREQ,
-	K_ACCTG_FREQ, K_TIME_MIN, K_DEADLINE, K_PROFILE, K_KILL_ON_INVALID_DEP, K_GRES_FLAGS,
-	K_PREFER, K_PRIORITY, K_NETWORK, K_BB, K_BBF, K_REBOOT, K_UID, K_GID, K_DELAY_BOOT,
-	K_THREAD_SPEC, K_CONTAINER, K_MCS_LABEL, K_POWER, K_EXPORT_FILE, K_TRES_PER_TASK,
-	K_SPREAD_JOB, K_TEST_ONLY, K_IGNORE_PBS, K_USE_MIN_NODES, K_CONTIGUOUS,
-	K_WAIT_ALL_NODES, K_GET_USER_ENV, K_PROPAGATE, K_CLUSTER_CONSTRAINT, K_BATCH,
+	K_MAIL_TYPE,
+	K_MAIL_USER,
+	K_GRES,
+	K_EXCLUSIVE,
+	K_MEM_PER_CPU,
+	K_NTASKS_PER_NODE,
+	K_REQUEUE,
+	K_NO_REQUEUE,
+	K_OPEN_MODE,
+	K_COMMENT,
+	K_SIGNAL,
+	K_HINT,
+	K_GPUS_PER_NODE,
+	K_GPUS_PER_TASK,
+	K_GPUS_PER_SOCKET,
+	K_CPUS_PER_GPU,
+	K_MEM_PER_GPU,
+	K_GPU_BIND,
+	K_GPU_FREQ,
+	K_CPU_BIND,
+	K_MPI,
+	K_TMP,
+	K_RESERVATION,
+	K_SWITCHES,
+	K_WCKEY,
+	K_NICE,
+	K_MINCPUS,
+	K_NTASKS_PER_CORE,
+	K_NTASKS_PER_SOCKET,
+	K_NTASKS_PER_GPU,
+	K_SOCKETS_PER_NODE,
+	K_CORES_PER_SOCKET,
+	K_THREADS_PER_CORE,
+	K_MEM_BIND,
+	K_CPU_FREQ,
+	K_ACCTG_FREQ,
+	K_TIME_MIN,
+	K_DEADLINE,
+	K_PROFILE,
+	K_KILL_ON_INVALID_DEP,
+	K_GRES_FLAGS,
+	K_PREFER,
+	K_PRIORITY,
+	K_NETWORK,
+	K_BB,
+	K_BBF,
+	K_REBOOT,
+	K_UID,
+	K_GID,
+	K_DELAY_BOOT,
+	K_THREAD_SPEC,
+	K_CONTAINER,
+	K_MCS_LABEL,
+	K_POWER,
+	K_EXPORT_FILE,
+	K_TRES_PER_TASK,
+	K_SPREAD_JOB,
+	K_TEST_ONLY,
+	K_IGNORE_PBS,
+	K_USE_MIN_NODES,
+	K_CONTIGUOUS,
+	K_WAIT_ALL_NODES,
+	K_GET_USER_ENV,
+	K_PROPAGATE,
+	K_CLUSTER_CONSTRAINT,
+	K_BATCH,
 };
 
 static const struct opt_def submit_defs[] = {
@@ -43,7 +101,7 @@ static const struct opt_def submit_defs[] = {
 	{ "output", 'o', OPT_REQUIRED },
 	{ "error", 'e', OPT_REQUIRED },
 	{ "chdir", 'D', OPT_REQUIRED },
-	{ "workdir", 'D', OPT_REQUIRED },	/* Slurm's old name for --chdir */
+	{ "workdir", 'D', OPT_REQUIRED }, /* Slurm's old name for --chdir */
 	{ "mem", K_MEM, OPT_REQUIRED },
 	{ "export", K_EXPORT, OPT_REQUIRED },
 	{ "hold", 'H', OPT_NONE },
@@ -144,34 +202,34 @@ static const struct opt_def submit_defs[] = {
 };
 
 const char script_usage[] =
-	"Usage: pacer submit [OPTIONS] SCRIPT [ARGS...]\n"
-	"       pacer submit [OPTIONS] --wrap \"COMMAND\"\n"
-	"       pacer submit [OPTIONS] < SCRIPT\n"
-	"\n"
-	"Queue a batch script.  Options may also be given in the script on #PACER or\n"
-	"#SBATCH lines before its first command; the command line wins.\n"
-	"\n"
-	"  -J, --job-name=NAME      name of the job (default: the script's file name)\n"
-	"  -N, --nodes=N            number of nodes\n"
-	"  -n, --ntasks=N           number of tasks\n"
-	"  -c, --cpus-per-task=N    CPUs for each task\n"
-	"  -t, --time=TIME          time limit: MM, MM:SS, HH:MM:SS, D-HH[:MM[:SS]] or\n"
-	"                           UNLIMITED (0 means no limit)\n"
-	"      --mem=SIZE           memory per node: 512 (MiB), 512M, 4G, 1T\n"
-	"  -p, --partition=NAME     partition to run in (default: the default partition)\n"
-	"  -o, --output=PATTERN     standard output file (default: pacer-%j.out);\n"
-	"                           %j job id, %x job name, %u user, %N first node\n"
-	"  -e, --error=PATTERN      standard error file (default: with the output)\n"
-	"  -D, --chdir=DIR          working directory of the job (default: here)\n"
-	"      --export=VARS        environment to pass: ALL (default), NONE, or\n"
-	"                           [ALL,]NAME[=VALUE],...\n"
-	"  -H, --hold               queue the job held (pacer release ID starts it)\n"
-	"      --parsable           print only the job id\n"
-	"      --wrap=COMMAND       run COMMAND with /bin/sh instead of a script\n"
-	"  -h, --help               show this help\n"
-	"\n"
-	"Slurm options Pacer does not support yet (--exclusive, --account, --gres,\n"
-	"--array, --dependency, ...) are accepted with a warning and ignored.\n";
+    "Usage: pacer submit [OPTIONS] SCRIPT [ARGS...]\n"
+    "       pacer submit [OPTIONS] --wrap \"COMMAND\"\n"
+    "       pacer submit [OPTIONS] < SCRIPT\n"
+    "\n"
+    "Queue a batch script.  Options may also be given in the script on #PACER or\n"
+    "#SBATCH lines before its first command; the command line wins.\n"
+    "\n"
+    "  -J, --job-name=NAME      name of the job (default: the script's file name)\n"
+    "  -N, --nodes=N            number of nodes\n"
+    "  -n, --ntasks=N           number of tasks\n"
+    "  -c, --cpus-per-task=N    CPUs for each task\n"
+    "  -t, --time=TIME          time limit: MM, MM:SS, HH:MM:SS, D-HH[:MM[:SS]] or\n"
+    "                           UNLIMITED (0 means no limit)\n"
+    "      --mem=SIZE           memory per node: 512 (MiB), 512M, 4G, 1T\n"
+    "  -p, --partition=NAME     partition to run in (default: the default partition)\n"
+    "  -o, --output=PATTERN     standard output file (default: pacer-%j.out);\n"
+    "                           %j job id, %x job name, %u user, %N first node\n"
+    "  -e, --error=PATTERN      standard error file (default: with the output)\n"
+    "  -D, --chdir=DIR          working directory of the job (default: here)\n"
+    "      --export=VARS        environment to pass: ALL (default), NONE, or\n"
+    "                           [ALL,]NAME[=VALUE],...\n"
+    "  -H, --hold               queue the job held (pacer release ID starts it)\n"
+    "      --parsable           print only the job id\n"
+    "      --wrap=COMMAND       run COMMAND with /bin/sh instead of a script\n"
+    "  -h, --help               show this help\n"
+    "\n"
+    "Slurm options Pacer does not support yet (--exclusive, --account, --gres,\n"
+    "--array, --dependency, ...) are accepted with a warning and ignored.\n";
 
 void submit_opts_init(struct submit_opts *o)
 {
@@ -193,8 +251,8 @@ void submit_opts_free(struct submit_opts *o)
 	memset(o, 0, sizeof(*o));
 }
 
-__attribute__((format(printf, 2, 3)))
-static int add_warning(struct submit_opts *o, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int add_warning(struct submit_opts *o, const char *fmt,
+							     ...)
 {
 	char **w = realloc(o->warnings, (o->nwarnings + 1) * sizeof(*w));
 	va_list ap;
@@ -246,10 +304,10 @@ static int set_string(char **field, const char *arg)
 /* One option being applied: as typed, its value, where it came from, and
  * where to say what is wrong with it. */
 struct setting {
-	const char *opt;    /* "-N", "--nodes" */
+	const char *opt; /* "-N", "--nodes" */
 	const char *arg;
-	const char *where;  /* "" on the command line, " in #SBATCH line" in a script */
-	const char *file;   /* "job.sh:3: " before warnings from a script, or "" */
+	const char *where; /* "" on the command line, " in #SBATCH line" in a script */
+	const char *file;  /* "job.sh:3: " before warnings from a script, or "" */
 	char *err;
 	size_t errlen;
 };
@@ -257,8 +315,10 @@ struct setting {
 static int apply_count(uint32_t *field, const struct setting *v)
 {
 	if (parse_count(v->arg, field) < 0) {
-		snprintf(v->err, v->errlen, "invalid value '%s' for %s%s (give a whole number of "
-			 "at least 1)", v->arg, v->opt, v->where);
+		snprintf(v->err, v->errlen,
+			 "invalid value '%s' for %s%s (give a whole number of "
+			 "at least 1)",
+			 v->arg, v->opt, v->where);
 		errno = EINVAL;
 		return -1;
 	}
@@ -283,8 +343,10 @@ static int apply_time(struct submit_opts *o, const struct setting *v)
 static int apply_string(char **field, const struct setting *v)
 {
 	if (!*v->arg) {
-		snprintf(v->err, v->errlen, "empty value for %s%s (give a value or leave the "
-			 "option out)", v->opt, v->where);
+		snprintf(v->err, v->errlen,
+			 "empty value for %s%s (give a value or leave the "
+			 "option out)",
+			 v->opt, v->where);
 		errno = EINVAL;
 		return -1;
 	}
@@ -298,8 +360,10 @@ static int apply_string(char **field, const struct setting *v)
 static int apply_mem(struct submit_opts *o, const struct setting *v)
 {
 	if (conf_parse_mem(v->arg, &o->mem_mb) < 0) {
-		snprintf(v->err, v->errlen, "invalid value '%s' for %s%s (give a size like 512M, "
-			 "4G or 1T; a plain number is MiB)", v->arg, v->opt, v->where);
+		snprintf(v->err, v->errlen,
+			 "invalid value '%s' for %s%s (give a size like 512M, "
+			 "4G or 1T; a plain number is MiB)",
+			 v->arg, v->opt, v->where);
 		errno = EINVAL;
 		return -1;
 	}
@@ -333,21 +397,66 @@ static int apply(struct submit_opts *o, const struct opt_def *def, const struct 
 	int rc = 0;
 
 	switch (def->key) {
-	case 'J': id = SUBMIT_NAME; rc = apply_string(&o->name, v); break;
-	case 'N': id = SUBMIT_NODES; rc = apply_count(&o->nodes, v); break;
-	case 'n': id = SUBMIT_NTASKS; rc = apply_count(&o->ntasks, v); break;
-	case 'c': id = SUBMIT_CPUS; rc = apply_count(&o->cpus_per_task, v); break;
-	case 't': id = SUBMIT_TIME; rc = apply_time(o, v); break;
-	case 'p': id = SUBMIT_PARTITION; rc = apply_string(&o->partition, v); break;
-	case 'o': id = SUBMIT_OUTPUT; rc = apply_string(&o->output, v); break;
-	case 'e': id = SUBMIT_ERROR; rc = apply_string(&o->error, v); break;
-	case 'D': id = SUBMIT_CHDIR; rc = apply_string(&o->chdir, v); break;
-	case K_MEM: id = SUBMIT_MEM; rc = apply_mem(o, v); break;
-	case K_EXPORT: id = SUBMIT_EXPORT; rc = apply_export(o, v); break;
-	case 'H': id = SUBMIT_HOLD; o->hold = true; break;
-	case K_PARSABLE: id = SUBMIT_PARSABLE; o->parsable = true; break;
-	case K_WRAP: id = SUBMIT_WRAP; rc = apply_string(&o->wrap, v); break;
-	case 'h': id = SUBMIT_HELP; o->help = true; break;
+	case 'J':
+		id = SUBMIT_NAME;
+		rc = apply_string(&o->name, v);
+		break;
+	case 'N':
+		id = SUBMIT_NODES;
+		rc = apply_count(&o->nodes, v);
+		break;
+	case 'n':
+		id = SUBMIT_NTASKS;
+		rc = apply_count(&o->ntasks, v);
+		break;
+	case 'c':
+		id = SUBMIT_CPUS;
+		rc = apply_count(&o->cpus_per_task, v);
+		break;
+	case 't':
+		id = SUBMIT_TIME;
+		rc = apply_time(o, v);
+		break;
+	case 'p':
+		id = SUBMIT_PARTITION;
+		rc = apply_string(&o->partition, v);
+		break;
+	case 'o':
+		id = SUBMIT_OUTPUT;
+		rc = apply_string(&o->output, v);
+		break;
+	case 'e':
+		id = SUBMIT_ERROR;
+		rc = apply_string(&o->error, v);
+		break;
+	case 'D':
+		id = SUBMIT_CHDIR;
+		rc = apply_string(&o->chdir, v);
+		break;
+	case K_MEM:
+		id = SUBMIT_MEM;
+		rc = apply_mem(o, v);
+		break;
+	case K_EXPORT:
+		id = SUBMIT_EXPORT;
+		rc = apply_export(o, v);
+		break;
+	case 'H':
+		id = SUBMIT_HOLD;
+		o->hold = true;
+		break;
+	case K_PARSABLE:
+		id = SUBMIT_PARSABLE;
+		o->parsable = true;
+		break;
+	case K_WRAP:
+		id = SUBMIT_WRAP;
+		rc = apply_string(&o->wrap, v);
+		break;
+	case 'h':
+		id = SUBMIT_HELP;
+		o->help = true;
+		break;
 	default: return apply_unsupported(o, def, v);
 	}
 	if (rc == 0)
@@ -355,8 +464,8 @@ static int apply(struct submit_opts *o, const struct opt_def *def, const struct 
 	return rc;
 }
 
-int script_parse_args(struct submit_opts *o, int argc, char **argv, int *first,
-		      char *err, size_t errlen)
+int script_parse_args(struct submit_opts *o, int argc, char **argv, int *first, char *err,
+		      size_t errlen)
 {
 	struct setting v = { .where = "", .file = "", .err = err, .errlen = errlen };
 	struct opt_state st;
@@ -392,21 +501,36 @@ void submit_opts_merge(struct submit_opts *dst, struct submit_opts *src)
 	unsigned s = src->set;
 
 #define HAS(id) (s & (1u << (id)))
-	if (HAS(SUBMIT_NAME)) move_string(&dst->name, &src->name);
-	if (HAS(SUBMIT_NODES)) dst->nodes = src->nodes;
-	if (HAS(SUBMIT_NTASKS)) dst->ntasks = src->ntasks;
-	if (HAS(SUBMIT_CPUS)) dst->cpus_per_task = src->cpus_per_task;
-	if (HAS(SUBMIT_TIME)) dst->time_limit = src->time_limit;
-	if (HAS(SUBMIT_PARTITION)) move_string(&dst->partition, &src->partition);
-	if (HAS(SUBMIT_OUTPUT)) move_string(&dst->output, &src->output);
-	if (HAS(SUBMIT_ERROR)) move_string(&dst->error, &src->error);
-	if (HAS(SUBMIT_CHDIR)) move_string(&dst->chdir, &src->chdir);
-	if (HAS(SUBMIT_MEM)) dst->mem_mb = src->mem_mb;
-	if (HAS(SUBMIT_EXPORT)) move_string(&dst->export_spec, &src->export_spec);
-	if (HAS(SUBMIT_HOLD)) dst->hold = src->hold;
-	if (HAS(SUBMIT_PARSABLE)) dst->parsable = src->parsable;
-	if (HAS(SUBMIT_WRAP)) move_string(&dst->wrap, &src->wrap);
-	if (HAS(SUBMIT_HELP)) dst->help = src->help;
+	if (HAS(SUBMIT_NAME))
+		move_string(&dst->name, &src->name);
+	if (HAS(SUBMIT_NODES))
+		dst->nodes = src->nodes;
+	if (HAS(SUBMIT_NTASKS))
+		dst->ntasks = src->ntasks;
+	if (HAS(SUBMIT_CPUS))
+		dst->cpus_per_task = src->cpus_per_task;
+	if (HAS(SUBMIT_TIME))
+		dst->time_limit = src->time_limit;
+	if (HAS(SUBMIT_PARTITION))
+		move_string(&dst->partition, &src->partition);
+	if (HAS(SUBMIT_OUTPUT))
+		move_string(&dst->output, &src->output);
+	if (HAS(SUBMIT_ERROR))
+		move_string(&dst->error, &src->error);
+	if (HAS(SUBMIT_CHDIR))
+		move_string(&dst->chdir, &src->chdir);
+	if (HAS(SUBMIT_MEM))
+		dst->mem_mb = src->mem_mb;
+	if (HAS(SUBMIT_EXPORT))
+		move_string(&dst->export_spec, &src->export_spec);
+	if (HAS(SUBMIT_HOLD))
+		dst->hold = src->hold;
+	if (HAS(SUBMIT_PARSABLE))
+		dst->parsable = src->parsable;
+	if (HAS(SUBMIT_WRAP))
+		move_string(&dst->wrap, &src->wrap);
+	if (HAS(SUBMIT_HELP))
+		dst->help = src->help;
 #undef HAS
 	dst->set |= s;
 
@@ -463,7 +587,8 @@ static int split_word(const char **pp, char *buf, char *err, size_t errlen)
 		if (*p == '\'') {
 			const char *end = strchr(p + 1, '\'');
 			if (!end) {
-				snprintf(err, errlen, "unterminated ' quote (close it on the same "
+				snprintf(err, errlen,
+					 "unterminated ' quote (close it on the same "
 					 "line)");
 				return -1;
 			}
@@ -478,7 +603,8 @@ static int split_word(const char **pp, char *buf, char *err, size_t errlen)
 				buf[n++] = *p;
 			}
 			if (!*p) {
-				snprintf(err, errlen, "unterminated \" quote (close it on the same "
+				snprintf(err, errlen,
+					 "unterminated \" quote (close it on the same "
 					 "line)");
 				return -1;
 			}
@@ -537,8 +663,7 @@ failed:
 /* ---------------------------------------------------------------------------
  * Reading and checking the script */
 
-static int read_fd(int fd, const char *name, char **bufp, size_t *lenp, char *err,
-		   size_t errlen)
+static int read_fd(int fd, const char *name, char **bufp, size_t *lenp, char *err, size_t errlen)
 {
 	size_t cap = 0, len = 0;
 	char *buf = NULL;
@@ -568,8 +693,10 @@ static int read_fd(int fd, const char *name, char **bufp, size_t *lenp, char *er
 		len += (size_t)n;
 	}
 	if (len > SCRIPT_MAX_SIZE) {
-		snprintf(err, errlen, "%s is larger than %u MiB (a batch script should be small: "
-			 "keep data in separate files)", name, SCRIPT_MAX_SIZE >> 20);
+		snprintf(err, errlen,
+			 "%s is larger than %u MiB (a batch script should be small: "
+			 "keep data in separate files)",
+			 name, SCRIPT_MAX_SIZE >> 20);
 		errno = EFBIG;
 		goto failed;
 	}
@@ -601,8 +728,10 @@ int script_read(const char *path, char **buf, size_t *len, char *err, size_t err
 		return -1;
 	}
 	if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-		snprintf(err, errlen, "'%s' is a directory, not a batch script (pass a script "
-			 "file)", path);
+		snprintf(err, errlen,
+			 "'%s' is a directory, not a batch script (pass a script "
+			 "file)",
+			 path);
 		close(fd);
 		errno = EISDIR;
 		return -1;
@@ -618,19 +747,25 @@ int script_check(const char *buf, size_t len, const char *name, char *err, size_
 {
 	errno = EINVAL;
 	if (memchr(buf, '\0', len)) {
-		snprintf(err, errlen, "%s looks like a binary file, not a batch script (pass a "
-			 "shell script, or use --wrap \"CMD\")", name);
+		snprintf(err, errlen,
+			 "%s looks like a binary file, not a batch script (pass a "
+			 "shell script, or use --wrap \"CMD\")",
+			 name);
 		return -1;
 	}
 	if (len < 2 || buf[0] != '#' || buf[1] != '!') {
-		snprintf(err, errlen, "%s: This does not look like a batch script. The first line "
+		snprintf(err, errlen,
+			 "%s: This does not look like a batch script. The first line "
 			 "must start with #! followed by the path to an interpreter. For instance: "
-			 "#!/bin/sh", name);
+			 "#!/bin/sh",
+			 name);
 		return -1;
 	}
 	if (memmem(buf, len, "\r\n", 2)) {
-		snprintf(err, errlen, "%s has DOS line breaks (\\r\\n) instead of UNIX ones (\\n) "
-			 "(convert it with dos2unix)", name);
+		snprintf(err, errlen,
+			 "%s has DOS line breaks (\\r\\n) instead of UNIX ones (\\n) "
+			 "(convert it with dos2unix)",
+			 name);
 		return -1;
 	}
 	return 0;
@@ -697,8 +832,10 @@ static int parse_directive(struct submit_opts *o, const char *text, const char *
 		}
 	}
 	if (st.ind < argc) {
-		snprintf(err, errlen, "%sunexpected argument '%s'%s (only options belong there; "
-			 "pass script arguments after the script name)", loc, argv[st.ind], where);
+		snprintf(err, errlen,
+			 "%sunexpected argument '%s'%s (only options belong there; "
+			 "pass script arguments after the script name)",
+			 loc, argv[st.ind], where);
 		goto failed;
 	}
 	script_argv_free(argv);
@@ -731,8 +868,8 @@ static int directive_line(struct submit_opts *o, const char *line, size_t len, c
 	return rc;
 }
 
-int script_parse_directives(struct submit_opts *o, const char *buf, size_t len,
-			    const char *name, char *err, size_t errlen)
+int script_parse_directives(struct submit_opts *o, const char *buf, size_t len, const char *name,
+			    char *err, size_t errlen)
 {
 	const char *p = buf, *end = buf + len;
 
@@ -758,7 +895,7 @@ int script_parse_directives(struct submit_opts *o, const char *buf, size_t len,
 struct export_item {
 	const char *name;
 	size_t namelen;
-	const char *value;   /* NULL: take it from the environment */
+	const char *value; /* NULL: take it from the environment */
 	size_t valuelen;
 };
 
@@ -791,8 +928,10 @@ static int export_parse(const char *spec, bool *all, bool *none, struct export_i
 		size_t namelen = eq ? (size_t)(eq - p) : len;
 
 		if (len == 0) {
-			snprintf(err, errlen, "empty entry in --export '%s' (separate variables "
-				 "with single commas)", spec);
+			snprintf(err, errlen,
+				 "empty entry in --export '%s' (separate variables "
+				 "with single commas)",
+				 spec);
 			return -1;
 		}
 		if (!eq && len == 3 && strncasecmp(p, "ALL", 3) == 0) {
@@ -800,7 +939,8 @@ static int export_parse(const char *spec, bool *all, bool *none, struct export_i
 		} else if (!eq && len == 4 && strncasecmp(p, "NONE", 4) == 0) {
 			*none = true;
 		} else if (!valid_name(p, namelen)) {
-			snprintf(err, errlen, "invalid variable name '%.*s' in --export (names "
+			snprintf(err, errlen,
+				 "invalid variable name '%.*s' in --export (names "
 				 "are letters, digits and _, not starting with a digit)",
 				 (int)namelen, p);
 			return -1;
@@ -876,11 +1016,11 @@ static int export_item(struct words *env, const struct export_item *it, char *co
 			return env_set(env, it->name, it->namelen, v, strlen(v));
 		}
 	}
-	return 0;	/* named but not set: nothing to pass, as sbatch */
+	return 0; /* named but not set: nothing to pass, as sbatch */
 }
 
-int script_export_env(const char *spec, char *const *envp, char ***env_out, size_t *n,
-		      char *err, size_t errlen)
+int script_export_env(const char *spec, char *const *envp, char ***env_out, size_t *n, char *err,
+		      size_t errlen)
 {
 	struct words env = { 0 };
 	struct export_item *items = NULL;

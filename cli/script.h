@@ -43,7 +43,7 @@ struct submit_opts {
 	uint32_t nodes;
 	uint32_t ntasks;
 	uint32_t cpus_per_task;
-	uint32_t time_limit;    /* seconds; "0" given means TIMEFMT_UNLIMITED */
+	uint32_t time_limit; /* seconds; "0" given means TIMEFMT_UNLIMITED */
 	uint64_t mem_mb;
 	char *partition;
 	char *output;
@@ -54,9 +54,9 @@ struct submit_opts {
 	bool hold;
 	bool parsable;
 	bool help;
-	char **warnings;        /* "--exclusive is not supported yet and was ignored" */
+	char **warnings; /* "--exclusive is not supported yet and was ignored" */
 	size_t nwarnings;
-	bool usage_error;       /* the last error was bad syntax, not a bad value */
+	bool usage_error; /* the last error was bad syntax, not a bad value */
 };
 
 void submit_opts_init(struct submit_opts *o);
@@ -66,8 +66,8 @@ void submit_opts_free(struct submit_opts *o);
  * first operand (the script), which is left in *FIRST (ARGC when none).
  * 0, or -1 with ERR set (and o->usage_error for an unknown option or a
  * missing value). */
-int script_parse_args(struct submit_opts *o, int argc, char **argv, int *first,
-		      char *err, size_t errlen);
+int script_parse_args(struct submit_opts *o, int argc, char **argv, int *first, char *err,
+		      size_t errlen);
 
 /* Move every option set in SRC over DST (the command line wins over
  * directives); SRC's warnings are appended.  SRC is left empty. */
@@ -92,8 +92,8 @@ int script_check(const char *buf, size_t len, const char *name, char *err, size_
 /* Apply the directives of BUF (#PACER and #SBATCH lines after the "#!"
  * line, before the first command) to O.  Errors read
  * "NAME:LINE: unknown option '--frob' in #SBATCH line".  0 or -1. */
-int script_parse_directives(struct submit_opts *o, const char *buf, size_t len,
-			    const char *name, char *err, size_t errlen);
+int script_parse_directives(struct submit_opts *o, const char *buf, size_t len, const char *name,
+			    char *err, size_t errlen);
 
 /* Check an --export value: ALL, NONE, or [ALL,]NAME[=value],...  0 or -1. */
 int script_export_check(const char *spec, char *err, size_t errlen);
@@ -101,8 +101,8 @@ int script_export_check(const char *spec, char *err, size_t errlen);
 /* The environment a job gets from ENVP under --export SPEC (NULL = ALL).
  * 0 with *ENVP_OUT (NULL-terminated, free with script_argv_free) and *N,
  * or -1 with ERR set. */
-int script_export_env(const char *spec, char *const *envp, char ***env_out, size_t *n,
-		      char *err, size_t errlen);
+int script_export_env(const char *spec, char *const *envp, char ***env_out, size_t *n, char *err,
+		      size_t errlen);
 
 /* An absolute working directory: CHDIR (NULL = CWD) made absolute against
  * CWD.  A malloc'd string, or NULL with errno. */
@@ -110,14 +110,14 @@ char *script_workdir(const char *chdir, const char *cwd);
 
 /* Where a submitted script came from, and what goes with it. */
 struct submit_input {
-	const char *script;      /* bytes of the script */
+	const char *script; /* bytes of the script */
 	size_t script_len;
-	char **argv;             /* arguments after the script name */
+	char **argv; /* arguments after the script name */
 	size_t argc;
-	char **env;              /* already filtered by --export */
+	char **env; /* already filtered by --export */
 	size_t nenv;
 	const char *default_name; /* script basename, "wrap" or "stdin" */
-	const char *workdir;     /* absolute (script_workdir) */
+	const char *workdir;      /* absolute (script_workdir) */
 	const char *cwd;
 	const char *host;
 };

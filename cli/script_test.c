@@ -16,7 +16,7 @@
 #include "script.h"
 #include "timefmt.h"
 
-#define DECL(name, ...) \
+#define DECL(name, ...)                                 \
 	char *name[] = { "submit", __VA_ARGS__, NULL }; \
 	int name##_c = (int)(sizeof(name) / sizeof(name[0]) - 1)
 
@@ -28,9 +28,9 @@ static char err[1024];
 static void test_args_values(void **state)
 {
 	(void)state;
-	DECL(argv, "-J", "name", "--nodes=2", "-n4", "--cpus-per-task", "3", "-t", "1:00:00",
-	     "-p", "debug", "-o", "out-%j", "--error=err-%j", "-D", "sub", "--mem", "4G",
-	     "--export=NONE", "-H", "--parsable", "job.sh", "-N", "7", "arg");
+	DECL(argv, "-J", "name", "--nodes=2", "-n4", "--cpus-per-task", "3", "-t", "1:00:00", "-p",
+	     "debug", "-o", "out-%j", "--error=err-%j", "-D", "sub", "--mem", "4G", "--export=NONE",
+	     "-H", "--parsable", "job.sh", "-N", "7", "arg");
 	struct submit_opts o;
 	int first;
 
@@ -54,11 +54,12 @@ static void test_args_values(void **state)
 	assert_false(o.help);
 	assert_null(o.wrap);
 	assert_int_equal(o.nwarnings, 0);
-	assert_int_equal(o.set, (1u << SUBMIT_NAME) | (1u << SUBMIT_NODES) |
-			 (1u << SUBMIT_NTASKS) | (1u << SUBMIT_CPUS) | (1u << SUBMIT_TIME) |
-			 (1u << SUBMIT_PARTITION) | (1u << SUBMIT_OUTPUT) | (1u << SUBMIT_ERROR) |
-			 (1u << SUBMIT_CHDIR) | (1u << SUBMIT_MEM) | (1u << SUBMIT_EXPORT) |
-			 (1u << SUBMIT_HOLD) | (1u << SUBMIT_PARSABLE));
+	assert_int_equal(o.set, (1u << SUBMIT_NAME) | (1u << SUBMIT_NODES) | (1u << SUBMIT_NTASKS) |
+				    (1u << SUBMIT_CPUS) | (1u << SUBMIT_TIME) |
+				    (1u << SUBMIT_PARTITION) | (1u << SUBMIT_OUTPUT) |
+				    (1u << SUBMIT_ERROR) | (1u << SUBMIT_CHDIR) |
+				    (1u << SUBMIT_MEM) | (1u << SUBMIT_EXPORT) |
+				    (1u << SUBMIT_HOLD) | (1u << SUBMIT_PARSABLE));
 	submit_opts_free(&o);
 }
 
@@ -111,10 +112,10 @@ static void expect_args_error(char **argv, int argc, bool usage, const char *msg
 	submit_opts_free(&o);
 }
 
-#define ARGS_ERROR(usage, msg, ...)                                 \
-	do {                                                        \
-		DECL(v, __VA_ARGS__);                               \
-		expect_args_error(v, v_c, usage, msg);              \
+#define ARGS_ERROR(usage, msg, ...)                    \
+	do {                                           \
+		DECL(v, __VA_ARGS__);                  \
+		expect_args_error(v, v_c, usage, msg); \
 	} while (0)
 
 static void test_args_errors(void **state)
@@ -122,37 +123,43 @@ static void test_args_errors(void **state)
 	(void)state;
 	ARGS_ERROR(true, "unknown option '--foo'", "--foo", "job.sh");
 	ARGS_ERROR(true, "option '--time' needs a value", "--time");
-	ARGS_ERROR(false, "invalid value '0' for -N (give a whole number of at least 1)",
-		   "-N", "0");
+	ARGS_ERROR(false, "invalid value '0' for -N (give a whole number of at least 1)", "-N",
+		   "0");
 	ARGS_ERROR(false, "invalid value '0' for --ntasks (give a whole number of at least 1)",
 		   "--ntasks=0");
-	ARGS_ERROR(false, "invalid value '0' for -c (give a whole number of at least 1)",
-		   "-c0");
-	ARGS_ERROR(false, "invalid value '-1' for -n (give a whole number of at least 1)",
-		   "-n", "-1");
+	ARGS_ERROR(false, "invalid value '0' for -c (give a whole number of at least 1)", "-c0");
+	ARGS_ERROR(false, "invalid value '-1' for -n (give a whole number of at least 1)", "-n",
+		   "-1");
 	ARGS_ERROR(false, "invalid value 'two' for --nodes (give a whole number of at least 1)",
 		   "--nodes", "two");
-	ARGS_ERROR(false, "invalid value '2-4' for -N (give a whole number of at least 1)",
-		   "-N", "2-4");
-	ARGS_ERROR(false, "invalid value '4294967296' for -n (give a whole number of at least "
-		   "1)", "-n", "4294967296");
-	ARGS_ERROR(false, "invalid value ' 1' for -n (give a whole number of at least 1)",
-		   "-n", " 1");
-	ARGS_ERROR(false, "bad value for -t: invalid time \"1:99\": seconds must be below 60 "
-		   "(formats: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS)", "-t", "1:99");
-	ARGS_ERROR(false, "invalid value '4X' for --mem (give a size like 512M, 4G or 1T; a "
-		   "plain number is MiB)", "--mem=4X");
-	ARGS_ERROR(false, "empty value for -J (give a value or leave the option out)",
-		   "-J", "");
-	ARGS_ERROR(false, "invalid variable name '1X' in --export (names are letters, digits "
-		   "and _, not starting with a digit)", "--export=ALL,1X=2");
+	ARGS_ERROR(false, "invalid value '2-4' for -N (give a whole number of at least 1)", "-N",
+		   "2-4");
+	ARGS_ERROR(false,
+		   "invalid value '4294967296' for -n (give a whole number of at least "
+		   "1)",
+		   "-n", "4294967296");
+	ARGS_ERROR(false, "invalid value ' 1' for -n (give a whole number of at least 1)", "-n",
+		   " 1");
+	ARGS_ERROR(false,
+		   "bad value for -t: invalid time \"1:99\": seconds must be below 60 "
+		   "(formats: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS)",
+		   "-t", "1:99");
+	ARGS_ERROR(false,
+		   "invalid value '4X' for --mem (give a size like 512M, 4G or 1T; a "
+		   "plain number is MiB)",
+		   "--mem=4X");
+	ARGS_ERROR(false, "empty value for -J (give a value or leave the option out)", "-J", "");
+	ARGS_ERROR(false,
+		   "invalid variable name '1X' in --export (names are letters, digits "
+		   "and _, not starting with a digit)",
+		   "--export=ALL,1X=2");
 }
 
 static void test_args_unsupported(void **state)
 {
 	(void)state;
-	DECL(argv, "--exclusive", "-A", "acct", "--gres=gpu:1", "--mail-type", "END",
-	     "-a1-3", "--requeue", "job.sh");
+	DECL(argv, "--exclusive", "-A", "acct", "--gres=gpu:1", "--mail-type", "END", "-a1-3",
+	     "--requeue", "job.sh");
 	struct submit_opts o;
 	int first;
 
@@ -225,14 +232,17 @@ static void test_check(void **state)
 	assert_int_equal(CHECK_SCRIPT("#!/bin/sh\necho hi\n"), 0);
 	assert_int_equal(CHECK_SCRIPT("#!/usr/bin/env python3\nprint(1)"), 0);
 
-	assert_int_equal(CHECK_SCRIPT("#!/bin/sh\n\x7f" "ELF\0\0\0"), -1);
+	assert_int_equal(CHECK_SCRIPT("#!/bin/sh\n\x7f"
+				      "ELF\0\0\0"),
+			 -1);
 	assert_int_equal(errno, EINVAL);
 	assert_string_equal(err, "job.sh looks like a binary file, not a batch script (pass a "
-			    "shell script, or use --wrap \"CMD\")");
+				 "shell script, or use --wrap \"CMD\")");
 
-	static const char shebang[] = "job.sh: This does not look like a batch script. The first "
-		"line must start with #! followed by the path to an interpreter. For instance: "
-		"#!/bin/sh";
+	static const char shebang[] =
+	    "job.sh: This does not look like a batch script. The first "
+	    "line must start with #! followed by the path to an interpreter. For instance: "
+	    "#!/bin/sh";
 	assert_int_equal(CHECK_SCRIPT("echo hi\n"), -1);
 	assert_string_equal(err, shebang);
 	assert_int_equal(CHECK_SCRIPT(""), -1);
@@ -242,7 +252,7 @@ static void test_check(void **state)
 
 	assert_int_equal(CHECK_SCRIPT("#!/bin/sh\r\necho hi\r\n"), -1);
 	assert_string_equal(err, "job.sh has DOS line breaks (\\r\\n) instead of UNIX ones (\\n) "
-			    "(convert it with dos2unix)");
+				 "(convert it with dos2unix)");
 }
 
 /* ---------------------------------------------------------------------------
@@ -259,21 +269,21 @@ static void test_directives(void **state)
 	(void)state;
 	struct submit_opts o;
 
-	assert_int_equal(directives(&o,
-				    "#!/bin/bash\n"
-				    "#SBATCH -J first --nodes=2\n"
-				    "\n"
-				    "   \n"
-				    "# a comment\n"
-				    "#PACER --time 10 -o \"out %j.txt\"\n"
-				    "#SBATCH\n"
-				    "## SBATCH -N 9\n"
-				    "# SBATCH -N 9\n"
-				    "#SBATCHX -N 9\n"
-				    "#SBATCH -J second # the later one wins\n"
-				    "module load x\n"
-				    "#SBATCH -N 5\n"
-				    "echo done\n"), 0);
+	assert_int_equal(directives(&o, "#!/bin/bash\n"
+					"#SBATCH -J first --nodes=2\n"
+					"\n"
+					"   \n"
+					"# a comment\n"
+					"#PACER --time 10 -o \"out %j.txt\"\n"
+					"#SBATCH\n"
+					"## SBATCH -N 9\n"
+					"# SBATCH -N 9\n"
+					"#SBATCHX -N 9\n"
+					"#SBATCH -J second # the later one wins\n"
+					"module load x\n"
+					"#SBATCH -N 5\n"
+					"echo done\n"),
+			 0);
 	assert_string_equal(o.name, "second");
 	assert_int_equal(o.nodes, 2);
 	assert_int_equal(o.time_limit, 600);
@@ -301,11 +311,11 @@ static void test_directive_warnings(void **state)
 	(void)state;
 	struct submit_opts o;
 
-	assert_int_equal(directives(&o,
-				    "#!/bin/sh\n"
-				    "#SBATCH --exclusive\n"
-				    "#SBATCH --mail-user=me@example.org --mail-type=ALL\n"
-				    "#SBATCH --qos normal -N 1\n"), 0);
+	assert_int_equal(directives(&o, "#!/bin/sh\n"
+					"#SBATCH --exclusive\n"
+					"#SBATCH --mail-user=me@example.org --mail-type=ALL\n"
+					"#SBATCH --qos normal -N 1\n"),
+			 0);
 	assert_int_equal(o.nwarnings, 4);
 	assert_string_equal(o.warnings[0],
 			    "job.sh:2: --exclusive is not supported yet and was ignored");
@@ -366,9 +376,9 @@ static void test_merge(void **state)
 	int first;
 	DECL(argv, "-N", "3", "-J", "cmdline", "--exclusive", "job.sh");
 
-	assert_int_equal(directives(&dir,
-				    "#!/bin/sh\n"
-				    "#SBATCH -N 1 -n 8 -J script --hold --gres=gpu\n"), 0);
+	assert_int_equal(directives(&dir, "#!/bin/sh\n"
+					  "#SBATCH -N 1 -n 8 -J script --hold --gres=gpu\n"),
+			 0);
 	submit_opts_init(&cl);
 	assert_int_equal(script_parse_args(&cl, argv_c, argv, &first, err, sizeof(err)), 0);
 	submit_opts_merge(&dir, &cl);
@@ -378,7 +388,7 @@ static void test_merge(void **state)
 	assert_true(dir.hold);
 	assert_int_equal(dir.nwarnings, 2);
 	assert_string_equal(dir.warnings[0], "job.sh:2: --gres is not supported yet and was "
-			    "ignored");
+					     "ignored");
 	assert_string_equal(dir.warnings[1], "--exclusive is not supported yet and was ignored");
 	assert_null(cl.name);
 	assert_int_equal(cl.nwarnings, 0);
@@ -442,15 +452,15 @@ static void test_export_errors(void **state)
 	(void)state;
 	expect_export_error("", "empty --export (give ALL, NONE or a list of variables)");
 	expect_export_error("A,,B", "empty entry in --export 'A,,B' (separate variables with "
-			    "single commas)");
+				    "single commas)");
 	expect_export_error("ALL,", "empty entry in --export 'ALL,' (separate variables with "
-			    "single commas)");
+				    "single commas)");
 	expect_export_error("ALL,NONE", "--export 'ALL,NONE' holds both ALL and NONE (choose "
-			    "one)");
+					"one)");
 	expect_export_error("MY-VAR", "invalid variable name 'MY-VAR' in --export (names are "
-			    "letters, digits and _, not starting with a digit)");
+				      "letters, digits and _, not starting with a digit)");
 	expect_export_error("=x", "invalid variable name '' in --export (names are letters, "
-			    "digits and _, not starting with a digit)");
+				  "digits and _, not starting with a digit)");
 	assert_int_equal(script_export_check("ALL,_A1=x,B", err, sizeof(err)), 0);
 }
 
@@ -484,9 +494,16 @@ static void test_build_spec(void **state)
 	char *args[] = { "a", "b" }, *env[] = { "A=1" };
 	static const char script[] = "#!/bin/sh\necho\n";
 	struct submit_input in = {
-		.script = script, .script_len = sizeof(script) - 1,
-		.argv = args, .argc = 2, .env = env, .nenv = 1,
-		.default_name = "job.sh", .workdir = "/w", .cwd = "/c", .host = "login1",
+		.script = script,
+		.script_len = sizeof(script) - 1,
+		.argv = args,
+		.argc = 2,
+		.env = env,
+		.nenv = 1,
+		.default_name = "job.sh",
+		.workdir = "/w",
+		.cwd = "/c",
+		.host = "login1",
 	};
 	int first;
 	DECL(argv, "-N2", "--mem=1G", "-t", "5", "--hold", "job.sh");
@@ -572,21 +589,27 @@ static void test_read(void **state)
 	assert_int_equal(script_read(path, &buf, &len, err, sizeof(err)), -1);
 	assert_int_equal(errno, EFBIG);
 	char want[600];
-	snprintf(want, sizeof(want), "%s is larger than 4 MiB (a batch script should be small: "
-		 "keep data in separate files)", path);
+	snprintf(want, sizeof(want),
+		 "%s is larger than 4 MiB (a batch script should be small: "
+		 "keep data in separate files)",
+		 path);
 	assert_string_equal(err, want);
 
 	snprintf(path, sizeof(path), "%s/missing.sh", tmpdir);
 	assert_int_equal(script_read(path, &buf, &len, err, sizeof(err)), -1);
 	assert_int_equal(errno, ENOENT);
-	snprintf(want, sizeof(want), "cannot open script '%s': No such file or directory "
-		 "(check the path)", path);
+	snprintf(want, sizeof(want),
+		 "cannot open script '%s': No such file or directory "
+		 "(check the path)",
+		 path);
 	assert_string_equal(err, want);
 
 	assert_int_equal(script_read(tmpdir, &buf, &len, err, sizeof(err)), -1);
 	assert_int_equal(errno, EISDIR);
-	snprintf(want, sizeof(want), "'%s' is a directory, not a batch script (pass a script "
-		 "file)", tmpdir);
+	snprintf(want, sizeof(want),
+		 "'%s' is a directory, not a batch script (pass a script "
+		 "file)",
+		 tmpdir);
 	assert_string_equal(err, want);
 }
 

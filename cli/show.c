@@ -17,13 +17,13 @@ static const struct opt_def show_defs[] = {
 };
 
 static const char show_usage[] =
-	"Usage: pacer show job [ID] [--json]\n"
-	"       pacer show node [NAME] [--json]\n"
-	"\n"
-	"Show every field of a job or a node (of all of them without ID or NAME).\n"
-	"\n"
-	"      --json             as JSON\n"
-	"  -h, --help             show this help\n";
+    "Usage: pacer show job [ID] [--json]\n"
+    "       pacer show node [NAME] [--json]\n"
+    "\n"
+    "Show every field of a job or a node (of all of them without ID or NAME).\n"
+    "\n"
+    "      --json             as JSON\n"
+    "  -h, --help             show this help\n";
 
 static int show_jobs(struct cli *cli, const char *id_arg, bool json)
 {
@@ -50,8 +50,10 @@ static int show_jobs(struct cli *cli, const char *id_arg, bool json)
 		return 1;
 	r = reply->queue_reply;
 	if (id_arg && r->n_full == 0) {
-		cli_error(cli, "job %u not found (it may have ended long enough ago to be "
-			  "forgotten)", id);
+		cli_error(cli,
+			  "job %u not found (it may have ended long enough ago to be "
+			  "forgotten)",
+			  id);
 		pacer__msg__free_unpacked(reply, NULL);
 		return 1;
 	}
@@ -141,14 +143,16 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 			else if (!which)
 				which = st.arg;
 			else
-				return cli_usage_error(cli, "unexpected argument '%s' (show one "
-						       "thing at a time)", st.arg);
+				return cli_usage_error(cli,
+						       "unexpected argument '%s' (show one "
+						       "thing at a time)",
+						       st.arg);
 			break;
 		}
 	}
 	if (!what)
 		return cli_usage_error(cli, "what to show? (pacer show job ID, or pacer show "
-				       "node NAME)");
+					    "node NAME)");
 	if (strcmp(what, "job") == 0) {
 		cli->cmd = "show job";
 		return show_jobs(cli, which, json);
@@ -157,6 +161,8 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 		cli->cmd = "show node";
 		return show_nodes(cli, which, json);
 	}
-	return cli_usage_error(cli, "cannot show '%s' (pacer show job ID, or pacer show node "
-			       "NAME)", what);
+	return cli_usage_error(cli,
+			       "cannot show '%s' (pacer show job ID, or pacer show node "
+			       "NAME)",
+			       what);
 }

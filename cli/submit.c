@@ -13,12 +13,12 @@ extern char **environ;
 
 /* Everything a submit holds while it is being put together. */
 struct submission {
-	struct submit_opts opts;   /* command line over directives */
+	struct submit_opts opts; /* command line over directives */
 	char *script;
 	size_t script_len;
-	const char *source;        /* how the user named the script, for messages */
+	const char *source; /* how the user named the script, for messages */
 	const char *default_name;
-	char **argv;               /* the script's own arguments */
+	char **argv; /* the script's own arguments */
 	size_t argc;
 	char **env;
 	size_t nenv;
@@ -52,8 +52,10 @@ static int load_script(struct cli *cli, struct submission *s, const struct submi
 
 	if (cmdline->wrap) {
 		if (first < argc) {
-			cli_error(cli, "--wrap cannot be combined with a script ('%s') (put the "
-				  "command in --wrap or in the script, not both)", argv[first]);
+			cli_error(cli,
+				  "--wrap cannot be combined with a script ('%s') (put the "
+				  "command in --wrap or in the script, not both)",
+				  argv[first]);
 			return -1;
 		}
 		if (asprintf(&s->script, "#!/bin/sh\n%s\n", cmdline->wrap) < 0) {
@@ -74,7 +76,7 @@ static int load_script(struct cli *cli, struct submission *s, const struct submi
 		s->default_name = "stdin";
 		if (isatty(STDIN_FILENO))
 			fprintf(stderr, "pacer submit: reading the batch script from standard "
-				"input (end it with Ctrl-D)\n");
+					"input (end it with Ctrl-D)\n");
 	}
 	if (first < argc) {
 		s->argv = argv + first + 1;
@@ -101,8 +103,8 @@ static int gather_options(struct cli *cli, struct submission *s, struct submit_o
 	submit_opts_merge(&s->opts, cmdline);
 	for (size_t i = 0; i < s->opts.nwarnings; i++)
 		cli_warn(cli, "%s", s->opts.warnings[i]);
-	if (script_export_env(s->opts.export_spec, environ, &s->env, &s->nenv, err,
-			      sizeof(err)) < 0) {
+	if (script_export_env(s->opts.export_spec, environ, &s->env, &s->nenv, err, sizeof(err)) <
+	    0) {
 		cli_error(cli, "%s", err);
 		return -1;
 	}
@@ -133,11 +135,16 @@ static int send_job(struct cli *cli, struct submission *s)
 	Pacer__SubmitRequest sreq = PACER__SUBMIT_REQUEST__INIT;
 	Pacer__Msg req = PACER__MSG__INIT, *reply = NULL;
 	struct submit_input in = {
-		.script = s->script, .script_len = s->script_len,
-		.argv = s->argv, .argc = s->argc,
-		.env = s->env, .nenv = s->nenv,
-		.default_name = s->default_name, .workdir = s->workdir,
-		.cwd = s->cwd, .host = s->host,
+		.script = s->script,
+		.script_len = s->script_len,
+		.argv = s->argv,
+		.argc = s->argc,
+		.env = s->env,
+		.nenv = s->nenv,
+		.default_name = s->default_name,
+		.workdir = s->workdir,
+		.cwd = s->cwd,
+		.host = s->host,
 	};
 
 	script_build_spec(&s->opts, &in, &spec);
@@ -145,8 +152,10 @@ static int send_job(struct cli *cli, struct submission *s)
 	req.body_case = PACER__MSG__BODY_SUBMIT;
 	req.submit = &sreq;
 	if (pacer__msg__get_packed_size(&req) > FRAME_MAX_REQUEST) {
-		cli_error(cli, "the job is larger than %u MiB with its environment (pass fewer "
-			  "variables with --export)", FRAME_MAX_REQUEST >> 20);
+		cli_error(cli,
+			  "the job is larger than %u MiB with its environment (pass fewer "
+			  "variables with --export)",
+			  FRAME_MAX_REQUEST >> 20);
 		return -1;
 	}
 	if (cli_call(cli, &req, PACER__MSG__BODY_SUBMIT_REPLY, &reply) < 0)
@@ -182,8 +191,7 @@ int cmd_submit(struct cli *cli, int argc, char **argv)
 		goto done;
 	}
 	if (load_script(cli, &s, &cmdline, argc, argv, first) < 0 ||
-	    gather_options(cli, &s, &cmdline) < 0 || locate(cli, &s) < 0 ||
-	    send_job(cli, &s) < 0)
+	    gather_options(cli, &s, &cmdline) < 0 || locate(cli, &s) < 0 || send_job(cli, &s) < 0)
 		goto done;
 	rc = 0;
 done:

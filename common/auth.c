@@ -80,8 +80,8 @@ static int payload(const char *cluster, const char *service, const uint8_t *snon
 	char sh[2 * AUTH_NONCE_LEN + 1], ch[2 * AUTH_NONCE_LEN + 1];
 	hex(snonce, AUTH_NONCE_LEN, sh);
 	hex(cnonce, AUTH_NONCE_LEN, ch);
-	int n = snprintf(buf, size, "%s%c%s%c%s%c%s%c%s", AUTH_MAGIC, 0, cluster, 0, service, 0,
-			 sh, 0, ch);
+	int n = snprintf(buf, size, "%s%c%s%c%s%c%s%c%s", AUTH_MAGIC, 0, cluster, 0, service, 0, sh,
+			 0, ch);
 	if (n < 0 || (size_t)n >= size) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -144,8 +144,9 @@ int auth_decode(struct auth *a, const char *cred, const char *cluster, const cha
 		goto failed;
 	}
 	if (gotlen < 0 || (size_t)gotlen != wantlen || memcmp(got, want, wantlen) != 0) {
-		snprintf(err, errlen, "munge credential was made for another cluster, service or "
-				      "connection");
+		snprintf(err, errlen,
+			 "munge credential was made for another cluster, service or "
+			 "connection");
 		errno = EACCES;
 		goto failed;
 	}

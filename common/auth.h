@@ -33,16 +33,15 @@ int auth_nonce(uint8_t nonce[AUTH_NONCE_LEN]);
  * (e.g. "cannot reach munged at /run/munge/munge.socket.2: ..."). */
 int auth_encode(struct auth *a, const char *cluster, const char *service,
 		const uint8_t server_nonce[AUTH_NONCE_LEN],
-		const uint8_t client_nonce[AUTH_NONCE_LEN],
-		char **cred, char *err, size_t errlen);
+		const uint8_t client_nonce[AUTH_NONCE_LEN], char **cred, char *err, size_t errlen);
 
 /* Decode and check CRED: valid, not replayed, not expired, and bound to
  * exactly these cluster, service and nonces.  0 with *UID and *GID set, or
  * -1 with errno (EACCES for any credential that must be refused) and ERR
  * saying why. */
-int auth_decode(struct auth *a, const char *cred, const char *cluster,
-		const char *service, const uint8_t server_nonce[AUTH_NONCE_LEN],
-		const uint8_t client_nonce[AUTH_NONCE_LEN],
-		uid_t *uid, gid_t *gid, char *err, size_t errlen);
+int auth_decode(struct auth *a, const char *cred, const char *cluster, const char *service,
+		const uint8_t server_nonce[AUTH_NONCE_LEN],
+		const uint8_t client_nonce[AUTH_NONCE_LEN], uid_t *uid, gid_t *gid, char *err,
+		size_t errlen);
 
 #endif

@@ -37,8 +37,8 @@ static void name_uid(uid_t uid, char *buf, size_t size)
 
 void authq_run(struct auth *auth, struct authq_job *job)
 {
-	job->rc = auth_decode(auth, job->cred, job->cluster, job->service, job->snonce,
-			      job->cnonce, &job->uid, &job->gid, job->err, sizeof(job->err));
+	job->rc = auth_decode(auth, job->cred, job->cluster, job->service, job->snonce, job->cnonce,
+			      &job->uid, &job->gid, job->err, sizeof(job->err));
 	job->err_errno = job->rc < 0 ? errno : 0;
 	if (job->rc < 0)
 		return;

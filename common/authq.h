@@ -20,22 +20,22 @@ struct authq;
 struct authq_job {
 	/* In: check CRED (bound to cluster, service and both nonces); when
 	 * REPLY_SERVICE is set, also make our own credential bound to it. */
-	char *cred;                 /* malloc'd; freed with the job */
+	char *cred; /* malloc'd; freed with the job */
 	char cluster[128];
 	char service[64];
-	char reply_service[64];     /* "" = no reply credential */
+	char reply_service[64]; /* "" = no reply credential */
 	uint8_t snonce[AUTH_NONCE_LEN];
 	uint8_t cnonce[AUTH_NONCE_LEN];
 	/* Out: rc 0 with uid, gid and user (the name, or the number when NSS
 	 * has none), and reply_cred when asked; or rc -1 and err. */
 	int rc;
-	bool reply_failed;          /* the peer checked out; our own credential failed */
+	bool reply_failed; /* the peer checked out; our own credential failed */
 	int err_errno;
 	char err[256];
 	uid_t uid;
 	gid_t gid;
 	char user[64];
-	char *reply_cred;           /* malloc'd; freed with the job unless taken */
+	char *reply_cred; /* malloc'd; freed with the job unless taken */
 	/* Called on the loop when done. */
 	void (*done)(struct authq_job *job, void *arg);
 	void *arg;

@@ -49,7 +49,8 @@ static int teardown(void **state)
 	snprintf(cmd, sizeof(cmd),
 		 "if [ -f %s/munged.pid ]; then p=$(cat %s/munged.pid); kill $p; "
 		 "for i in $(seq 100); do kill -0 $p 2>/dev/null || break; sleep 0.05; done; fi; "
-		 "rm -rf %s", dir, dir, dir);
+		 "rm -rf %s",
+		 dir, dir, dir);
 	return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -84,7 +85,8 @@ static struct authq_job *job_for(struct auth *a, uint8_t tag, const char *bind_s
 	assert_int_equal(auth_nonce(job->cnonce), 0);
 	job->snonce[0] = tag;
 	assert_int_equal(auth_encode(a, "c", bind_service, job->snonce, job->cnonce, &job->cred,
-				     err, sizeof(err)), 0);
+				     err, sizeof(err)),
+			 0);
 	snprintf(job->cluster, sizeof(job->cluster), "c");
 	snprintf(job->service, sizeof(job->service), "ctld");
 	job->done = done;
@@ -124,8 +126,9 @@ static void test_checks_off_the_loop(void **state)
 	uid_t uid;
 	gid_t gid;
 	char err[256];
-	assert_int_equal(auth_decode(a, r.reply, "c", "ctld.welcome", r.copy.snonce,
-				     r.copy.cnonce, &uid, &gid, err, sizeof(err)), 0);
+	assert_int_equal(auth_decode(a, r.reply, "c", "ctld.welcome", r.copy.snonce, r.copy.cnonce,
+				     &uid, &gid, err, sizeof(err)),
+			 0);
 	assert_int_equal(uid, getuid());
 	authq_destroy(q);
 	auth_destroy(a);

@@ -25,21 +25,30 @@
 
 #define DEFAULT_SPOOL_DIR "/var/spool/pacer/%n"
 #define DEFAULT_NODE_PORT 6818
-#define CPUS_MAX 1048576
+#define CPUS_MAX          1048576
 
 enum kind { SECT_CLUSTER, SECT_NODES, SECT_PARTITION };
 
-static const char *const cluster_keys[] = {
-	"name", "controllers", "state_dir", "spool_dir", "munge_socket",
-	"heartbeat_interval", "node_timeout", "min_job_age", "kill_wait",
-	"snapshot_interval", "admins", "daemon_user", "select", "log_level", NULL
-};
-static const char *const nodes_keys[] = {
-	"names", "address", "port", "cpus", "memory", "spool_dir", NULL
-};
-static const char *const partition_keys[] = {
-	"nodes", "default", "default_time", "max_time", "max_nodes", "priority", NULL
-};
+static const char *const cluster_keys[] = { "name",
+					    "controllers",
+					    "state_dir",
+					    "spool_dir",
+					    "munge_socket",
+					    "heartbeat_interval",
+					    "node_timeout",
+					    "min_job_age",
+					    "kill_wait",
+					    "snapshot_interval",
+					    "admins",
+					    "daemon_user",
+					    "select",
+					    "log_level",
+					    NULL };
+static const char *const nodes_keys[] = { "names",  "address",   "port", "cpus",
+					  "memory", "spool_dir", NULL };
+static const char *const partition_keys[] = { "nodes",    "default",   "default_time",
+					      "max_time", "max_nodes", "priority",
+					      NULL };
 
 struct kv {
 	char *key;
@@ -49,8 +58,8 @@ struct kv {
 
 struct section {
 	enum kind kind;
-	char *title;		/* "cluster", "nodes:GROUP" or "partition:NAME" */
-	const char *label;	/* GROUP or NAME, inside title */
+	char *title;       /* "cluster", "nodes:GROUP" or "partition:NAME" */
+	const char *label; /* GROUP or NAME, inside title */
 	int line;
 	struct kv *kv;
 	size_t nkv;
@@ -58,8 +67,8 @@ struct section {
 
 /* Where each node came from, for error messages. */
 struct node_src {
-	int line;		/* its 'names' key */
-	int addr_line;		/* the key that gave its address and port */
+	int line;      /* its 'names' key */
+	int addr_line; /* the key that gave its address and port */
 };
 
 struct parser {
@@ -70,22 +79,22 @@ struct parser {
 	int lineno;
 	struct section *sects;
 	size_t nsects;
-	bool in_section;	/* keys go to the last section */
-	bool skipping;		/* under a bad header, already reported */
+	bool in_section; /* keys go to the last section */
+	bool skipping;   /* under a bad header, already reported */
 	bool oom;
-	int read_errno;		/* errno of a failed read, 0 at end of file */
-	int errnum;		/* errno to return */
-	int err_line;		/* -1 until the first error; 0 = not on a line */
+	int read_errno; /* errno of a failed read, 0 at end of file */
+	int errnum;     /* errno to return */
+	int err_line;   /* -1 until the first error; 0 = not on a line */
 	char err[1024];
-	const struct kv *spool;	/* [cluster] spool_dir, NULL for the default */
-	struct node_src *src;	/* one per conf->nodes */
-	size_t *by_name;	/* node indexes sorted by name */
+	const struct kv *spool; /* [cluster] spool_dir, NULL for the default */
+	struct node_src *src;   /* one per conf->nodes */
+	size_t *by_name;        /* node indexes sorted by name */
 };
 
 /* Record an error.  Only the first one is kept: later ones are often its
  * consequences.  LINE 0 blames the whole file. */
-__attribute__((format(printf, 3, 4)))
-static int fail(struct parser *p, int line, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(struct parser *p, int line, const char *fmt,
+						      ...)
 {
 	size_t n;
 	va_list ap;
@@ -152,8 +161,8 @@ static bool is_word(const char *s)
 	if (!*s)
 		return false;
 	for (; *s; s++)
-		if (!strchr("-_.", *s) && !(*s >= 'a' && *s <= 'z') &&
-		    !(*s >= 'A' && *s <= 'Z') && !(*s >= '0' && *s <= '9'))
+		if (!strchr("-_.", *s) && !(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') &&
+		    !(*s >= '0' && *s <= '9'))
 			return false;
 	return true;
 }
@@ -168,8 +177,7 @@ static void trim(char **s, char **end)
 
 /* ---- reading ------------------------------------------------------------- */
 
-static const struct section *find_section(const struct parser *p, enum kind kind,
-					  const char *label)
+static const struct section *find_section(const struct parser *p, enum kind kind, const char *label)
 {
 	for (size_t i = 0; i < p->nsects; i++) {
 		const struct section *s = &p->sects[i];
@@ -200,8 +208,10 @@ static int kind_of(struct parser *p, const char *type, const char *label, enum k
 		return fail(p, p->lineno, "[%s] needs a name after a colon, e.g. [%s]", type,
 			    *kind == SECT_NODES ? "nodes:compute" : "partition:batch");
 	if (*kind == SECT_PARTITION && !is_word(label))
-		return fail(p, p->lineno, "bad partition name '%s' (use letters, digits, "
-			    "'-', '_' and '.')", label);
+		return fail(p, p->lineno,
+			    "bad partition name '%s' (use letters, digits, "
+			    "'-', '_' and '.')",
+			    label);
 	return 0;
 }
 
@@ -292,8 +302,10 @@ static char *read_line(char *str, int num, void *stream)
 	while (len && (s[len - 1] == '\n' || s[len - 1] == '\r'))
 		len--;
 	if (len >= (size_t)num) {
-		fail(p, p->lineno, "line is longer than %d characters (shorten it; "
-		     "hostlists such as node[001-128] help)", num - 1);
+		fail(p, p->lineno,
+		     "line is longer than %d characters (shorten it; "
+		     "hostlists such as node[001-128] help)",
+		     num - 1);
 		return str;
 	}
 	s[len] = '\0';
@@ -339,8 +351,10 @@ static int check_key(struct parser *p, const char *key, const char *value)
 	char valid[256];
 
 	if (!p->in_section)
-		return fail(p, p->lineno, "'%s' is outside any section (put it under [cluster], "
-			    "[nodes:GROUP] or [partition:NAME])", key);
+		return fail(p, p->lineno,
+			    "'%s' is outside any section (put it under [cluster], "
+			    "[nodes:GROUP] or [partition:NAME])",
+			    key);
 	s = &p->sects[p->nsects - 1];
 	if (!listed(section_keys(s->kind), key)) {
 		join(section_keys(s->kind), valid, sizeof(valid));
@@ -412,8 +426,10 @@ static int parse_seconds(struct parser *p, const struct kv *kv, uint32_t min, ui
 	*out = (uint32_t)(v * mult);
 	return 0;
 bad:
-	return fail(p, kv->line, "bad %s '%s' (write seconds, optionally with s, m or h: "
-		    "30, 30s, 5m, 1h)", kv->key, kv->value);
+	return fail(p, kv->line,
+		    "bad %s '%s' (write seconds, optionally with s, m or h: "
+		    "30, 30s, 5m, 1h)",
+		    kv->key, kv->value);
 }
 
 static int parse_bool(struct parser *p, const struct kv *kv, bool *out)
@@ -445,8 +461,10 @@ static int check_spool(struct parser *p, const struct kv *kv)
 		return -1;
 	for (s = strchr(kv->value, '%'); s; s = strchr(s + 2, '%')) {
 		if (s[1] != 'n' && s[1] != '%')
-			return fail(p, kv->line, "spool_dir '%s' has an unknown %%-sequence "
-				    "(only %%n, the node name, and %%%% are expanded)", kv->value);
+			return fail(p, kv->line,
+				    "spool_dir '%s' has an unknown %%-sequence "
+				    "(only %%n, the node name, and %%%% are expanded)",
+				    kv->value);
 	}
 	return 0;
 }
@@ -538,8 +556,10 @@ static int add_controller(struct parser *p, struct conf *c, const struct kv *kv,
 		return -1;
 	why = split_hostport(copy, &host, &port);
 	if (why) {
-		fail(p, kv->line, "bad controller '%s': %s (write host:port, e.g. "
-		     "ctl1:6817,ctl2:6817)", item, why);
+		fail(p, kv->line,
+		     "bad controller '%s': %s (write host:port, e.g. "
+		     "ctl1:6817,ctl2:6817)",
+		     item, why);
 		goto out;
 	}
 	for (size_t i = 0; i < c->ncontrollers; i++) {
@@ -601,8 +621,7 @@ static int add_admin(struct parser *p, struct conf *c, const struct kv *kv, char
 	char **a;
 
 	if (strpbrk(item, " \t"))
-		return fail(p, kv->line, "bad admin '%s' (separate user names with commas)",
-			    item);
+		return fail(p, kv->line, "bad admin '%s' (separate user names with commas)", item);
 	a = realloc(c->admins, (c->nadmins + 1) * sizeof(*a));
 	if (!a)
 		return nomem(p);
@@ -653,9 +672,10 @@ static int cluster_numbers(struct parser *p, const struct section *s, struct con
 	if (c->node_timeout <= c->heartbeat_interval) {
 		kv = get(s, "node_timeout");
 		hb = get(s, "heartbeat_interval");
-		return fail(p, kv ? kv->line : hb->line, "node_timeout (%us) must be longer "
-			    "than heartbeat_interval (%us)", c->node_timeout,
-			    c->heartbeat_interval);
+		return fail(p, kv ? kv->line : hb->line,
+			    "node_timeout (%us) must be longer "
+			    "than heartbeat_interval (%us)",
+			    c->node_timeout, c->heartbeat_interval);
 	}
 	c->snapshot_interval = 10000;
 	kv = get(s, "snapshot_interval");
@@ -695,20 +715,24 @@ static int build_cluster(struct parser *p, struct conf *c)
 	const struct kv *kv;
 
 	if (!s)
-		return fail(p, 0, "no [cluster] section (add one with name = mycluster and "
+		return fail(p, 0,
+			    "no [cluster] section (add one with name = mycluster and "
 			    "controllers = ctl1:6817)");
 	kv = get(s, "name");
 	if (!kv)
 		return fail(p, 0, "[cluster] has no 'name' key (add e.g. name = mycluster)");
 	if (!is_word(kv->value))
-		return fail(p, kv->line, "bad cluster name '%s' (use letters, digits, '-', "
-			    "'_' and '.')", kv->value);
+		return fail(p, kv->line,
+			    "bad cluster name '%s' (use letters, digits, '-', "
+			    "'_' and '.')",
+			    kv->value);
 	c->cluster = dup_str(p, kv->value);
 	if (!c->cluster)
 		return -1;
 	kv = get(s, "controllers");
 	if (!kv)
-		return fail(p, 0, "[cluster] has no 'controllers' key "
+		return fail(p, 0,
+			    "[cluster] has no 'controllers' key "
 			    "(add e.g. controllers = ctl1:6817)");
 	if (each_item(p, c, kv, add_controller) < 0)
 		return -1;
@@ -726,11 +750,11 @@ static int build_cluster(struct parser *p, struct conf *c)
 struct group {
 	const struct section *s;
 	struct hostlist *names;
-	struct hostlist *addrs;	/* NULL: the node names themselves */
-	const char *v6;		/* one IPv6 address for all (inside s's keys) */
+	struct hostlist *addrs; /* NULL: the node names themselves */
+	const char *v6;         /* one IPv6 address for all (inside s's keys) */
 	char *v6buf;
 	uint16_t port;
-	uint16_t port_step;	/* 0: the same port for all, 1: a range */
+	uint16_t port_step; /* 0: the same port for all, 1: a range */
 	int names_line;
 	int addr_line;
 	uint32_t cpus;
@@ -761,16 +785,20 @@ static int group_names(struct parser *p, struct group *g)
 	size_t n;
 
 	if (!kv)
-		return fail(p, g->s->line, "[%s] has no 'names' key (add e.g. names = "
-			    "node[01-04])", g->s->title);
+		return fail(p, g->s->line,
+			    "[%s] has no 'names' key (add e.g. names = "
+			    "node[01-04])",
+			    g->s->title);
 	g->names = decode(p, kv);
 	if (!g->names)
 		return -1;
 	n = hostlist_count(g->names);
 	for (size_t i = 0; i < n; i++)
 		if (!is_word(hostlist_nth(g->names, i)))
-			return fail(p, kv->line, "bad node name '%s' (use letters, digits, "
-				    "'-', '_' and '.')", hostlist_nth(g->names, i));
+			return fail(p, kv->line,
+				    "bad node name '%s' (use letters, digits, "
+				    "'-', '_' and '.')",
+				    hostlist_nth(g->names, i));
 	if (n == 0)
 		return fail(p, kv->line, "names lists no node");
 	g->names_line = g->addr_line = kv->line;
@@ -790,8 +818,10 @@ static int group_addrs(struct parser *p, struct group *g)
 		size_t len = strlen(kv->value);
 
 		if (strpbrk(kv->value, ", \t"))
-			return fail(p, kv->line, "give one IPv6 address per [nodes:GROUP], "
-				    "not '%s'", kv->value);
+			return fail(p, kv->line,
+				    "give one IPv6 address per [nodes:GROUP], "
+				    "not '%s'",
+				    kv->value);
 		if (kv->value[0] == '[' && kv->value[len - 1] == ']') {
 			g->v6buf = strndup(kv->value + 1, len - 2);
 			if (!g->v6buf)
@@ -810,8 +840,10 @@ static int group_addrs(struct parser *p, struct group *g)
 		return -1;
 	na = hostlist_count(g->addrs);
 	if (na != 1 && na != n)
-		return fail(p, kv->line, "address lists %zu addresses for %zu names (give one "
-			    "address for all, or exactly %zu)", na, n, n);
+		return fail(p, kv->line,
+			    "address lists %zu addresses for %zu names (give one "
+			    "address for all, or exactly %zu)",
+			    na, n, n);
 	return 0;
 }
 
@@ -829,16 +861,19 @@ static int group_ports(struct parser *p, struct group *g)
 	g->addr_line = kv->line;
 	if (parse_port(kv->value, &g->port, &end) < 0 ||
 	    (*end && (*end != '-' || parse_port(end + 1, &last, &end) < 0 || *end)))
-		return fail(p, kv->line, "bad port '%s' (write a port from 1 to 65535, or a "
-			    "range such as 7001-7004)", kv->value);
+		return fail(p, kv->line,
+			    "bad port '%s' (write a port from 1 to 65535, or a "
+			    "range such as 7001-7004)",
+			    kv->value);
 	if (!strchr(kv->value, '-'))
 		return 0;
 	if (last < g->port)
 		return fail(p, kv->line, "port range %s goes backwards", kv->value);
 	if ((size_t)(last - g->port) + 1 != n)
-		return fail(p, kv->line, "port range %s has %d ports for %zu names (give one "
-			    "port, or a range of exactly %zu)", kv->value, last - g->port + 1,
-			    n, n);
+		return fail(p, kv->line,
+			    "port range %s has %d ports for %zu names (give one "
+			    "port, or a range of exactly %zu)",
+			    kv->value, last - g->port + 1, n, n);
 	g->port_step = 1;
 	return 0;
 }
@@ -851,10 +886,13 @@ static int group_resources(struct parser *p, struct group *g)
 		return -1;
 	kv = get(g->s, "memory");
 	if (kv && conf_parse_mem(kv->value, &g->mem_mb) < 0)
-		return fail(p, kv->line, "bad memory '%s' (write MiB, or a size with K, M, G "
-			    "or T: 512, 64G)", kv->value);
+		return fail(p, kv->line,
+			    "bad memory '%s' (write MiB, or a size with K, M, G "
+			    "or T: 512, 64G)",
+			    kv->value);
 	if (kv && g->mem_mb == 0)
-		return fail(p, kv->line, "memory must be above 0 (remove the key to use what "
+		return fail(p, kv->line,
+			    "memory must be above 0 (remove the key to use what "
 			    "the node reports)");
 	g->spool = get(g->s, "spool_dir");
 	if (g->spool)
@@ -1002,7 +1040,8 @@ static int check_clashes(struct parser *p, const struct conf *c)
 	if (later < 0)
 		return 0;
 	n = &c->nodes[later];
-	return fail(p, p->src[later].addr_line, "nodes %s and %s both use address %s port %u "
+	return fail(p, p->src[later].addr_line,
+		    "nodes %s and %s both use address %s port %u "
 		    "(give each node its own address or port, e.g. port = 7001-7004)",
 		    c->nodes[first].name, n->name, n->address, n->port);
 }
@@ -1013,7 +1052,8 @@ static int build_nodes(struct parser *p, struct conf *c)
 		if (p->sects[i].kind == SECT_NODES && build_group(p, c, &p->sects[i]) < 0)
 			return -1;
 	if (c->nnodes == 0)
-		return fail(p, 0, "no [nodes:GROUP] section (add e.g. [nodes:compute] with "
+		return fail(p, 0,
+			    "no [nodes:GROUP] section (add e.g. [nodes:compute] with "
 			    "names = node[01-04])");
 	return check_clashes(p, c);
 }
@@ -1072,8 +1112,10 @@ static int part_nodes(struct parser *p, const struct conf *c, const struct secti
 		long n = lookup(p, c, hostlist_nth(hl, i));
 
 		if (n < 0) {
-			fail(p, kv->line, "partition %s lists unknown node %s (define it in a "
-			     "[nodes:GROUP] section)", part->name, hostlist_nth(hl, i));
+			fail(p, kv->line,
+			     "partition %s lists unknown node %s (define it in a "
+			     "[nodes:GROUP] section)",
+			     part->name, hostlist_nth(hl, i));
 			goto out;
 		}
 		if (!seen[n])
@@ -1087,8 +1129,7 @@ out:
 	return ret;
 }
 
-static int part_time(struct parser *p, const struct section *s, const char *key,
-		     uint32_t *out)
+static int part_time(struct parser *p, const struct section *s, const char *key, uint32_t *out)
 {
 	const struct kv *kv = get(s, key);
 	char why[256];
@@ -1113,8 +1154,10 @@ static int part_limits(struct parser *p, const struct section *s, struct conf_pa
 	if (part->default_time > part->max_time) {
 		timefmt_duration(part->default_time, dt, sizeof(dt));
 		timefmt_duration(part->max_time, mt, sizeof(mt));
-		return fail(p, get(s, "default_time")->line, "default_time %s is longer than "
-			    "max_time %s", dt, mt);
+		return fail(p, get(s, "default_time")->line,
+			    "default_time %s is longer than "
+			    "max_time %s",
+			    dt, mt);
 	}
 	kv = get(s, "max_nodes");
 	if (kv && parse_uint(p, kv, 0, HOSTLIST_MAX, &part->max_nodes) < 0)
@@ -1150,8 +1193,10 @@ static int pick_default(struct parser *p, struct conf *c)
 			continue;
 		if (first) {
 			s = find_section(p, SECT_PARTITION, part->name);
-			return fail(p, get(s, "default")->line, "partitions %s and %s both say "
-				    "default = yes (only one may)", first->name, part->name);
+			return fail(p, get(s, "default")->line,
+				    "partitions %s and %s both say "
+				    "default = yes (only one may)",
+				    first->name, part->name);
 		}
 		first = part;
 	}
@@ -1178,8 +1223,7 @@ static int build_partitions(struct parser *p, struct conf *c)
 		return part->name ? all_nodes(p, c, part) : -1;
 	}
 	for (size_t i = 0; i < p->nsects; i++)
-		if (p->sects[i].kind == SECT_PARTITION &&
-		    build_partition(p, c, &p->sects[i]) < 0)
+		if (p->sects[i].kind == SECT_PARTITION && build_partition(p, c, &p->sects[i]) < 0)
 			return -1;
 	return pick_default(p, c);
 }
@@ -1229,7 +1273,8 @@ static int read_file(struct parser *p)
 	 * one we explained, it is a line inih could not parse. */
 	if (ret > 0 && (p->err_line < 0 || ret < p->err_line)) {
 		p->err_line = -1;
-		fail(p, ret, "cannot parse this line (expected [section], key = value or a "
+		fail(p, ret,
+		     "cannot parse this line (expected [section], key = value or a "
 		     "comment)");
 	}
 	return p->err_line >= 0 ? -1 : 0;
@@ -1358,14 +1403,14 @@ bool conf_is_admin(const struct conf *conf, const char *user)
 static uint64_t mem_unit(char c)
 {
 	switch (c) {
-	case 'k': case 'K':
-		return 1;
-	case 'm': case 'M':
-		return 1024;
-	case 'g': case 'G':
-		return 1024 * 1024;
-	case 't': case 'T':
-		return 1024 * 1024 * 1024;
+	case 'k':
+	case 'K': return 1;
+	case 'm':
+	case 'M': return 1024;
+	case 'g':
+	case 'G': return 1024 * 1024;
+	case 't':
+	case 'T': return 1024 * 1024 * 1024;
 	}
 	return 0;
 }

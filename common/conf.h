@@ -35,9 +35,9 @@ struct conf_node {
 	char *name;
 	char *address;
 	uint16_t port;
-	uint32_t cpus;       /* 0 = as the node reports (hwloc) */
-	uint64_t mem_mb;     /* 0 = as the node reports (hwloc) */
-	char *spool_dir;     /* %n already replaced by the node name */
+	uint32_t cpus;   /* 0 = as the node reports (hwloc) */
+	uint64_t mem_mb; /* 0 = as the node reports (hwloc) */
+	char *spool_dir; /* %n already replaced by the node name */
 };
 
 struct conf_partition {
@@ -48,16 +48,16 @@ struct conf_partition {
 	uint32_t max_nodes;    /* 0 = no limit */
 	uint32_t priority;
 	size_t nnodes;
-	size_t *nodes;         /* indexes into conf->nodes */
+	size_t *nodes; /* indexes into conf->nodes */
 };
 
 struct conf {
-	char *path;            /* the file this came from */
+	char *path; /* the file this came from */
 	char *cluster;
 	struct conf_addr *controllers;
 	size_t ncontrollers;
 	char *state_dir;
-	char *munge_socket;    /* NULL = libmunge's default */
+	char *munge_socket;          /* NULL = libmunge's default */
 	uint32_t heartbeat_interval; /* seconds */
 	uint32_t node_timeout;       /* seconds without a heartbeat before SUSPECT */
 	uint32_t min_job_age;        /* seconds a finished job stays listed */
@@ -65,8 +65,8 @@ struct conf {
 	uint32_t snapshot_interval;  /* journal records between snapshots */
 	char **admins;               /* user names allowed to act on any job */
 	size_t nadmins;
-	char *daemon_user;           /* who daemons run as (munge uid they prove) */
-	char *select;                /* select plugin name */
+	char *daemon_user; /* who daemons run as (munge uid they prove) */
+	char *select;      /* select plugin name */
 	char *log_level;
 	struct conf_node *nodes;
 	size_t nnodes;

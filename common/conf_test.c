@@ -81,51 +81,50 @@ static void expect_err(const char *text, const char *suffix)
 
 /* Lines 1-3 and 4-5 of most test files. */
 #define CLUSTER "[cluster]\nname = t\ncontrollers = ctl1\n"
-#define NODES "[nodes:c]\nnames = n[1-4]\n"
+#define NODES   "[nodes:c]\nnames = n[1-4]\n"
 
 #define FORMATS "(formats: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS)"
 
-static const char good[] =
-	"# A cluster with two node groups.\n"				/* 1 */
-	"[cluster]\n"
-	"name = alpha\n"
-	"controllers = ctl1:7000, [::1]\n"
-	"state_dir = /srv/pacer/state\n"				/* 5 */
-	"spool_dir = /srv/spool/%n\n"
-	"munge_socket = /run/munge/alt.socket\n"
-	"heartbeat_interval = 2s\n"
-	"node_timeout = 1m\n"
-	"min_job_age = 1h\n"						/* 10 */
-	"kill_wait = 10\n"
-	"snapshot_interval = 500\n"
-	"admins = alice, bob\n"
-	"daemon_user = pacer\n"
-	"select = linear\n"						/* 15 */
-	"log_level = debug\n"
-	"\n"
-	"; the partitions come before the nodes they name\n"
-	"[partition:debug]\n"
-	"nodes = gpu[1-2],cn02\n"					/* 20 */
-	"max_time = 30\n"
-	"max_nodes = 2\n"
-	"priority = 10\n"
-	"\n"
-	"[partition:long]\n"						/* 25 */
-	"  default = YES\n"
-	"  default_time = 1-00:00:00\n"
-	"  max_time = 7-00:00:00\n"
-	"\n"
-	"[nodes:cpu]\n"							/* 30 */
-	"port = 7001-7004\n"
-	"address = 127.0.0.1\n"
-	"names = cn[01-04]\n"
-	"cpus = 8\n"
-	"memory = 16G\n"						/* 35 */
-	"\n"
-	"[nodes:gpu]\n"
-	"names = gpu[1-2]\n"
-	"address = 10.0.0.[11-12]   ; one address each\n"
-	"spool_dir = /local/%n/%%spool\n";				/* 40 */
+static const char good[] = "# A cluster with two node groups.\n" /* 1 */
+			   "[cluster]\n"
+			   "name = alpha\n"
+			   "controllers = ctl1:7000, [::1]\n"
+			   "state_dir = /srv/pacer/state\n" /* 5 */
+			   "spool_dir = /srv/spool/%n\n"
+			   "munge_socket = /run/munge/alt.socket\n"
+			   "heartbeat_interval = 2s\n"
+			   "node_timeout = 1m\n"
+			   "min_job_age = 1h\n" /* 10 */
+			   "kill_wait = 10\n"
+			   "snapshot_interval = 500\n"
+			   "admins = alice, bob\n"
+			   "daemon_user = pacer\n"
+			   "select = linear\n" /* 15 */
+			   "log_level = debug\n"
+			   "\n"
+			   "; the partitions come before the nodes they name\n"
+			   "[partition:debug]\n"
+			   "nodes = gpu[1-2],cn02\n" /* 20 */
+			   "max_time = 30\n"
+			   "max_nodes = 2\n"
+			   "priority = 10\n"
+			   "\n"
+			   "[partition:long]\n" /* 25 */
+			   "  default = YES\n"
+			   "  default_time = 1-00:00:00\n"
+			   "  max_time = 7-00:00:00\n"
+			   "\n"
+			   "[nodes:cpu]\n" /* 30 */
+			   "port = 7001-7004\n"
+			   "address = 127.0.0.1\n"
+			   "names = cn[01-04]\n"
+			   "cpus = 8\n"
+			   "memory = 16G\n" /* 35 */
+			   "\n"
+			   "[nodes:gpu]\n"
+			   "names = gpu[1-2]\n"
+			   "address = 10.0.0.[11-12]   ; one address each\n"
+			   "spool_dir = /local/%n/%%spool\n"; /* 40 */
 
 static void test_good_file(void **state)
 {
@@ -260,7 +259,7 @@ static void test_first_partition_default(void **state)
 
 	(void)state;
 	c = load_ok(CLUSTER NODES "[partition:a]\nnodes = n[1-2],n1\n[partition:b]\n"
-		    "max_time = 1:00:00\ndefault = no\n");
+				  "max_time = 1:00:00\ndefault = no\n");
 	assert_int_equal(c->npartitions, 2);
 	assert_true(c->partitions[0].is_default);
 	assert_false(c->partitions[1].is_default);
@@ -339,7 +338,7 @@ static void test_syntax_errors(void **state)
 
 		snprintf(text, sizeof(text), CLUSTER "%s" NODES, line);
 		expect_err(text, ":4: line is longer than 199 characters (shorten it; hostlists "
-			   "such as node[001-128] help)");
+				 "such as node[001-128] help)");
 	}
 	/* The first error wins, whichever kind it is. */
 	expect_err(CLUSTER "bogus line\nnmae = x\n",
@@ -398,7 +397,7 @@ static void test_cluster_errors(void **state)
 {
 	(void)state;
 	expect_err(NODES, ": no [cluster] section (add one with name = mycluster and "
-		   "controllers = ctl1:6817)");
+			  "controllers = ctl1:6817)");
 	expect_err("[cluster]\ncontrollers = c\n" NODES,
 		   ": [cluster] has no 'name' key (add e.g. name = mycluster)");
 	expect_err("[cluster]\nname = t\n" NODES,
@@ -470,7 +469,7 @@ static void test_node_errors(void **state)
 {
 	(void)state;
 	expect_err(CLUSTER, ": no [nodes:GROUP] section (add e.g. [nodes:compute] with "
-		   "names = node[01-04])");
+			    "names = node[01-04])");
 	expect_err(CLUSTER "[nodes:x]\ncpus = 4\n",
 		   ":4: [nodes:x] has no 'names' key (add e.g. names = node[01-04])");
 	expect_err(CLUSTER "[nodes:x]\nnames = n[3-1]\n",
@@ -550,7 +549,7 @@ static void test_partition_errors(void **state)
 	expect_err(CLUSTER NODES "[partition:p]\npriority = -1\n",
 		   ":7: bad priority '-1' (write a whole number from 0 to 4294967295)");
 	expect_err(CLUSTER NODES "[partition:a]\ndefault = yes\n[partition:b]\n"
-		   "[partition:c]\nmax_nodes = 1\ndefault = true\n",
+				 "[partition:c]\nmax_nodes = 1\ndefault = true\n",
 		   ":11: partitions a and c both say default = yes (only one may)");
 }
 
@@ -560,14 +559,26 @@ static void test_parse_mem(void **state)
 		const char *s;
 		uint64_t mb;
 	} ok[] = {
-		{ "0", 0 }, { "512", 512 }, { "512M", 512 }, { "512m", 512 }, { "512MB", 512 },
-		{ "512MiB", 512 }, { "4G", 4096 }, { "4gib", 4096 }, { "4Gb", 4096 },
-		{ "1T", 1048576 }, { "1K", 1 }, { "1024K", 1 }, { "1025K", 2 },
-		{ "1536k", 2 }, { "0K", 0 },
+		{ "0", 0 },       { "512", 512 },    { "512M", 512 }, { "512m", 512 },
+		{ "512MB", 512 }, { "512MiB", 512 }, { "4G", 4096 },  { "4gib", 4096 },
+		{ "4Gb", 4096 },  { "1T", 1048576 }, { "1K", 1 },     { "1024K", 1 },
+		{ "1025K", 2 },   { "1536k", 2 },    { "0K", 0 },
 	};
 	static const char *const bad[] = {
-		"", "M", "-1", "1.5G", "4 G", "4X", "4GG", "4Gi", "4GiBs", "512B", " 4G",
-		"99999999999999999999", "17179869184T", "+4G",
+		"",
+		"M",
+		"-1",
+		"1.5G",
+		"4 G",
+		"4X",
+		"4GG",
+		"4Gi",
+		"4GiBs",
+		"512B",
+		" 4G",
+		"99999999999999999999",
+		"17179869184T",
+		"+4G",
 	};
 	uint64_t mb;
 

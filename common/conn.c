@@ -32,7 +32,7 @@ enum conn_state {
 	ST_AWAIT_WELCOME,   /* client */
 	ST_AUTHENTICATING,  /* server: the Hello is being checked off the loop */
 	ST_READY,
-	ST_CLOSING,         /* flushing output, then freed */
+	ST_CLOSING, /* flushing output, then freed */
 	ST_DEAD,
 };
 
@@ -84,7 +84,7 @@ static void conn_release(struct conn *c)
  * side logs a failed handshake, and a protocol violation (VIOLATION) at any
  * time: after the handshake the owner logs only ordinary ends. */
 static void conn_end(struct conn *c, bool violation, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+    __attribute__((format(printf, 3, 0)));
 static void conn_end(struct conn *c, bool violation, const char *fmt, va_list ap)
 {
 	if (c->st == ST_DEAD)
@@ -97,8 +97,7 @@ static void conn_end(struct conn *c, bool violation, const char *fmt, va_list ap
 	if (!c->client && !was_ready)
 		log_warn("dropped connection from %s: %s", c->peer, why);
 	else if (!c->client && violation)
-		log_warn("dropped connection from %s (uid %u): %s", c->peer, (unsigned)c->uid,
-			 why);
+		log_warn("dropped connection from %s (uid %u): %s", c->peer, (unsigned)c->uid, why);
 	if (c->ops->closed)
 		c->ops->closed(c, why, c->arg);
 }
@@ -114,7 +113,7 @@ static void conn_fail(struct conn *c, const char *fmt, ...)
 
 /* The peer sent what no Pacer peer sends. */
 static void conn_violation(struct conn *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static void conn_violation(struct conn *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -260,8 +259,7 @@ static void hello_checked(struct conn *c, struct authq_job *job)
 	 * owner accepts always reaches READY. */
 	if (c->ops->ready && c->ops->ready(c, c->arg, err, sizeof(err)) < 0) {
 		conn_send_error(c, 0, EACCES, "%s", err);
-		log_warn("refused connection from %s (uid %u): %s", c->peer, (unsigned)c->uid,
-			 err);
+		log_warn("refused connection from %s (uid %u): %s", c->peer, (unsigned)c->uid, err);
 		refuse_close(c, err);
 		return;
 	}
@@ -402,8 +400,7 @@ static void dispatch(struct conn *c, Pacer__Msg *m)
 		arm_timer(c, c->idle_ms);
 		c->ops->msg(c, m, c->arg);
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -430,7 +427,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 			conn_violation(c,
 				       "frame of %u bytes refused (limit %zu): not a pacer peer?",
 				       (unsigned)hdr[0] << 24 | (unsigned)hdr[1] << 16 |
-					       (unsigned)hdr[2] << 8 | hdr[3],
+					   (unsigned)hdr[2] << 8 | hdr[3],
 				       c->cfg.max_frame);
 			break;
 		}
@@ -538,7 +535,8 @@ struct conn *conn_accept(const struct conn_cfg *cfg, int fd, const char *peer,
 struct conn *conn_connect(const struct conn_cfg *cfg, const char *host, uint16_t port,
 			  const struct conn_ops *ops, void *arg)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *ai = NULL;
 	char portstr[8];
@@ -589,13 +587,34 @@ void conn_close(struct conn *c, bool flush)
 		conn_free(c);
 }
 
-uid_t conn_uid(const struct conn *c) { return c->uid; }
-const char *conn_user(const struct conn *c) { return c->user; }
-gid_t conn_gid(const struct conn *c) { return c->gid; }
-const char *conn_peer(const struct conn *c) { return c->peer; }
-uint64_t conn_peer_epoch(const struct conn *c) { return c->peer_epoch; }
-bool conn_is_ready(const struct conn *c) { return c->st == ST_READY; }
-void conn_set_arg(struct conn *c, void *arg) { c->arg = arg; }
+uid_t conn_uid(const struct conn *c)
+{
+	return c->uid;
+}
+const char *conn_user(const struct conn *c)
+{
+	return c->user;
+}
+gid_t conn_gid(const struct conn *c)
+{
+	return c->gid;
+}
+const char *conn_peer(const struct conn *c)
+{
+	return c->peer;
+}
+uint64_t conn_peer_epoch(const struct conn *c)
+{
+	return c->peer_epoch;
+}
+bool conn_is_ready(const struct conn *c)
+{
+	return c->st == ST_READY;
+}
+void conn_set_arg(struct conn *c, void *arg)
+{
+	c->arg = arg;
+}
 size_t conn_pending_output(const struct conn *c)
 {
 	return evbuffer_get_length(bufferevent_get_output(c->bev));

@@ -31,13 +31,13 @@ struct conn_cfg {
 	struct event_base *base;
 	struct auth *auth;
 	const char *cluster;
-	const char *service;      /* the accepting side's service: "ctld" or "noded" */
-	uint64_t epoch;           /* accepting side: our epoch, sent to the peer */
-	size_t max_frame;         /* largest frame taken from the peer */
-	int handshake_ms;         /* the handshake must finish within this */
-	bool mutual;              /* the accepting side proves itself too */
-	struct authq *authq;      /* accepting side: check Hellos off the loop
-				   * (NULL: on the loop, for tools and tests) */
+	const char *service; /* the accepting side's service: "ctld" or "noded" */
+	uint64_t epoch;      /* accepting side: our epoch, sent to the peer */
+	size_t max_frame;    /* largest frame taken from the peer */
+	int handshake_ms;    /* the handshake must finish within this */
+	bool mutual;         /* the accepting side proves itself too */
+	struct authq *authq; /* accepting side: check Hellos off the loop
+			      * (NULL: on the loop, for tools and tests) */
 };
 
 struct conn_ops {
@@ -67,7 +67,7 @@ int conn_send(struct conn *c, Pacer__Msg *msg);
 
 /* Queue an Error{code, message} reply to request SEQ. */
 int conn_send_error(struct conn *c, uint32_t seq, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* Close and free C now (or as soon as the callback running on it returns).
  * Queued output is flushed first when FLUSH is true. */

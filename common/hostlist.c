@@ -434,8 +434,7 @@ static bool same_group(const struct split *a, const struct split *b)
 /* NEXT may extend a range that starts at FIRST and ends at LAST: decoding
  * pads every member to the width of the low bound, so a padded range needs
  * members of that exact width and an unpadded one members without zeros. */
-static bool extends(const struct split *first, const struct split *last,
-		    const struct split *next)
+static bool extends(const struct split *first, const struct split *last, const struct split *next)
 {
 	if (next->value != last->value + 1)
 		return false;

@@ -25,10 +25,10 @@ static void expect_names(const char *expr, const char *const *names, size_t n)
 	hostlist_destroy(hl);
 }
 
-#define EXPECT_NAMES(expr, ...)                                                     \
-	do {                                                                        \
-		static const char *const names_[] = { __VA_ARGS__ };                \
-		expect_names(expr, names_, sizeof(names_) / sizeof(names_[0]));     \
+#define EXPECT_NAMES(expr, ...)                                                 \
+	do {                                                                    \
+		static const char *const names_[] = { __VA_ARGS__ };            \
+		expect_names(expr, names_, sizeof(names_) / sizeof(names_[0])); \
 	} while (0)
 
 /* Decode EXPR, encode it again and compare with WANT. */
@@ -288,9 +288,8 @@ static void test_roundtrip_random(void **state)
 			int width = (int)(rand_r(&seed) % 4);
 			int num = (int)(rand_r(&seed) % 120);
 
-			snprintf(name, sizeof(name), "%s%0*d%s",
-				 prefixes[rand_r(&seed) % 5], width, num,
-				 suffixes[rand_r(&seed) % 3]);
+			snprintf(name, sizeof(name), "%s%0*d%s", prefixes[rand_r(&seed) % 5], width,
+				 num, suffixes[rand_r(&seed) % 3]);
 			if (!name[0])
 				snprintf(name, sizeof(name), "x");
 			assert_int_equal(hostlist_append(hl, name), 0);

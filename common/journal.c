@@ -20,12 +20,12 @@
 
 #include "log.h"
 
-#define SNAP_MAGIC "PACERS1\n"
+#define SNAP_MAGIC    "PACERS1\n"
 #define JOURNAL_MAGIC "PACERJ1\n"
-#define MAGIC_LEN 8
-#define FRAME_LEN 8		/* u32 length | u32 CRC-32C */
-#define GEN_DIGITS 16
-#define NAME_LEN 64
+#define MAGIC_LEN     8
+#define FRAME_LEN     8 /* u32 length | u32 CRC-32C */
+#define GEN_DIGITS    16
+#define NAME_LEN      64
 /* A pending buffer this large is freed after its batch instead of kept
  * for reuse, so one burst does not pin memory for the daemon's life. */
 #define BUF_KEEP_MAX (64u << 20)
@@ -41,7 +41,7 @@ struct jbuf {
  * generation's snapshot. */
 struct rotation {
 	struct jbuf recs;
-	uint64_t last;		/* ticket of the last record in recs */
+	uint64_t last; /* ticket of the last record in recs */
 	uint64_t gen;
 	void *snap;
 	size_t snap_len;
@@ -62,9 +62,9 @@ struct journal {
 	char *dir;
 	int dirfd;
 	int notify_fd;
-	uint64_t gen;		/* loop's view: where new records go */
+	uint64_t gen; /* loop's view: where new records go */
 	bool started;
-	uint64_t dropped;	/* bytes of records recovery could not use */
+	uint64_t dropped; /* bytes of records recovery could not use */
 	pthread_t thread;
 
 	/* Owned by the writer thread once started. */
@@ -74,12 +74,12 @@ struct journal {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	/* Protected by mu. */
-	struct jbuf pending;	/* records since the last rotation, CRCs unset */
+	struct jbuf pending; /* records since the last rotation, CRCs unset */
 	struct rotation *rot_head, **rot_link;
 	uint64_t appended;
 	uint64_t durable;
-	int error;		/* errno of the first write/sync failure */
-	bool idle;		/* writer waits on cond */
+	int error; /* errno of the first write/sync failure */
+	bool idle; /* writer waits on cond */
 	bool stop;
 };
 
@@ -98,8 +98,8 @@ static void crc_init(void)
 	}
 	for (uint32_t i = 0; i < 256; i++)
 		for (int t = 1; t < 8; t++)
-			crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^
-					  crc_table[0][crc_table[t - 1][i] & 0xff];
+			crc_table[t][i] =
+			    (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
 }
 
 static inline uint32_t get_le32(const uint8_t *p)
@@ -537,8 +537,8 @@ static int load_snapshot(struct journal *j, uint64_t gen, journal_load_fn fn, vo
 /* Index into LS->snap of the newest snapshot that checks (handed to FN), -1
  * with errno EBADMSG if snapshots exist but none checks, or -1 on error; *I
  * is LS->snap.n when there is no snapshot at all. */
-static int pick_snapshot(struct journal *j, const struct listing *ls, journal_load_fn fn,
-			 void *arg, size_t *i)
+static int pick_snapshot(struct journal *j, const struct listing *ls, journal_load_fn fn, void *arg,
+			 size_t *i)
 {
 	for (*i = ls->snap.n; (*i)-- > 0;) {
 		int rc = load_snapshot(j, ls->snap.v[*i], fn, arg);
@@ -553,7 +553,8 @@ static int pick_snapshot(struct journal *j, const struct listing *ls, journal_lo
 	/* The journals alone would rebuild a state with everything the
 	 * snapshot held silently missing: an admin must decide. */
 	log_err("journal: %s: no snapshot is readable; move the snapshot.* files away to "
-		"rebuild the state from the journals alone", j->dir);
+		"rebuild the state from the journals alone",
+		j->dir);
 	errno = EBADMSG;
 	return -1;
 }
@@ -579,10 +580,12 @@ static int recover(struct journal *j, const struct listing *ls, journal_load_fn 
 	}
 	if (snap < ls->snap.n)
 		log_info("journal: %s: loaded snapshot %" PRIu64 " and %" PRIu64
-			 " records from %zu journal files", j->dir, base, records, journals);
+			 " records from %zu journal files",
+			 j->dir, base, records, journals);
 	else if (journals > 0)
 		log_warn("journal: %s: no snapshot, state rebuilt from %" PRIu64
-			 " records in %zu journal files", j->dir, records, journals);
+			 " records in %zu journal files",
+			 j->dir, records, journals);
 	return 0;
 }
 
@@ -643,7 +646,8 @@ static struct journal *journal_new(const char *dir)
 	if (flock(j->dirfd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno == EWOULDBLOCK) {
 			log_err("journal: %s is in use by another process (is another "
-				"pacerctld running on this state_dir?)", dir);
+				"pacerctld running on this state_dir?)",
+				dir);
 			errno = EBUSY;
 		}
 		goto failed;
@@ -659,8 +663,8 @@ failed:
 	return NULL;
 }
 
-int journal_open(const char *dir, journal_load_fn on_snapshot, journal_load_fn on_record,
-		 void *arg, struct journal **jp)
+int journal_open(const char *dir, journal_load_fn on_snapshot, journal_load_fn on_record, void *arg,
+		 struct journal **jp)
 {
 	struct listing ls = { 0 };
 	struct journal *j;
@@ -707,8 +711,7 @@ static int write_snapshot(struct journal *j, uint64_t gen, const void *snap, siz
 	fd = openat(j->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto failed;
-	if (write_full(fd, hdr, sizeof(hdr)) < 0 || write_full(fd, snap, len) < 0 ||
-	    fsync(fd) < 0)
+	if (write_full(fd, hdr, sizeof(hdr)) < 0 || write_full(fd, snap, len) < 0 || fsync(fd) < 0)
 		goto failed;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -789,7 +792,7 @@ static void poke(struct journal *j)
 {
 	uint64_t one = 1;
 	ssize_t n = write(j->notify_fd, &one, sizeof(one));
-	(void)n;	/* EAGAIN: the counter is already non-zero */
+	(void)n; /* EAGAIN: the counter is already non-zero */
 }
 
 static void fail(struct journal *j, int err)
@@ -828,7 +831,8 @@ static int commit(struct journal *j, struct jbuf *b, uint64_t last)
 
 		gen_name(name, sizeof(name), KIND_JOURNAL, j->wgen);
 		log_err("journal: %s/%s: cannot write: %s; nothing after ticket %" PRIu64
-			" is durable", j->dir, name, strerror(saved), j->durable);
+			" is durable",
+			j->dir, name, strerror(saved), j->durable);
 		fail(j, saved);
 		return -1;
 	}
@@ -960,8 +964,7 @@ int journal_start(struct journal *j, const void *snap, size_t len)
 	j->gen = gen;
 	if (start_writer(j) < 0) {
 		saved = errno;
-		log_err("journal: %s: cannot start the writer thread: %s", j->dir,
-			strerror(saved));
+		log_err("journal: %s: cannot start the writer thread: %s", j->dir, strerror(saved));
 		close(j->jfd);
 		j->jfd = -1;
 		errno = saved;

@@ -43,8 +43,8 @@ typedef int (*journal_load_fn)(const uint8_t *buf, size_t len, void *arg);
  * another process holds DIR, EBADMSG if snapshots exist but none checks).  ON_SNAPSHOT may be
  * called zero or one time, ON_RECORD zero or more times.  The journal is not
  * writable until journal_start. */
-int journal_open(const char *dir, journal_load_fn on_snapshot, journal_load_fn on_record,
-		 void *arg, struct journal **jp);
+int journal_open(const char *dir, journal_load_fn on_snapshot, journal_load_fn on_record, void *arg,
+		 struct journal **jp);
 
 /* Begin a new generation with SNAP (the caller's whole state, copied) as
  * its snapshot, written and synced before this returns; then start the

@@ -31,7 +31,7 @@ struct loaded {
 	uint8_t **recs;
 	size_t *lens;
 	size_t n, cap;
-	size_t abort_at;	/* on_record fails at this record (1-based), 0 never */
+	size_t abort_at; /* on_record fails at this record (1-based), 0 never */
 };
 
 static int on_snapshot(const uint8_t *buf, size_t len, void *arg)
@@ -502,7 +502,7 @@ static void test_crc_middle(void **state)
 	buf = read_all(path, &len);
 	for (uint64_t i = 0; i < 4; i++)
 		off += 8 + rec_len(i);
-	buf[off + 8 + 5] ^= 0x40;	/* a payload byte of record 4 */
+	buf[off + 8 + 5] ^= 0x40; /* a payload byte of record 4 */
 	write_all(path, buf, len);
 
 	j = open_loaded(dir, &l);
@@ -540,8 +540,12 @@ static void test_garbage_files(void **state)
 	(void)state;
 	write_generation(dir, "s", 0, 2);
 	/* Names that are not generations are ignored whatever they hold. */
-	const char *strays[] = { "README", "journal.7", "snapshot.x", "journal.00000000000000003",
-				 "snapshot.0000000000000009.bak", "journal.-000000000000005" };
+	const char *strays[] = { "README",
+				 "journal.7",
+				 "snapshot.x",
+				 "journal.00000000000000003",
+				 "snapshot.0000000000000009.bak",
+				 "journal.-000000000000005" };
 	for (size_t i = 0; i < sizeof(strays) / sizeof(strays[0]); i++) {
 		p = path_of(dir, strays[i]);
 		write_all(p, "garbage", 7);
@@ -834,7 +838,8 @@ static void test_group_commit(void **state)
 	assert_int_equal(wait_durable(j, n), n);
 	double t2 = now();
 	print_message("journal: %" PRIu64 " records of %zu bytes appended in %.3f s, durable in "
-		      "%.3f s: %.0f records/s\n", n, len, t1 - t0, t2 - t0, (double)n / (t2 - t0));
+		      "%.3f s: %.0f records/s\n",
+		      n, len, t1 - t0, t2 - t0, (double)n / (t2 - t0));
 	assert_int_equal(journal_close(j), 0);
 
 	j = open_loaded(dir, &l);

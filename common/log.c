@@ -126,7 +126,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 			      (long)getpid(), level_names[level]);
 	start = n;
 	va_start(ap, fmt);
-	errno = saved;	/* so that %m means the caller's errno */
+	errno = saved; /* so that %m means the caller's errno */
 	m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	va_end(ap);
 	if (m < 0)

@@ -41,24 +41,13 @@ static size_t expand_one(struct strfmt *o, const char *p, const struct pattern_v
 		width = WIDTH_MAX;
 	switch (*q) {
 	case 'j':
-	case 'A':
-		put_num(o, v->job_id, width);
-		break;
-	case 'a':
-		put_num(o, NO_ARRAY_TASK, width);
-		break;
+	case 'A': put_num(o, v->job_id, width); break;
+	case 'a': put_num(o, NO_ARRAY_TASK, width); break;
 	/* Slurm pads only numbers; a padded name would not be the name. */
-	case 'x':
-		put_str(o, v->job_name);
-		break;
-	case 'u':
-		put_str(o, v->user);
-		break;
-	case 'N':
-		put_str(o, v->node);
-		break;
-	default:
-		return 0;
+	case 'x': put_str(o, v->job_name); break;
+	case 'u': put_str(o, v->user); break;
+	case 'N': put_str(o, v->node); break;
+	default: return 0;
 	}
 	return (size_t)(q + 1 - p);
 }

@@ -17,7 +17,6 @@ void strfmt_put(struct strfmt *o, const char *s, size_t n);
 
 /* Format into BUF: 0, or -1 with ENAMETOOLONG when it does not fit whole
  * (a path cut short is worse than none). */
-int strfmt_path(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int strfmt_path(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

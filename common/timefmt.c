@@ -14,13 +14,13 @@
 #define FIELD_CLAMP 1000000000000ULL
 
 struct fields {
-	uint64_t v[4];	/* days, hours, minutes, seconds as typed */
-	int n;		/* numbers before the end, not counting days */
+	uint64_t v[4]; /* days, hours, minutes, seconds as typed */
+	int n;         /* numbers before the end, not counting days */
 	bool days;
 };
 
-__attribute__((format(printf, 5, 6)))
-static int fail(int errnum, const char *s, char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static int fail(int errnum, const char *s, char *err,
+						      size_t errlen, const char *fmt, ...)
 {
 	char why[128];
 	va_list ap;

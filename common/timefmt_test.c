@@ -97,7 +97,7 @@ static void test_parse_errors(void **state)
 static void test_parse_overflow(void **state)
 {
 	static const char too_long[] =
-		"too long, the most is 49710-06:28:14 (use UNLIMITED for no limit)";
+	    "too long, the most is 49710-06:28:14 (use UNLIMITED for no limit)";
 	char want[256];
 
 	(void)state;
@@ -155,8 +155,19 @@ static void test_format(void **state)
 /* What the formatter prints, the parser reads back. */
 static void test_roundtrip(void **state)
 {
-	static const uint32_t values[] = { 0, 1, 59, 61, 3599, 3600, 3661, 86399, 86400,
-					   90061, 1000000, 4294967294u, TIMEFMT_UNLIMITED };
+	static const uint32_t values[] = { 0,
+					   1,
+					   59,
+					   61,
+					   3599,
+					   3600,
+					   3661,
+					   86399,
+					   86400,
+					   90061,
+					   1000000,
+					   4294967294u,
+					   TIMEFMT_UNLIMITED };
 	char buf[32];
 	uint32_t back;
 
@@ -179,7 +190,7 @@ static void test_timestamp(void **state)
 	assert_string_equal(buf, "N/A");
 	assert_int_equal(timefmt_timestamp(1795660801, buf, sizeof(buf)), 19);
 	assert_string_equal(buf, "2026-11-26T02:40:01");
-	setenv("TZ", "EET-2", 1);	/* POSIX sign: two hours east */
+	setenv("TZ", "EET-2", 1); /* POSIX sign: two hours east */
 	tzset();
 	timefmt_timestamp(1795660801, buf, sizeof(buf));
 	assert_string_equal(buf, "2026-11-26T04:40:01");
@@ -201,14 +212,10 @@ static void test_monotonic(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_formats),
-		cmocka_unit_test(test_parse_unlimited),
-		cmocka_unit_test(test_parse_errors),
-		cmocka_unit_test(test_parse_overflow),
-		cmocka_unit_test(test_parse_err_optional),
-		cmocka_unit_test(test_format),
-		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_timestamp),
+		cmocka_unit_test(test_parse_formats),      cmocka_unit_test(test_parse_unlimited),
+		cmocka_unit_test(test_parse_errors),       cmocka_unit_test(test_parse_overflow),
+		cmocka_unit_test(test_parse_err_optional), cmocka_unit_test(test_format),
+		cmocka_unit_test(test_roundtrip),          cmocka_unit_test(test_timestamp),
 		cmocka_unit_test(test_monotonic),
 	};
 

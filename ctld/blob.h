@@ -11,10 +11,10 @@
 #include <stdint.h>
 
 struct blob {
-	struct blob *next;   /* hash chain */
+	struct blob *next; /* hash chain */
 	uint32_t refs;
 	uint32_t hash;
-	size_t len;          /* bytes in data, not counting the NUL added after */
+	size_t len; /* bytes in data, not counting the NUL added after */
 	char data[];
 };
 

@@ -15,11 +15,11 @@ struct ctld {
 	struct conf *conf;
 	struct event_base *base;
 	struct auth *auth;
-	struct authq *authq;      /* checks clients' credentials off the loop */
+	struct authq *authq; /* checks clients' credentials off the loop */
 	const struct select_ops *select;
-	uint64_t epoch;           /* this controller term, from the journal */
-	uint32_t next_job_id;     /* never reused, carried through the journal */
-	uid_t daemon_uid;         /* node daemons must prove this uid, or root */
+	uint64_t epoch;       /* this controller term, from the journal */
+	uint32_t next_job_id; /* never reused, carried through the journal */
+	uid_t daemon_uid;     /* node daemons must prove this uid, or root */
 	char *listen_host;
 	uint16_t listen_port;
 };

@@ -25,9 +25,18 @@ struct job *job_find(uint32_t id)
 	return NULL;
 }
 
-struct job *job_first(void) { return head; }
-struct job *job_pending_first(void) { return phead; }
-size_t job_count(void) { return njobs; }
+struct job *job_first(void)
+{
+	return head;
+}
+struct job *job_pending_first(void)
+{
+	return phead;
+}
+size_t job_count(void)
+{
+	return njobs;
+}
 
 static int grow(void)
 {
@@ -171,9 +180,10 @@ struct job *job_create(const Pacer__Job *pj)
 				long idx = node_index(pj->alloc[i]->node);
 				if (idx < 0)
 					continue; /* a node removed from the config */
-				j->alloc[j->nalloc++] = (struct job_alloc){
-					.node = (uint32_t)idx, .cpus = pj->alloc[i]->cpus,
-					.mem_mb = pj->alloc[i]->mem_mb };
+				j->alloc[j->nalloc++] =
+				    (struct job_alloc){ .node = (uint32_t)idx,
+							.cpus = pj->alloc[i]->cpus,
+							.mem_mb = pj->alloc[i]->mem_mb };
 			}
 		}
 	}

@@ -18,7 +18,7 @@
 struct blob;
 
 struct job_alloc {
-	uint32_t node;      /* index in the node table */
+	uint32_t node; /* index in the node table */
 	uint32_t cpus;
 	uint64_t mem_mb;
 };
@@ -27,15 +27,15 @@ struct job {
 	uint32_t id;
 	uint32_t uid;
 	uint32_t gid;
-	uint8_t state;            /* Pacer__JobState */
+	uint8_t state; /* Pacer__JobState */
 	bool held;
 	bool cancel_requested;
-	bool charged;             /* its allocation is counted on its nodes */
-	uint16_t partition;       /* index in conf->partitions */
+	bool charged;       /* its allocation is counted on its nodes */
+	uint16_t partition; /* index in conf->partitions */
 	uint32_t nodes_req;
 	uint32_t ntasks;
 	uint32_t cpus_per_task;
-	uint32_t time_limit;      /* seconds, resolved at submit */
+	uint32_t time_limit; /* seconds, resolved at submit */
 	uint32_t priority;
 	uint32_t requeue_count;
 	uint32_t nalloc;
@@ -53,8 +53,8 @@ struct job {
 	struct blob *stdout_pattern;
 	struct blob *stderr_pattern;
 	struct blob *script;
-	struct blob *env;         /* blob_strv */
-	struct blob *argv;        /* blob_strv */
+	struct blob *env;  /* blob_strv */
+	struct blob *argv; /* blob_strv */
 	struct blob *submit_dir;
 	struct blob *submit_host;
 	struct blob *stdout_path; /* resolved when it started */

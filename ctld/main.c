@@ -35,20 +35,21 @@ int64_t ctld_now(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: pacerctld [OPTIONS]\n"
-		"The Pacer controller: holds every job and node, schedules, keeps state durable.\n"
-		"\n"
-		"  -c, --conf FILE        configuration (default: $PACER_CONF, then %s)\n"
-		"  -l, --listen HOST:PORT address to serve (default: the first of 'controllers')\n"
-		"  -L, --log FILE         log to FILE instead of stderr\n"
-		"  -v, --log-level LEVEL  error, warn, info or debug (default: from the config)\n"
-		"  -p, --pidfile FILE     write the process id to FILE\n"
-		"  -h, --help             show this help\n"
-		"  -V, --version          show the version\n"
-		"\n"
-		"Runs in the foreground; SIGTERM or SIGINT stop it cleanly, SIGHUP reopens the log.\n",
-		CONF_DEFAULT_PATH);
+	fprintf(
+	    f,
+	    "Usage: pacerctld [OPTIONS]\n"
+	    "The Pacer controller: holds every job and node, schedules, keeps state durable.\n"
+	    "\n"
+	    "  -c, --conf FILE        configuration (default: $PACER_CONF, then %s)\n"
+	    "  -l, --listen HOST:PORT address to serve (default: the first of 'controllers')\n"
+	    "  -L, --log FILE         log to FILE instead of stderr\n"
+	    "  -v, --log-level LEVEL  error, warn, info or debug (default: from the config)\n"
+	    "  -p, --pidfile FILE     write the process id to FILE\n"
+	    "  -h, --help             show this help\n"
+	    "  -V, --version          show the version\n"
+	    "\n"
+	    "Runs in the foreground; SIGTERM or SIGINT stop it cleanly, SIGHUP reopens the log.\n",
+	    CONF_DEFAULT_PATH);
 }
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)
@@ -197,9 +198,8 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	log_info("pacerctld %s started: cluster %s, %zu nodes, %zu jobs, epoch %llu",
-		 PACER_VERSION, ctld.conf->cluster, node_count(), job_count(),
-		 (unsigned long long)ctld.epoch);
+	log_info("pacerctld %s started: cluster %s, %zu nodes, %zu jobs, epoch %llu", PACER_VERSION,
+		 ctld.conf->cluster, node_count(), job_count(), (unsigned long long)ctld.epoch);
 	sched_request();
 	event_base_dispatch(ctld.base);
 

@@ -27,9 +27,18 @@ static size_t nnodes;
 static struct event *watch_ev;
 static struct conn_cfg link_cfg;
 
-size_t node_count(void) { return nnodes; }
-struct node *node_at(size_t i) { return i < nnodes ? &nodes[i] : NULL; }
-const char *node_name_at(uint32_t i) { return i < nnodes ? nodes[i].res.name : "?"; }
+size_t node_count(void)
+{
+	return nnodes;
+}
+struct node *node_at(size_t i)
+{
+	return i < nnodes ? &nodes[i] : NULL;
+}
+const char *node_name_at(uint32_t i)
+{
+	return i < nnodes ? nodes[i].res.name : "?";
+}
 
 long node_index(const char *name)
 {
@@ -66,11 +75,10 @@ void node_charge(struct job *j, bool add)
 			r->cpus_alloc += j->alloc[i].cpus;
 			r->mem_alloc_mb += j->alloc[i].mem_mb;
 		} else {
-			r->cpus_alloc -= j->alloc[i].cpus < r->cpus_alloc ? j->alloc[i].cpus
-									 : r->cpus_alloc;
-			r->mem_alloc_mb -= j->alloc[i].mem_mb < r->mem_alloc_mb
-						   ? j->alloc[i].mem_mb
-						   : r->mem_alloc_mb;
+			r->cpus_alloc -=
+			    j->alloc[i].cpus < r->cpus_alloc ? j->alloc[i].cpus : r->cpus_alloc;
+			r->mem_alloc_mb -= j->alloc[i].mem_mb < r->mem_alloc_mb ? j->alloc[i].mem_mb
+										: r->mem_alloc_mb;
 		}
 	}
 	j->charged = add;
@@ -282,19 +290,13 @@ static void link_msg(struct conn *c, Pacer__Msg *m, void *arg)
 	n->last_heard = ctld_now();
 	n->last_heard_ms = timefmt_monotonic_ms();
 	switch (m->body_case) {
-	case PACER__MSG__BODY_NODE_REGISTER:
-		on_register(n, m->node_register);
-		break;
+	case PACER__MSG__BODY_NODE_REGISTER: on_register(n, m->node_register); break;
 	case PACER__MSG__BODY_HEARTBEAT:
 		if (n->state != PACER__NODE_STATE__NODE_UP)
 			set_state(n, PACER__NODE_STATE__NODE_UP, NULL);
 		break;
-	case PACER__MSG__BODY_JOB_ENDED:
-		on_job_ended(n, m->job_ended);
-		break;
-	case PACER__MSG__BODY_ERROR:
-		log_warn("node %s: %s", n->res.name, m->error->message);
-		break;
+	case PACER__MSG__BODY_JOB_ENDED: on_job_ended(n, m->job_ended); break;
+	case PACER__MSG__BODY_ERROR: log_warn("node %s: %s", n->res.name, m->error->message); break;
 	default:
 		log_warn("node %s sent an unexpected %s: closing the link", n->res.name,
 			 frame_type_name(m->body_case));
@@ -408,9 +410,12 @@ int node_table_init(void)
 
 int node_links_start(void)
 {
-	link_cfg = (struct conn_cfg){ .base = ctld.base, .auth = ctld.auth,
-				      .cluster = ctld.conf->cluster, .service = "noded",
-				      .max_frame = FRAME_MAX_REQUEST, .handshake_ms = 10000,
+	link_cfg = (struct conn_cfg){ .base = ctld.base,
+				      .auth = ctld.auth,
+				      .cluster = ctld.conf->cluster,
+				      .service = "noded",
+				      .max_frame = FRAME_MAX_REQUEST,
+				      .handshake_ms = 10000,
 				      .mutual = true };
 	for (size_t i = 0; i < nnodes; i++) {
 		nodes[i].retry = evtimer_new(ctld.base, try_connect, &nodes[i]);

@@ -20,16 +20,16 @@
 struct job;
 
 struct node {
-	struct select_node res;     /* what the select plugin sees */
+	struct select_node res; /* what the select plugin sees */
 	uint32_t index;
 	Pacer__NodeState state;
 	char reason[160];
-	struct conn *link;          /* connecting or connected, or NULL */
-	bool registered;            /* the link is up and the node registered */
+	struct conn *link; /* connecting or connected, or NULL */
+	bool registered;   /* the link is up and the node registered */
 	char boot_id[64];
 	char version[32];
-	int64_t last_heard;         /* wall clock, for people */
-	uint64_t last_heard_ms;     /* monotonic, for timeouts */
+	int64_t last_heard;     /* wall clock, for people */
+	uint64_t last_heard_ms; /* monotonic, for timeouts */
 	struct event *retry;
 	int backoff_ms;
 };

@@ -31,11 +31,11 @@
 #include "sched.h"
 #include "state.h"
 
-#define SCRIPT_MAX (4u << 20)
+#define SCRIPT_MAX     (4u << 20)
 #define CLIENT_IDLE_MS 60000
 
 struct client {
-	struct conn *c;   /* NULL once the connection is gone */
+	struct conn *c; /* NULL once the connection is gone */
 	int refs;
 	uid_t uid;
 	gid_t gid;
@@ -67,7 +67,7 @@ static void reply(struct client *cl, uint32_t seq, Pacer__Msg *m)
 }
 
 static void reply_error(struct client *cl, uint32_t seq, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static void reply_error(struct client *cl, uint32_t seq, int code, const char *fmt, ...)
 {
 	char text[512];
@@ -91,7 +91,7 @@ struct pending_reply {
 	uint32_t seq;
 	uint32_t job_id;
 	size_t n;
-	uint32_t *signal;      /* running jobs to terminate once durable */
+	uint32_t *signal; /* running jobs to terminate once durable */
 	Pacer__JobResult *results;
 	Pacer__JobResult **resultp;
 	bool hold;
@@ -359,7 +359,7 @@ static struct pending_reply *results_new(struct client *cl, uint32_t seq, size_t
 }
 
 static void result(struct pending_reply *p, uint32_t id, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static void result(struct pending_reply *p, uint32_t id, int code, const char *fmt, ...)
 {
 	Pacer__JobResult *r = &p->results[p->n];
@@ -449,7 +449,8 @@ static void do_cancel(struct client *cl, uint32_t seq, Pacer__CancelRequest *req
 	for (size_t i = 0; i < req->n_job_ids; i++) {
 		struct job *j = job_find(req->job_ids[i]);
 		if (!j)
-			result(p, req->job_ids[i], ENOENT, "job %u does not exist", req->job_ids[i]);
+			result(p, req->job_ids[i], ENOENT, "job %u does not exist",
+			       req->job_ids[i]);
 		else if ((t = cancel_one(cl, p, j, req->signal)) > last)
 			last = t;
 	}
@@ -566,21 +567,11 @@ static void client_msg(struct conn *c, Pacer__Msg *m, void *arg)
 {
 	struct client *cl = arg;
 	switch (m->body_case) {
-	case PACER__MSG__BODY_SUBMIT:
-		do_submit(cl, m->seq, m->submit);
-		break;
-	case PACER__MSG__BODY_QUEUE:
-		do_queue(cl, m->seq, m->queue);
-		break;
-	case PACER__MSG__BODY_CANCEL:
-		do_cancel(cl, m->seq, m->cancel);
-		break;
-	case PACER__MSG__BODY_HOLD:
-		do_hold(cl, m->seq, m->hold);
-		break;
-	case PACER__MSG__BODY_NODES:
-		do_nodes(cl, m->seq);
-		break;
+	case PACER__MSG__BODY_SUBMIT: do_submit(cl, m->seq, m->submit); break;
+	case PACER__MSG__BODY_QUEUE: do_queue(cl, m->seq, m->queue); break;
+	case PACER__MSG__BODY_CANCEL: do_cancel(cl, m->seq, m->cancel); break;
+	case PACER__MSG__BODY_HOLD: do_hold(cl, m->seq, m->hold); break;
+	case PACER__MSG__BODY_NODES: do_nodes(cl, m->seq); break;
 	default:
 		log_warn("client %s (uid %u) sent %s, which is not a request: closing",
 			 conn_peer(c), (unsigned)cl->uid, frame_type_name(m->body_case));
@@ -622,8 +613,8 @@ static const struct conn_ops client_ops = {
 	.closed = client_closed,
 };
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-		      int salen, void *arg)
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+		      void *arg)
 {
 	(void)l;
 	(void)arg;
@@ -654,11 +645,16 @@ static void on_listen_error(struct evconnlistener *l, void *arg)
 
 int rpc_listen(const char *host, uint16_t port)
 {
-	client_cfg = (struct conn_cfg){ .base = ctld.base, .auth = ctld.auth, .authq = ctld.authq,
-					.cluster = ctld.conf->cluster, .service = "ctld",
-					.epoch = ctld.epoch, .max_frame = FRAME_MAX_REQUEST,
+	client_cfg = (struct conn_cfg){ .base = ctld.base,
+					.auth = ctld.auth,
+					.authq = ctld.authq,
+					.cluster = ctld.conf->cluster,
+					.service = "ctld",
+					.epoch = ctld.epoch,
+					.max_frame = FRAME_MAX_REQUEST,
 					.handshake_ms = 10000 };
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	struct addrinfo *ai = NULL;
 	char portstr[8];
@@ -671,7 +667,7 @@ int rpc_listen(const char *host, uint16_t port)
 	}
 	listener = evconnlistener_new_bind(ctld.base, on_accept, NULL,
 					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-						   LEV_OPT_CLOSE_ON_EXEC,
+					       LEV_OPT_CLOSE_ON_EXEC,
 					   1024, ai->ai_addr, (int)ai->ai_addrlen);
 	freeaddrinfo(ai);
 	if (!listener) {

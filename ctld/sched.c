@@ -61,8 +61,9 @@ static void launch_when_durable(void *arg)
 /* An output pattern made into the path the node will open. */
 static struct blob *resolve_path(const struct job *j, const char *pattern, const char *node)
 {
-	struct pattern_vars v = { .job_id = j->id, .job_name = j->name,
-				  .user = j->user->data, .node = node };
+	struct pattern_vars v = {
+		.job_id = j->id, .job_name = j->name, .user = j->user->data, .node = node
+	};
 	char name[4096], path[8192];
 	int n = pattern_expand(pattern, &v, name, sizeof(name));
 	if (n < 0 || (size_t)n >= sizeof(name))
@@ -87,8 +88,8 @@ static int start_job(struct job *j, const struct select_alloc *a, size_t na,
 		allocp[i] = &allocs[i];
 	}
 	const char *first = allocs[0].node;
-	const char *out_pat = j->stdout_pattern->len ? j->stdout_pattern->data
-						    : PATTERN_DEFAULT_OUTPUT;
+	const char *out_pat =
+	    j->stdout_pattern->len ? j->stdout_pattern->data : PATTERN_DEFAULT_OUTPUT;
 	struct blob *out = resolve_path(j, out_pat, first);
 	struct blob *err = j->stderr_pattern->len ? resolve_path(j, j->stderr_pattern->data, first)
 						  : blob_ref(out ? out : j->workdir);
@@ -143,7 +144,8 @@ static void pass(evutil_socket_t fd, short what, void *arg)
 			job_set_reason(j, "Priority");
 			continue;
 		}
-		struct select_request req = { .nodes = j->nodes_req, .ntasks = j->ntasks,
+		struct select_request req = { .nodes = j->nodes_req,
+					      .ntasks = j->ntasks,
 					      .cpus_per_task = j->cpus_per_task,
 					      .mem_mb = j->mem_mb };
 		size_t nout = 0;
@@ -162,13 +164,14 @@ done:
 	free(out);
 }
 
-static int check_feasible(const Pacer__JobSpec *spec, const struct conf_partition *part,
-			  char *why, size_t whylen)
+static int check_feasible(const Pacer__JobSpec *spec, const struct conf_partition *part, char *why,
+			  size_t whylen)
 {
 	struct select_node *nodes[part->nnodes ? part->nnodes : 1];
 	for (size_t i = 0; i < part->nnodes; i++)
 		nodes[i] = &node_at(part->nodes[i])->res;
-	struct select_request req = { .nodes = spec->nodes, .ntasks = spec->ntasks,
+	struct select_request req = { .nodes = spec->nodes,
+				      .ntasks = spec->ntasks,
 				      .cpus_per_task = spec->cpus_per_task,
 				      .mem_mb = spec->mem_mb };
 	char reason[256];
@@ -181,14 +184,13 @@ static int check_feasible(const Pacer__JobSpec *spec, const struct conf_partitio
 	return 0;
 }
 
-int sched_check(Pacer__JobSpec *spec, const struct conf_partition **partp, char *why,
-		size_t whylen)
+int sched_check(Pacer__JobSpec *spec, const struct conf_partition **partp, char *why, size_t whylen)
 {
 	const struct conf *c = ctld.conf;
 	const struct conf_partition *part = conf_partition_find(c, spec->partition);
 	if (!part) {
-		size_t off = (size_t)snprintf(why, whylen, "unknown partition '%s' (partitions:",
-					      spec->partition);
+		size_t off = (size_t)snprintf(
+		    why, whylen, "unknown partition '%s' (partitions:", spec->partition);
 		for (size_t i = 0; i < c->npartitions && off < whylen; i++)
 			off += (size_t)snprintf(why + off, whylen - off, "%s %s", i ? "," : "",
 						c->partitions[i].name);
@@ -202,8 +204,10 @@ int sched_check(Pacer__JobSpec *spec, const struct conf_partition **partp, char 
 	if (spec->ntasks == 0)
 		spec->ntasks = spec->nodes ? spec->nodes : 1;
 	if (spec->nodes > spec->ntasks) {
-		snprintf(why, whylen, "asks for %u nodes but only %u tasks (each node needs a task: "
-				      "raise -n or lower -N)", spec->nodes, spec->ntasks);
+		snprintf(why, whylen,
+			 "asks for %u nodes but only %u tasks (each node needs a task: "
+			 "raise -n or lower -N)",
+			 spec->nodes, spec->ntasks);
 		goto refuse;
 	}
 	if (part->max_nodes && spec->nodes > part->max_nodes) {

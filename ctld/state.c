@@ -24,11 +24,11 @@ struct waiter {
 
 static struct journal *journal;
 static struct event *journal_ev;
-static struct event *kick_ev;       /* runs waiters already durable */
+static struct event *kick_ev; /* runs waiters already durable */
 static struct waiter *whead, *wtail;
-static uint64_t durable;            /* highest durable ticket */
-static uint64_t last_seq;           /* seq of the last record applied */
-static uint64_t since_snapshot;     /* records since the last snapshot */
+static uint64_t durable;        /* highest durable ticket */
+static uint64_t last_seq;       /* seq of the last record applied */
+static uint64_t since_snapshot; /* records since the last snapshot */
 
 /* Applying records -------------------------------------------------------*/
 
@@ -105,12 +105,8 @@ static int apply(const Pacer__JournalRecord *rec)
 			ctld.next_job_id = j->id + 1;
 		break;
 	}
-	case PACER__JOURNAL_RECORD__OP_JOB_START:
-		apply_start(rec->job_start);
-		break;
-	case PACER__JOURNAL_RECORD__OP_JOB_END:
-		apply_end(rec->job_end);
-		break;
+	case PACER__JOURNAL_RECORD__OP_JOB_START: apply_start(rec->job_start); break;
+	case PACER__JOURNAL_RECORD__OP_JOB_END: apply_end(rec->job_end); break;
 	case PACER__JOURNAL_RECORD__OP_JOB_HOLD: {
 		struct job *j = job_find(rec->job_hold->job_id);
 		if (j) {
@@ -125,16 +121,13 @@ static int apply(const Pacer__JournalRecord *rec)
 			j->cancel_requested = true;
 		break;
 	}
-	case PACER__JOURNAL_RECORD__OP_JOB_REQUEUE:
-		apply_requeue(rec->job_requeue);
-		break;
-	case PACER__JOURNAL_RECORD__OP_EPOCH_START:
-		break;
+	case PACER__JOURNAL_RECORD__OP_JOB_REQUEUE: apply_requeue(rec->job_requeue); break;
+	case PACER__JOURNAL_RECORD__OP_EPOCH_START: break;
 	default:
 		/* A record from a newer Pacer: refusing to go on is the only safe
 		 * answer, guessing would corrupt the tables. */
-		log_err("journal record %llu has an unknown type %d",
-			(unsigned long long)rec->seq, (int)rec->op_case);
+		log_err("journal record %llu has an unknown type %d", (unsigned long long)rec->seq,
+			(int)rec->op_case);
 		errno = EPROTO;
 		return -1;
 	}
@@ -402,8 +395,8 @@ int state_recover(void)
 		return -1;
 	}
 	free(buf);
-	journal_ev = event_new(ctld.base, journal_fd(journal), EV_READ | EV_PERSIST, on_journal,
-			       NULL);
+	journal_ev =
+	    event_new(ctld.base, journal_fd(journal), EV_READ | EV_PERSIST, on_journal, NULL);
 	kick_ev = event_new(ctld.base, -1, 0, on_kick, NULL);
 	if (!journal_ev || !kick_ev || event_add(journal_ev, NULL) < 0)
 		return -1;
@@ -438,9 +431,9 @@ void state_shutdown(void)
 
 /* Shorthands -------------------------------------------------------------*/
 
-#define RECORD(field, CASE, value)                                   \
-	Pacer__JournalRecord rec = PACER__JOURNAL_RECORD__INIT;      \
-	rec.op_case = PACER__JOURNAL_RECORD__OP_##CASE;              \
+#define RECORD(field, CASE, value)                              \
+	Pacer__JournalRecord rec = PACER__JOURNAL_RECORD__INIT; \
+	rec.op_case = PACER__JOURNAL_RECORD__OP_##CASE;         \
 	rec.field = (value)
 
 uint64_t state_submit(Pacer__Job *job)

@@ -37,25 +37,25 @@
 #include "timefmt.h"
 #include "track.h"
 
-#define CLEANUP_MS 5000      /* leftovers get this long to die after SIGKILL */
-#define POLL_MS 50           /* how often an emptying tracker is looked at */
-#define STOP_KILL_WAIT 5     /* seconds: the longest a daemon stop waits after TERM */
+#define CLEANUP_MS      5000 /* leftovers get this long to die after SIGKILL */
+#define POLL_MS         50   /* how often an emptying tracker is looked at */
+#define STOP_KILL_WAIT  5    /* seconds: the longest a daemon stop waits after TERM */
 #define RECOVER_WAIT_MS 3000 /* startup: how long killed leftovers may take */
 
 struct job {
 	struct job *next;
 	struct jobs *js;
 	uint32_t id;
-	pid_t pid;                /* the script, leader of the job's session */
+	pid_t pid; /* the script, leader of the job's session */
 	struct track *track;
-	int64_t start_time;       /* wall clock, for the controller */
-	uint32_t time_limit;      /* seconds, 0 = none */
-	uint32_t kill_wait;       /* seconds between TERM and KILL */
-	bool terminating;         /* TERM sent, KILL due at kill_at_ms */
+	int64_t start_time;  /* wall clock, for the controller */
+	uint32_t time_limit; /* seconds, 0 = none */
+	uint32_t kill_wait;  /* seconds between TERM and KILL */
+	bool terminating;    /* TERM sent, KILL due at kill_at_ms */
 	bool cancelled, timed_out, stopped;
-	bool exited;              /* the script was reaped: cleaning up */
+	bool exited; /* the script was reaped: cleaning up */
 	int wstatus;
-	uint64_t kill_at_ms;      /* monotonic */
+	uint64_t kill_at_ms; /* monotonic */
 	uint64_t cleanup_deadline_ms;
 	struct event *limit_ev, *kill_ev, *poll_ev;
 };
@@ -64,7 +64,7 @@ struct jobs {
 	struct noded *nd;
 	struct job *head;
 	size_t njobs;
-	struct job_end *ended;    /* waiting for the controller's JobEndedAck */
+	struct job_end *ended; /* waiting for the controller's JobEndedAck */
 	size_t nended, ended_cap;
 	void (*stop_done)(struct noded *nd);
 };
@@ -73,7 +73,7 @@ struct jobs {
 static const char *state_name(int state)
 {
 	const ProtobufCEnumValue *v =
-		protobuf_c_enum_descriptor_get_value(&pacer__job_state__descriptor, state);
+	    protobuf_c_enum_descriptor_get_value(&pacer__job_state__descriptor, state);
 
 	return v && strncmp(v->name, "JOB_", 4) == 0 ? v->name + 4 : "?";
 }
@@ -180,8 +180,11 @@ static int ended_add(struct jobs *js, const struct job_end *e)
 
 static void spool_ended(const struct jobs *js, const struct job_end *e)
 {
-	struct spool_rec r = { .job_id = e->job_id, .ended = true, .state = e->state,
-			       .exit_code = e->exit_code, .term_signal = e->term_signal,
+	struct spool_rec r = { .job_id = e->job_id,
+			       .ended = true,
+			       .state = e->state,
+			       .exit_code = e->exit_code,
+			       .term_signal = e->term_signal,
 			       .end_time = e->end_time };
 
 	copy_str(r.reason, sizeof(r.reason), e->reason);
@@ -206,11 +209,11 @@ static void record_end(struct jobs *js, const struct job_end *e)
 }
 
 /* A job that never started (or cannot be started) ends at once. */
-static void end_at_once(struct jobs *js, uint32_t id, int state, int exit_code,
-			const char *reason)
+static void end_at_once(struct jobs *js, uint32_t id, int state, int exit_code, const char *reason)
 {
-	struct job_end e = { .job_id = id, .state = state, .exit_code = exit_code,
-			     .end_time = wall_now() };
+	struct job_end e = {
+		.job_id = id, .state = state, .exit_code = exit_code, .end_time = wall_now()
+	};
 
 	copy_str(e.reason, sizeof(e.reason), reason);
 	record_end(js, &e);
@@ -218,7 +221,7 @@ static void end_at_once(struct jobs *js, uint32_t id, int state, int exit_code,
 
 static void check_stop_done(struct jobs *js)
 {
-	void (*done)(struct noded *nd) = js->stop_done;
+	void (*done)(struct noded * nd) = js->stop_done;
 
 	if (done && !js->head) {
 		js->stop_done = NULL;
@@ -811,8 +814,10 @@ int jobs_recover(struct jobs *js)
 			recover_running(js, r);
 			continue;
 		}
-		struct job_end e = { .job_id = r->job_id, .state = r->state,
-				     .exit_code = r->exit_code, .term_signal = r->term_signal,
+		struct job_end e = { .job_id = r->job_id,
+				     .state = r->state,
+				     .exit_code = r->exit_code,
+				     .term_signal = r->term_signal,
 				     .end_time = r->end_time };
 		copy_str(e.reason, sizeof(e.reason), r->reason);
 		log_info("job %" PRIu32 " ended (%s) before this daemon started: reported at "

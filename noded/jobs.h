@@ -22,10 +22,10 @@ struct jobs;
 /* How a job ended, as JobEnded tells it. */
 struct job_end {
 	uint32_t job_id;
-	int state;                   /* a PACER__JOB_STATE__* value */
+	int state; /* a PACER__JOB_STATE__* value */
 	int32_t exit_code;
 	int32_t term_signal;
-	int64_t end_time;            /* unix seconds */
+	int64_t end_time; /* unix seconds */
 	char reason[SPOOL_REASON_MAX];
 };
 

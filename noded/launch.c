@@ -29,7 +29,7 @@
 #include "track.h"
 
 #define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
-#define MAX_GROUPS 65536
+#define MAX_GROUPS   65536
 
 /* Where the child stopped; the parent turns it into a message. */
 enum stage {
@@ -64,18 +64,18 @@ struct plan {
 	char script[PATH_MAX];
 	char out[PATH_MAX];
 	char err[PATH_MAX];
-	bool same;                /* stderr shares the stdout file */
+	bool same; /* stderr shares the stdout file */
 	gid_t *groups;
 	int ngroups;
 	struct strv argv;
 	struct strv envp;
-	int maxfd;                /* for the close loop where close_range is missing */
+	int maxfd; /* for the close loop where close_range is missing */
 };
 
 /* ---- helpers --------------------------------------------------------------- */
 
 static int fail(char *err, size_t errlen, int e, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* Fill ERR and return -1 with errno E. */
 static int fail(char *err, size_t errlen, int e, const char *fmt, ...)
@@ -198,8 +198,8 @@ static int check_req(const struct launch_req *req, const pid_t *pid, char *err, 
 		return fail(err, errlen, EINVAL, "job %u has no user name", req->job_id);
 	if (!req->workdir || req->workdir[0] != '/')
 		return fail(err, errlen, EINVAL,
-			    "job %u: working directory \"%s\" is not an absolute path",
-			    req->job_id, req->workdir ? req->workdir : "");
+			    "job %u: working directory \"%s\" is not an absolute path", req->job_id,
+			    req->workdir ? req->workdir : "");
 	if (!req->script || !req->script_len)
 		return fail(err, errlen, EINVAL, "job %u has an empty script", req->job_id);
 	if (!req->spool_dir || req->spool_dir[0] != '/')
@@ -220,11 +220,10 @@ static int out_path(const char *workdir, const char *path, char *buf, size_t len
 
 static int plan_paths(const struct launch_req *req, struct plan *p, char *err, size_t errlen)
 {
-	const char *e = req->stderr_path && *req->stderr_path ? req->stderr_path
-							      : req->stdout_path;
+	const char *e = req->stderr_path && *req->stderr_path ? req->stderr_path : req->stdout_path;
 
 	if (strfmt_path(p->script, sizeof(p->script), "%s/job.%u.script", req->spool_dir,
-		     req->job_id) < 0)
+			req->job_id) < 0)
 		return fail(err, errlen, ENAMETOOLONG, "spool directory path too long: %s",
 			    req->spool_dir);
 	if (out_path(req->workdir, req->stdout_path, p->out, sizeof(p->out)) < 0)
@@ -272,13 +271,12 @@ static int plan_env(const struct launch_req *req, const struct passwd *pw, struc
 	struct strv *env = &p->envp;
 
 	if (env_merge(env, req->pacer_env) < 0 || env_merge(env, req->env) < 0 ||
-	    env_default(env, "PATH", DEFAULT_PATH) < 0 ||
-	    env_default(env, "USER", req->user) < 0 ||
+	    env_default(env, "PATH", DEFAULT_PATH) < 0 || env_default(env, "USER", req->user) < 0 ||
 	    env_default(env, "LOGNAME", req->user) < 0)
 		return -1;
 	if (pw && (env_default(env, "HOME", pw->pw_dir) < 0 ||
-		   env_default(env, "SHELL", pw->pw_shell && *pw->pw_shell ? pw->pw_shell
-									 : "/bin/sh") < 0))
+		   env_default(env, "SHELL",
+			       pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh") < 0))
 		return -1;
 	return 0;
 }
@@ -305,8 +303,8 @@ static int plan_user(const struct launch_req *req, struct plan *p, char *err, si
 		/* Another user's groups must never reach this job. */
 		fail(err, errlen, EPERM,
 		     "user %s is uid %u on this node, but job %u runs as uid %u: "
-		     "make the user databases agree", req->user, (unsigned)pw.pw_uid,
-		     req->job_id, (unsigned)req->uid);
+		     "make the user databases agree",
+		     req->user, (unsigned)pw.pw_uid, req->job_id, (unsigned)req->uid);
 		goto out;
 	}
 	if (found == 0)
@@ -392,8 +390,7 @@ static int write_all(int fd, const uint8_t *buf, size_t len)
 
 /* The script, owned by the user (who must read it to run it), 0700. A stale
  * file is replaced, never written through. */
-static int spool_write(const struct launch_req *req, const struct plan *p, char *err,
-		       size_t errlen)
+static int spool_write(const struct launch_req *req, const struct plan *p, char *err, size_t errlen)
 {
 	int fd, e;
 
@@ -405,10 +402,9 @@ static int spool_write(const struct launch_req *req, const struct plan *p, char 
 			    strerror(errno));
 	fd = open(p->script, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700);
 	if (fd < 0)
-		return fail(err, errlen, errno, "cannot create %s: %s", p->script,
-			    strerror(errno));
-	if (write_all(fd, req->script, req->script_len) < 0 ||
-	    fchown(fd, req->uid, req->gid) < 0 || fchmod(fd, 0700) < 0) {
+		return fail(err, errlen, errno, "cannot create %s: %s", p->script, strerror(errno));
+	if (write_all(fd, req->script, req->script_len) < 0 || fchown(fd, req->uid, req->gid) < 0 ||
+	    fchmod(fd, 0700) < 0) {
 		e = errno;
 		close(fd);
 		unlink(p->script);
@@ -426,7 +422,8 @@ void launch_cleanup(const char *spool_dir, uint32_t job_id)
 {
 	char path[PATH_MAX];
 
-	if (!spool_dir || strfmt_path(path, sizeof(path), "%s/job.%u.script", spool_dir, job_id) < 0)
+	if (!spool_dir ||
+	    strfmt_path(path, sizeof(path), "%s/job.%u.script", spool_dir, job_id) < 0)
 		return;
 	if (unlink(path) < 0 && errno != ENOENT)
 		log_warn("cannot remove %s: %s", path, strerror(errno));
@@ -512,9 +509,8 @@ static int close_others(int keep, int maxfd)
 	return 0;
 }
 
-static void __attribute__((noreturn)) child_run(const struct launch_req *req,
-						 const struct plan *p, struct track *track,
-						 int fd)
+static void __attribute__((noreturn))
+child_run(const struct launch_req *req, const struct plan *p, struct track *track, int fd)
 {
 	const int out = O_WRONLY | O_CREAT | O_TRUNC;
 	sigset_t none;
@@ -613,16 +609,12 @@ static void report_message(const struct launch_req *req, const struct plan *p,
 	case ST_TRACK:
 		fail(err, errlen, r->err, "cannot move job %u into its cgroup: %s", id, s);
 		break;
-	case ST_GROUPS:
-		fail(err, errlen, r->err, "cannot set the groups of %s: %s", u, s);
-		break;
+	case ST_GROUPS: fail(err, errlen, r->err, "cannot set the groups of %s: %s", u, s); break;
 	case ST_SETGID:
-		fail(err, errlen, r->err, "cannot set gid %u for %s: %s", (unsigned)req->gid, u,
-		     s);
+		fail(err, errlen, r->err, "cannot set gid %u for %s: %s", (unsigned)req->gid, u, s);
 		break;
 	case ST_SETUID:
-		fail(err, errlen, r->err, "cannot set uid %u for %s: %s", (unsigned)req->uid, u,
-		     s);
+		fail(err, errlen, r->err, "cannot set uid %u for %s: %s", (unsigned)req->uid, u, s);
 		break;
 	case ST_IDS:
 		fail(err, errlen, r->err, "uid/gid change to %u/%u for %s did not take",

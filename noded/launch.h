@@ -20,24 +20,24 @@ struct launch_req {
 	uint32_t job_id;
 	uid_t uid;
 	gid_t gid;
-	const char *user;         /* the user's name, for initgroups and HOME/USER */
-	const char *workdir;      /* absolute */
-	const uint8_t *script;    /* the batch script (starts with "#!") */
+	const char *user;      /* the user's name, for initgroups and HOME/USER */
+	const char *workdir;   /* absolute */
+	const uint8_t *script; /* the batch script (starts with "#!") */
 	size_t script_len;
-	char *const *argv;        /* arguments after the script, NULL-terminated (may be NULL) */
-	char *const *env;         /* the user's exported environment, NULL-terminated */
-	char *const *pacer_env;   /* PACER_* variables; they win over ENV */
-	const char *stdout_path;  /* absolute, or relative to workdir */
-	const char *stderr_path;  /* NULL or equal to stdout_path = same file */
-	const char *spool_dir;    /* the node's spool directory (root-owned) */
+	char *const *argv;       /* arguments after the script, NULL-terminated (may be NULL) */
+	char *const *env;        /* the user's exported environment, NULL-terminated */
+	char *const *pacer_env;  /* PACER_* variables; they win over ENV */
+	const char *stdout_path; /* absolute, or relative to workdir */
+	const char *stderr_path; /* NULL or equal to stdout_path = same file */
+	const char *spool_dir;   /* the node's spool directory (root-owned) */
 };
 
 /* Write the script into the spool, fork and exec it as described above.
  * 0 with *PID set (the script's pid, leader of its own session), or -1 with
  * errno and ERR saying what failed and where ("cannot open output file
  * /x/pacer-7.out as alice: Permission denied"). */
-int launch_job(const struct launch_req *req, struct track *track, pid_t *pid,
-	       char *err, size_t errlen);
+int launch_job(const struct launch_req *req, struct track *track, pid_t *pid, char *err,
+	       size_t errlen);
 
 /* Remove the spooled script of JOB_ID (after the job ended). */
 void launch_cleanup(const char *spool_dir, uint32_t job_id);

@@ -36,19 +36,19 @@
 /* track.c: pretend no cgroup hierarchy is usable (tests only). */
 void track_force_session(void);
 
-#define TEST_USER "pacertest"
+#define TEST_USER  "pacertest"
 #define TEST_GROUP "pacertestg"
-#define WAIT_MS 10000
-#define MAX_PIDS 64
+#define WAIT_MS    10000
+#define MAX_PIDS   64
 #define MAX_TRACKS 16
-#define MAX_GIDS 256
+#define MAX_GIDS   256
 
 static struct {
-	bool ready;                   /* root, user made, temp dirs made */
-	bool forced;                  /* track_force_session() is in effect */
+	bool ready;  /* root, user made, temp dirs made */
+	bool forced; /* track_force_session() is in effect */
 	char node[64];
-	char tmp[256];                /* mkdtemp, 0755 so the user can traverse it */
-	char spool[512];              /* made by launch_job */
+	char tmp[256];   /* mkdtemp, 0755 so the user can traverse it */
+	char spool[512]; /* made by launch_job */
 	uid_t uid;
 	gid_t gid;
 	char home[PATH_MAX];
@@ -339,18 +339,17 @@ static size_t split_lines(char *s, char **lines, size_t max)
 
 /* ---- launch ---------------------------------------------------------------- */
 
-static const char id_script[] =
-	"#!/bin/sh\n"
-	"id -u\n"
-	"id -G\n"
-	"pwd\n"
-	"echo \"$PACER_JOB_ID\"\n"
-	"echo \"$MYVAR\"\n"
-	"echo \"$PATH\"\n"
-	"echo \"$USER $LOGNAME $HOME\"\n"
-	"echo \"$#:$1:$2\"\n"
-	"echo to-stderr >&2\n"
-	"exit 3\n";
+static const char id_script[] = "#!/bin/sh\n"
+				"id -u\n"
+				"id -G\n"
+				"pwd\n"
+				"echo \"$PACER_JOB_ID\"\n"
+				"echo \"$MYVAR\"\n"
+				"echo \"$PATH\"\n"
+				"echo \"$USER $LOGNAME $HOME\"\n"
+				"echo \"$#:$1:$2\"\n"
+				"echo to-stderr >&2\n"
+				"exit 3\n";
 
 static void test_identity_and_env(void **state)
 {
@@ -427,12 +426,12 @@ static void test_identity_and_env(void **state)
 static void test_shared_output_and_clean_fds(void **state)
 {
 	static const char script[] =
-		"#!/bin/sh\n"
-		"echo one\n"
-		"echo two >&2\n"
-		"echo three\n"
-		"readlink /proc/$$/fd/0\n"
-		"if [ -e /proc/$$/fd/50 ]; then echo leaked; else echo closed; fi\n";
+	    "#!/bin/sh\n"
+	    "echo one\n"
+	    "echo two >&2\n"
+	    "echo three\n"
+	    "readlink /proc/$$/fd/0\n"
+	    "if [ -e /proc/$$/fd/50 ]; then echo leaked; else echo closed; fi\n";
 	char work[PATH_MAX], errpath[PATH_MAX + 16], *out;
 	int pipefd[2], saved_stdin, st;
 	struct launch_req r;
@@ -606,7 +605,8 @@ static void test_not_a_script(void **state)
 	req_init(&r, work, "echo no interpreter line\n");
 	snprintf(want, sizeof(want),
 		 "cannot execute %s/job.%u.script as pacertest: Exec format error "
-		 "(a batch script must start with #!)", T.spool, r.job_id);
+		 "(a batch script must start with #!)",
+		 T.spool, r.job_id);
 	start_fails(&r, ENOEXEC, want);
 }
 
@@ -645,15 +645,15 @@ static void test_uid_mismatch(void **state)
 	r.uid = T.uid + 1;
 	snprintf(want, sizeof(want),
 		 "user pacertest is uid %u on this node, but job %u runs as uid %u: "
-		 "make the user databases agree", (unsigned)T.uid, r.job_id, (unsigned)r.uid);
+		 "make the user databases agree",
+		 (unsigned)T.uid, r.job_id, (unsigned)r.uid);
 	start_fails(&r, EPERM, want);
 }
 
 /* A user NSS does not know runs with its uid and gid only. */
 static void test_unknown_user(void **state)
 {
-	static const char script[] =
-		"#!/bin/sh\nid -u\nid -G\necho \"$USER ${HOME-nohome}\"\n";
+	static const char script[] = "#!/bin/sh\nid -u\nid -G\necho \"$USER ${HOME-nohome}\"\n";
 	char work[PATH_MAX], *out;
 	struct launch_req r;
 	int st;
@@ -687,9 +687,9 @@ static bool cgroup_mode(void)
 static void test_track_escaped_daemon(void **state)
 {
 	static const char script[] =
-		"#!/bin/sh\n"
-		"(setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $! > daemon.pid)\n"
-		"exit 0\n";
+	    "#!/bin/sh\n"
+	    "(setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $! > daemon.pid)\n"
+	    "exit 0\n";
 	char work[PATH_MAX];
 	struct launch_req r;
 	struct track *t, *found;
@@ -743,12 +743,11 @@ static void test_track_escaped_daemon(void **state)
 /* SIGTERM reaches the script and its child; then nobody is left. */
 static void signal_job(const char *name)
 {
-	static const char script[] =
-		"#!/bin/sh\n"
-		"sleep 300 &\n"
-		"echo $! > child.pid\n"
-		"echo ready > ready\n"
-		"wait\n";
+	static const char script[] = "#!/bin/sh\n"
+				     "sleep 300 &\n"
+				     "echo $! > child.pid\n"
+				     "echo ready > ready\n"
+				     "wait\n";
 	char work[PATH_MAX], ready[PATH_MAX + 8];
 	struct launch_req r;
 	struct track *t;

@@ -31,18 +31,18 @@
 #include "noded.h"
 #include "timefmt.h"
 
-#define HANDSHAKE_MS 10000
-#define FLUSH_WAIT_MS 1000   /* shutdown: how long queued messages may take */
-#define FLUSH_POLL_MS 20
+#define HANDSHAKE_MS    10000
+#define FLUSH_WAIT_MS   1000 /* shutdown: how long queued messages may take */
+#define FLUSH_POLL_MS   20
 #define ACCEPT_PAUSE_MS 1000 /* after accept() fails (out of descriptors) */
 
 struct link {
 	struct noded *nd;
 	struct evconnlistener *lis;
-	struct event *accept_ev;  /* re-enables the listener after a pause */
-	struct conn *cur;         /* THE controller link, or NULL */
-	bool registered;          /* RegisterAck received on cur */
-	struct conn **cand;       /* passed ready(), not promoted yet */
+	struct event *accept_ev; /* re-enables the listener after a pause */
+	struct conn *cur;        /* THE controller link, or NULL */
+	bool registered;         /* RegisterAck received on cur */
+	struct conn **cand;      /* passed ready(), not promoted yet */
 	size_t ncand, cand_cap;
 	struct event *promote_ev;
 	struct event *hb_ev;
@@ -216,15 +216,15 @@ static int on_ready(struct conn *c, void *arg, char *err, size_t errlen)
 
 static void on_register_ack(struct link *l, const Pacer__RegisterAck *ack)
 {
-	uint32_t secs = ack->heartbeat_interval ? ack->heartbeat_interval
-						: l->nd->conf->heartbeat_interval;
+	uint32_t secs =
+	    ack->heartbeat_interval ? ack->heartbeat_interval : l->nd->conf->heartbeat_interval;
 	struct timeval tv = { .tv_sec = secs ? (time_t)secs : 30 };
 
 	l->registered = true;
 	evtimer_del(l->hb_ev);
 	event_add(l->hb_ev, &tv);
-	log_info("registered with the controller at %s: heartbeat every %ld s",
-		 conn_peer(l->cur), (long)tv.tv_sec);
+	log_info("registered with the controller at %s: heartbeat every %ld s", conn_peer(l->cur),
+		 (long)tv.tv_sec);
 }
 
 static void on_msg(struct conn *c, Pacer__Msg *m, void *arg)
@@ -245,23 +245,14 @@ static void on_msg(struct conn *c, Pacer__Msg *m, void *arg)
 		return;
 	}
 	switch (m->body_case) {
-	case PACER__MSG__BODY_REGISTER_ACK:
-		on_register_ack(l, m->register_ack);
-		break;
-	case PACER__MSG__BODY_LAUNCH:
-		jobs_launch(nd->jobs, m->launch);
-		break;
-	case PACER__MSG__BODY_SIGNAL:
-		jobs_signal(nd->jobs, m->signal);
-		break;
-	case PACER__MSG__BODY_JOB_ENDED_ACK:
-		jobs_ack(nd->jobs, m->job_ended_ack->job_id);
-		break;
+	case PACER__MSG__BODY_REGISTER_ACK: on_register_ack(l, m->register_ack); break;
+	case PACER__MSG__BODY_LAUNCH: jobs_launch(nd->jobs, m->launch); break;
+	case PACER__MSG__BODY_SIGNAL: jobs_signal(nd->jobs, m->signal); break;
+	case PACER__MSG__BODY_JOB_ENDED_ACK: jobs_ack(nd->jobs, m->job_ended_ack->job_id); break;
 	case PACER__MSG__BODY_ERROR:
 		log_err("the controller at %s says: %s", conn_peer(c), m->error->message);
 		break;
-	case PACER__MSG__BODY_OK:
-		break;
+	case PACER__MSG__BODY_OK: break;
 	default:
 		log_warn("unexpected %s from the controller at %s: ignored",
 			 frame_type_name(m->body_case), conn_peer(c));
@@ -339,7 +330,8 @@ static void on_accept_error(struct evconnlistener *lis, void *arg)
 
 static int listen_on(struct link *l, const char *host, uint16_t port, char *err, size_t errlen)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	struct addrinfo *ai = NULL;
 	char portstr[8];
@@ -348,20 +340,24 @@ static int listen_on(struct link *l, const char *host, uint16_t port, char *err,
 	snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
 	rc = getaddrinfo(host, portstr, &hints, &ai);
 	if (rc != 0) {
-		snprintf(err, errlen, "cannot resolve the node address %s: %s (fix address= in "
-			 "pacer.conf)", host, gai_strerror(rc));
+		snprintf(err, errlen,
+			 "cannot resolve the node address %s: %s (fix address= in "
+			 "pacer.conf)",
+			 host, gai_strerror(rc));
 		errno = EADDRNOTAVAIL;
 		return -1;
 	}
 	l->lis = evconnlistener_new_bind(l->nd->base, on_accept, l,
 					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-						 LEV_OPT_CLOSE_ON_EXEC,
+					     LEV_OPT_CLOSE_ON_EXEC,
 					 128, ai->ai_addr, (int)ai->ai_addrlen);
 	freeaddrinfo(ai);
 	if (!l->lis) {
 		int e = errno;
-		snprintf(err, errlen, "cannot listen on %s:%u: %s (is another pacernoded running "
-			 "there?)", host, (unsigned)port, strerror(e));
+		snprintf(err, errlen,
+			 "cannot listen on %s:%u: %s (is another pacernoded running "
+			 "there?)",
+			 host, (unsigned)port, strerror(e));
 		errno = e;
 		return -1;
 	}
@@ -381,10 +377,14 @@ int link_start(struct noded *nd, char *err, size_t errlen)
 	}
 	nd->link = l;
 	l->nd = nd;
-	l->cfg = (struct conn_cfg){ .base = nd->base, .auth = nd->auth,
-				    .cluster = nd->conf->cluster, .service = "noded",
-				    .epoch = 0, .max_frame = FRAME_MAX_REQUEST,
-				    .handshake_ms = HANDSHAKE_MS, .mutual = true };
+	l->cfg = (struct conn_cfg){ .base = nd->base,
+				    .auth = nd->auth,
+				    .cluster = nd->conf->cluster,
+				    .service = "noded",
+				    .epoch = 0,
+				    .max_frame = FRAME_MAX_REQUEST,
+				    .handshake_ms = HANDSHAKE_MS,
+				    .mutual = true };
 	l->promote_ev = event_new(nd->base, -1, 0, on_promote, l);
 	l->hb_ev = event_new(nd->base, -1, EV_PERSIST, on_heartbeat, l);
 	l->accept_ev = evtimer_new(nd->base, on_accept_resume, l);
@@ -411,7 +411,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
 	struct link *l = arg;
 	struct timeval tv = { .tv_usec = FLUSH_POLL_MS * 1000 };
-	void (*done)(struct noded *nd) = l->flush_done;
+	void (*done)(struct noded * nd) = l->flush_done;
 
 	(void)fd;
 	(void)what;

@@ -93,8 +93,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "pacernoded: unexpected argument '%s' (it takes options only; "
-			"see --help)\n", argv[optind]);
+		fprintf(stderr,
+			"pacernoded: unexpected argument '%s' (it takes options only; "
+			"see --help)\n",
+			argv[optind]);
 		return -1;
 	}
 	return 0;
@@ -150,8 +152,10 @@ static int pick_name(const char *opt, const char *conf_path)
 			 nd.hostname);
 	nd.node = conf_node_find(nd.conf, nd.name);
 	if (!nd.node) {
-		fprintf(stderr, "pacernoded: node '%s' is not defined in %s (add it to a "
-			"[nodes:...] section, or pass --name)\n", nd.name, conf_path);
+		fprintf(stderr,
+			"pacernoded: node '%s' is not defined in %s (add it to a "
+			"[nodes:...] section, or pass --name)\n",
+			nd.name, conf_path);
 		return -1;
 	}
 	return 0;
@@ -167,7 +171,8 @@ static void find_daemon_uid(void)
 	pw = getpwnam(user);
 	if (!pw) {
 		log_warn("daemon_user '%s' is not a user on this node: only root may act as the "
-			 "controller", user);
+			 "controller",
+			 user);
 		return;
 	}
 	nd.daemon_uid = pw->pw_uid;
@@ -273,18 +278,14 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	(void)arg;
 	switch (sig) {
-	case SIGCHLD:
-		jobs_reap(nd.jobs);
-		break;
+	case SIGCHLD: jobs_reap(nd.jobs); break;
 	case SIGHUP:
 		if (log_reopen() < 0)
 			log_err("cannot reopen the log file: %s", strerror(errno));
 		else
 			log_info("log file reopened");
 		break;
-	default:
-		begin_stop((int)sig);
-		break;
+	default: begin_stop((int)sig); break;
 	}
 }
 
@@ -341,8 +342,9 @@ static int setup_node(const struct opts *o)
 	snprintf(nd.spool_dir, sizeof(nd.spool_dir), "%s", nd.node->spool_dir);
 	if (nd.spool_dir[0] != '/' || mkdir_p(nd.spool_dir) < 0) {
 		log_err("cannot use the spool directory %s: %s (spool_dir in %s must be an "
-			"absolute path root can create)", nd.spool_dir,
-			nd.spool_dir[0] == '/' ? strerror(errno) : "not absolute", path);
+			"absolute path root can create)",
+			nd.spool_dir, nd.spool_dir[0] == '/' ? strerror(errno) : "not absolute",
+			path);
 		return -1;
 	}
 	read_boot_id(nd.boot_id, sizeof(nd.boot_id));

@@ -26,20 +26,20 @@ struct job_end;
 
 struct noded {
 	struct conf *conf;
-	const struct conf_node *node;   /* this node in conf */
+	const struct conf_node *node; /* this node in conf */
 	char name[256];
 	char spool_dir[PATH_MAX];
 	char boot_id[SPOOL_BOOT_ID_MAX];
-	char daemon_id[33];             /* random hex, new at every daemon start */
+	char daemon_id[33]; /* random hex, new at every daemon start */
 	char hostname[256];
 	struct topo_info topo;
-	bool have_daemon_uid;           /* conf->daemon_user is known here */
+	bool have_daemon_uid; /* conf->daemon_user is known here */
 	uid_t daemon_uid;
 	struct event_base *base;
 	struct auth *auth;
 	struct link *link;
 	struct jobs *jobs;
-	bool stopping;                  /* SIGTERM: no new work, jobs being ended */
+	bool stopping; /* SIGTERM: no new work, jobs being ended */
 };
 
 /* Listen on the node's address and port for controllers.  0, or -1 with

@@ -6,7 +6,7 @@
 #include <sys/types.h>
 
 struct proc_stat {
-	char state;          /* R, S, D, Z... */
+	char state; /* R, S, D, Z... */
 	pid_t ppid;
 	pid_t pgrp;
 	pid_t session;

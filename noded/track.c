@@ -21,7 +21,7 @@
 /* Rounds of "read the member list, signal the new ones": a process may fork
  * between the read and the kill, so one pass is not enough. */
 #define SIGNAL_ROUNDS 8
-#define KILL_ROUNDS 32
+#define KILL_ROUNDS   32
 #define RMDIR_WAIT_MS 1000
 #define RMDIR_STEP_MS 10
 
@@ -29,14 +29,14 @@ enum track_kind { TRACK_SESSION, TRACK_CGROUP1, TRACK_CGROUP2 };
 
 struct track {
 	uint32_t job_id;
-	pid_t sid;                /* the script's pid = session id, 0 until known */
-	char dir[PATH_MAX];       /* the job's cgroup, "" in session mode */
-	char procs[PATH_MAX];     /* dir/cgroup.procs, ready for the forked child */
+	pid_t sid;            /* the script's pid = session id, 0 until known */
+	char dir[PATH_MAX];   /* the job's cgroup, "" in session mode */
+	char procs[PATH_MAX]; /* dir/cgroup.procs, ready for the forked child */
 };
 
 static struct {
 	enum track_kind kind;
-	char base[PATH_MAX];      /* <hierarchy>/<our cgroup>/pacer_<node> */
+	char base[PATH_MAX]; /* <hierarchy>/<our cgroup>/pacer_<node> */
 	char method[PATH_MAX + 16];
 } tr = { TRACK_SESSION, "", "session" };
 

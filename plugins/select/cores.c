@@ -16,7 +16,8 @@ static uint32_t free_slots(const struct select_request *req, const struct select
 {
 	if (!n->usable || n->cpus_alloc >= n->cpus)
 		return 0;
-	if (req->mem_mb && (n->mem_alloc_mb > n->mem_mb || n->mem_mb - n->mem_alloc_mb < req->mem_mb))
+	if (req->mem_mb &&
+	    (n->mem_alloc_mb > n->mem_mb || n->mem_mb - n->mem_alloc_mb < req->mem_mb))
 		return 0;
 	return (n->cpus - n->cpus_alloc) / req->cpus_per_task;
 }
@@ -59,7 +60,8 @@ static int feasible(const struct select_request *req, struct select_node *const 
 		goto refuse;
 	}
 	if (req->mem_mb && max_mem && req->mem_mb > max_mem) {
-		snprintf(why, whylen, "needs %llu MiB of memory per node, the largest node has %llu",
+		snprintf(why, whylen,
+			 "needs %llu MiB of memory per node, the largest node has %llu",
 			 (unsigned long long)req->mem_mb, (unsigned long long)max_mem);
 		goto refuse;
 	}
@@ -102,15 +104,16 @@ static void take(const struct select_request *req, size_t node, uint32_t tasks,
 		 struct select_alloc *out, size_t *nout, bool *taken)
 {
 	taken[node] = true;
-	out[*nout] = (struct select_alloc){ .node = node, .tasks = tasks,
+	out[*nout] = (struct select_alloc){ .node = node,
+					    .tasks = tasks,
 					    .cpus = tasks * req->cpus_per_task,
 					    .mem_mb = req->mem_mb };
 	(*nout)++;
 }
 
 /* Exactly req->nodes nodes, tasks spread as evenly as they go. */
-static int alloc_exact(const struct select_request *req, struct select_node *const *nodes,
-		       size_t n, bool *taken, struct select_alloc *out, size_t *nout)
+static int alloc_exact(const struct select_request *req, struct select_node *const *nodes, size_t n,
+		       bool *taken, struct select_alloc *out, size_t *nout)
 {
 	uint32_t base = req->ntasks / req->nodes, extra = req->ntasks % req->nodes;
 	for (uint32_t k = 0; k < req->nodes; k++) {

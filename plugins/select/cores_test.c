@@ -9,7 +9,11 @@
 
 #include "select.h"
 
-#define NODE(c, ca, m, ma) { .name = "n", .cpus = c, .cpus_alloc = ca, .mem_mb = m, .mem_alloc_mb = ma, .usable = true }
+#define NODE(c, ca, m, ma)                                                                 \
+	{                                                                                  \
+		.name = "n", .cpus = c, .cpus_alloc = ca, .mem_mb = m, .mem_alloc_mb = ma, \
+		.usable = true                                                             \
+	}
 
 static const struct select_ops *ops(void)
 {
@@ -75,7 +79,8 @@ static void test_exact_nodes_even(void **state)
 static void test_cpus_per_task_and_memory(void **state)
 {
 	(void)state;
-	struct select_node a = NODE(8, 6, 1000, 0), b = NODE(8, 0, 1000, 900), c = NODE(8, 4, 1000, 0);
+	struct select_node a = NODE(8, 6, 1000, 0), b = NODE(8, 0, 1000, 900),
+			   c = NODE(8, 4, 1000, 0);
 	struct select_node *nodes[] = { &a, &b, &c };
 	struct select_request req = { .ntasks = 1, .cpus_per_task = 4, .mem_mb = 500 };
 	struct select_alloc out[3];
@@ -116,7 +121,8 @@ static void test_feasible(void **state)
 
 	struct select_request many = { .ntasks = 13, .cpus_per_task = 1 };
 	assert_int_equal(ops()->feasible(&many, nodes, 2, why, sizeof(why)), -1);
-	assert_string_equal(why, "needs 13 tasks of 1 CPUs, the whole partition holds 12 such tasks");
+	assert_string_equal(why,
+			    "needs 13 tasks of 1 CPUs, the whole partition holds 12 such tasks");
 
 	struct select_request nodes3 = { .nodes = 3, .ntasks = 3, .cpus_per_task = 1 };
 	assert_int_equal(ops()->feasible(&nodes3, nodes, 2, why, sizeof(why)), -1);

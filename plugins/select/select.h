@@ -16,23 +16,23 @@
 
 struct select_node {
 	const char *name;
-	uint32_t cpus;        /* total; 0 = not known yet (never registered) */
+	uint32_t cpus; /* total; 0 = not known yet (never registered) */
 	uint32_t cpus_alloc;
-	uint64_t mem_mb;      /* total; 0 = not known yet */
+	uint64_t mem_mb; /* total; 0 = not known yet */
 	uint64_t mem_alloc_mb;
-	bool usable;          /* up and accepting jobs */
+	bool usable; /* up and accepting jobs */
 };
 
 struct select_request {
-	uint32_t nodes;          /* exact node count, 0 = as few as fit */
-	uint32_t ntasks;         /* >= 1 */
-	uint32_t cpus_per_task;  /* >= 1 */
-	uint64_t mem_mb;         /* per node, 0 = none */
+	uint32_t nodes;         /* exact node count, 0 = as few as fit */
+	uint32_t ntasks;        /* >= 1 */
+	uint32_t cpus_per_task; /* >= 1 */
+	uint64_t mem_mb;        /* per node, 0 = none */
 };
 
 /* One node of an allocation. */
 struct select_alloc {
-	size_t node;             /* index into the nodes array given */
+	size_t node; /* index into the nodes array given */
 	uint32_t cpus;
 	uint32_t tasks;
 	uint64_t mem_mb;

@@ -51,20 +51,19 @@
 
 enum { OK = 0, MISBEHAVED = 1, BROKEN = 2 };
 
-#define IO_MS 10000              /* for steps the daemon must answer at once */
+#define IO_MS              10000 /* for steps the daemon must answer at once */
 #define HANDSHAKE_READ_MAX (1u << 16)
 
-static int wait_s = 30;          /* how long a daemon may take to drop us */
+static int wait_s = 30; /* how long a daemon may take to drop us */
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: pacer-wire [-w SECONDS] COMMAND HOST PORT [CLUSTER SERVICE SOCKET]\n"
-		"\n"
-		"Commands (HOST PORT only): garbage oversize zero truncated badproto version\n"
-		"slowloris.  With CLUSTER SERVICE SOCKET: unknown replay wrongnonce hello.\n"
-		"Exit 0: the daemon dropped the bad connection (hello: welcomed); 1: it did\n"
-		"not (hello: refused); 2: the test could not run.\n");
+	fprintf(f, "Usage: pacer-wire [-w SECONDS] COMMAND HOST PORT [CLUSTER SERVICE SOCKET]\n"
+		   "\n"
+		   "Commands (HOST PORT only): garbage oversize zero truncated badproto version\n"
+		   "slowloris.  With CLUSTER SERVICE SOCKET: unknown replay wrongnonce hello.\n"
+		   "Exit 0: the daemon dropped the bad connection (hello: welcomed); 1: it did\n"
+		   "not (hello: refused); 2: the test could not run.\n");
 }
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -316,8 +315,8 @@ static char *make_cred(struct who *w, const uint8_t snonce[AUTH_NONCE_LEN],
 		       const uint8_t cnonce[AUTH_NONCE_LEN])
 {
 	char err[512], *cred = NULL;
-	if (auth_encode(w->auth, w->cluster, w->service, snonce, cnonce, &cred, err,
-			sizeof(err)) < 0)
+	if (auth_encode(w->auth, w->cluster, w->service, snonce, cnonce, &cred, err, sizeof(err)) <
+	    0)
 		die("%s", err);
 	return cred;
 }
@@ -515,12 +514,8 @@ int main(int argc, char **argv)
 			if (wait_s <= 0)
 				die("-w needs a positive number of seconds");
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return BROKEN;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return BROKEN;
 		}
 	}
 	argc -= optind;
