@@ -180,8 +180,9 @@ test_expect_success 'jobs that end while the controller is down are reported aft
 
 test_expect_success 'the node daemons forget those ends once the controller has them' '
 	i=0 &&
-	while ls "$CLUSTER"/spool/*/job-$ok.state "$CLUSTER"/spool/*/job-$bad.state 2>/dev/null | grep -q .; do
-		test $i -lt 300 || { ls "$CLUSTER"/spool/*; return 1; }
+	until grep -q -x "pacer-spool 2 remove job=$ok" "$CLUSTER"/spool/*/spool.log &&
+	      grep -q -x "pacer-spool 2 remove job=$bad" "$CLUSTER"/spool/*/spool.log; do
+		test $i -lt 300 || { cat "$CLUSTER"/spool/*/spool.log; return 1; }
 		sleep 0.1 && i=$((i + 1))
 	done
 '
