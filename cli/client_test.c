@@ -19,11 +19,13 @@
 
 #include "auth.h"
 #include "client.h"
+#include "test_munged.h"
 #include "frame.h"
 #include "timefmt.h"
 
 static char dir[256], sock[300];
 static bool have_munge;
+static struct test_munged tm;
 
 enum scenario {
 	SC_OK, /* the whole exchange, answering job 42 */
@@ -44,49 +46,21 @@ struct fake {
 /* ---------------------------------------------------------------------------
  * munged */
 
-static int run(const char *cmd)
-{
-	int rc = system(cmd);
-
-	return rc == 0 ? 0 : -1;
-}
-
 static int setup(void **state)
 {
-	const char *base = getenv("TMPDIR");
-	char cmd[2048];
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/pacer-client-XXXXXX", base && *base ? base : "/tmp");
-	if (!mkdtemp(dir))
+	if (test_munged_start(&tm, "client") < 0)
 		return -1;
-	/* munged wants the socket's folder searchable by everyone. */
-	chmod(dir, 0755);
-	snprintf(sock, sizeof(sock), "%s/munge.sock", dir);
-	snprintf(cmd, sizeof(cmd),
-		 "command -v munged >/dev/null && command -v mungekey >/dev/null && "
-		 "mungekey --create --keyfile=%s/munge.key && "
-		 "munged --socket=%s --key-file=%s/munge.key --log-file=%s/munged.log "
-		 "--pid-file=%s/munged.pid --seed-file=%s/munged.seed",
-		 dir, sock, dir, dir, dir, dir);
-	have_munge = run(cmd) == 0;
-	if (!have_munge)
-		fprintf(stderr, "client_test: munged not available; handshake tests skipped\n");
+	snprintf(dir, sizeof(dir), "%s", tm.dir);
+	snprintf(sock, sizeof(sock), "%s", tm.sock);
+	have_munge = tm.up;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[2048];
-
 	(void)state;
-	/* munged writes its seed file as it exits: wait before removing. */
-	snprintf(cmd, sizeof(cmd),
-		 "if [ -f %s/munged.pid ]; then p=$(cat %s/munged.pid); kill $p; "
-		 "for i in $(seq 100); do kill -0 $p 2>/dev/null || break; sleep 0.05; done; fi; "
-		 "rm -rf %s",
-		 dir, dir, dir);
-	return run(cmd) == 0 ? 0 : -1;
+	return test_munged_stop(&tm);
 }
 
 /* ---------------------------------------------------------------------------

@@ -22,10 +22,12 @@
 
 #include "auth.h"
 #include "cli.h"
+#include "test_munged.h"
 #include "frame.h"
 
 static char dir[256], sock[300], confpath[300];
 static bool have_munge;
+static struct test_munged tm;
 
 #define DECL(name, ...)                       \
 	char *name[] = { __VA_ARGS__, NULL }; \
@@ -34,48 +36,24 @@ static bool have_munge;
 /* ---------------------------------------------------------------------------
  * Set-up: munged and a working directory */
 
-static int run(const char *cmd)
-{
-	return system(cmd) == 0 ? 0 : -1;
-}
-
 static int setup(void **state)
 {
-	const char *base = getenv("TMPDIR");
-	char cmd[2048];
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/pacer-cmd-XXXXXX", base && *base ? base : "/tmp");
-	if (!mkdtemp(dir))
+	if (test_munged_start(&tm, "cmd") < 0)
 		return -1;
-	chmod(dir, 0755);
-	snprintf(sock, sizeof(sock), "%s/munge.sock", dir);
+	snprintf(dir, sizeof(dir), "%s", tm.dir);
+	snprintf(sock, sizeof(sock), "%s", tm.sock);
 	snprintf(confpath, sizeof(confpath), "%s/pacer.conf", dir);
-	snprintf(cmd, sizeof(cmd),
-		 "command -v munged >/dev/null && command -v mungekey >/dev/null && "
-		 "mungekey --create --keyfile=%s/munge.key && "
-		 "munged --socket=%s --key-file=%s/munge.key --log-file=%s/munged.log "
-		 "--pid-file=%s/munged.pid --seed-file=%s/munged.seed",
-		 dir, sock, dir, dir, dir, dir);
-	have_munge = run(cmd) == 0;
-	if (!have_munge)
-		fprintf(stderr, "cmd_test: munged not available; tests that talk are skipped\n");
+	have_munge = tm.up;
 	return chdir(dir);
 }
 
 static int teardown(void **state)
 {
-	char cmd[2048];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd),
-		 "if [ -f %s/munged.pid ]; then p=$(cat %s/munged.pid); kill $p; "
-		 "for i in $(seq 100); do kill -0 $p 2>/dev/null || break; sleep 0.05; done; fi; "
-		 "rm -rf %s",
-		 dir, dir, dir);
 	if (chdir("/") < 0)
 		return -1;
-	return run(cmd);
+	return test_munged_stop(&tm);
 }
 
 static void write_text(const char *path, const char *text)

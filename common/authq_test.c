@@ -17,41 +17,20 @@
 
 #include "auth.h"
 #include "authq.h"
+#include "test_munged.h"
 
-static char dir[256], sock[300];
-static bool have_munge;
+static struct test_munged tm;
 
 static int setup(void **state)
 {
-	const char *base = getenv("TMPDIR");
-	char cmd[2048];
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/pacer-authq-XXXXXX", base && *base ? base : "/tmp");
-	if (!mkdtemp(dir))
-		return -1;
-	chmod(dir, 0755); /* munged wants its socket's folder searchable */
-	snprintf(sock, sizeof(sock), "%s/munge.sock", dir);
-	snprintf(cmd, sizeof(cmd),
-		 "mungekey --create --keyfile=%s/munge.key && "
-		 "munged --socket=%s --key-file=%s/munge.key --log-file=%s/munged.log "
-		 "--pid-file=%s/munged.pid --seed-file=%s/munged.seed </dev/null >/dev/null 2>&1",
-		 dir, sock, dir, dir, dir, dir);
-	have_munge = system(cmd) == 0;
-	return 0;
+	return test_munged_start(&tm, "authq");
 }
 
 static int teardown(void **state)
 {
-	char cmd[2048];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd),
-		 "if [ -f %s/munged.pid ]; then p=$(cat %s/munged.pid); kill $p; "
-		 "for i in $(seq 100); do kill -0 $p 2>/dev/null || break; sleep 0.05; done; fi; "
-		 "rm -rf %s",
-		 dir, dir, dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_munged_stop(&tm);
 }
 
 struct result {
@@ -106,11 +85,11 @@ static void run_loop(struct result *r, int want)
 static void test_checks_off_the_loop(void **state)
 {
 	(void)state;
-	if (!have_munge)
+	if (!tm.up)
 		skip();
 	struct result r = { .base = event_base_new() };
-	struct auth *a = auth_create(sock);
-	struct authq *q = authq_create(r.base, sock);
+	struct auth *a = auth_create(tm.sock);
+	struct authq *q = authq_create(r.base, tm.sock);
 	assert_non_null(q);
 
 	struct authq_job *job = job_for(a, 1, "ctld", &r);
@@ -138,11 +117,11 @@ static void test_checks_off_the_loop(void **state)
 static void test_refusals(void **state)
 {
 	(void)state;
-	if (!have_munge)
+	if (!tm.up)
 		skip();
 	struct result r = { .base = event_base_new() };
-	struct auth *a = auth_create(sock);
-	struct authq *q = authq_create(r.base, sock);
+	struct auth *a = auth_create(tm.sock);
+	struct authq *q = authq_create(r.base, tm.sock);
 
 	/* made for another service */
 	assert_int_equal(authq_submit(q, job_for(a, 1, "noded", &r)), 0);
@@ -170,11 +149,11 @@ static void test_refusals(void **state)
 static void test_order_and_destroy(void **state)
 {
 	(void)state;
-	if (!have_munge)
+	if (!tm.up)
 		skip();
 	struct result r = { .base = event_base_new() };
-	struct auth *a = auth_create(sock);
-	struct authq *q = authq_create(r.base, sock);
+	struct auth *a = auth_create(tm.sock);
+	struct authq *q = authq_create(r.base, tm.sock);
 	for (int i = 0; i < 50; i++)
 		assert_int_equal(authq_submit(q, job_for(a, (uint8_t)i, "ctld", &r)), 0);
 	run_loop(&r, 50);
