@@ -341,6 +341,40 @@ test_expect_success 'the restarted node daemon comes back idle, and the job stay
 	wait_job_state $two COMPLETED
 '
 
+# start_noded NODE: start node daemon NODE again, as local-cluster does.
+start_noded() {
+	setsid "$PACERNODED_BIN" --conf "$PACER_CONF" --name "$1" \
+		--log "$CLUSTER/log/$1.log" --pidfile "$CLUSTER/run/$1.pid" \
+		</dev/null >>"$CLUSTER/log/$1.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+}
+
+test_expect_success 'a node daemon killed with SIGKILL: restarted, it ends the job it left as NODE_FAIL and still reports an end the controller missed' '
+	a=$(gated_submit nk-end 5) &&
+	b=$(gated_submit nk-run 0) &&
+	wait_job_state $a RUNNING &&
+	wait_job_state $b RUNNING &&
+	node=$(pacer queue --job $a --format %N --noheader | tr -d " ") &&
+	test "$(pacer queue --job $b --format %N --noheader | tr -d " ")" = "$node" &&
+	waiter_pid nk-end >/dev/null &&
+	orphan=$(waiter_pid nk-run) &&
+	kill_ctld &&
+	open_gate nk-end &&
+	node_log_has ": job $a ended: FAILED, exit code 5," &&
+	npid=$(noded_pid ${node#node}) &&
+	kill -KILL $npid &&
+	pid_gone $npid &&
+	kill -0 $orphan &&
+	start_noded $node &&
+	restart_ctld &&
+	wait_job_state $a FAILED &&
+	pacer show job $a >show.out &&
+	grep "ExitCode=5:0" show.out &&
+	wait_job_state $b NODE_FAIL &&
+	test "$(reason $b)" = "node daemon restarted while the job ran" &&
+	waiter_gone nk-run &&
+	test "$(cpus_alloc $node)" = 0
+'
+
 test_expect_success 'purged jobs: after a restart that forgets them, ids still go up' '
 	sed -i "s/^kill_wait = .*/&\nmin_job_age = 0/" "$PACER_CONF" &&
 	grep -x "min_job_age = 0" "$PACER_CONF" &&
