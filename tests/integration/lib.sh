@@ -38,11 +38,28 @@ stop_cluster() {
 # be stopped whatever happened, so the exit itself stops it too.
 pacer_on_exit() {
 	rc=$?
+	# The cleanups a failing run would skip (munged of its own, clients...).
+	if test "${test_failure:-0}" != 0 && test -n "${final_cleanup:-}"; then
+		eval_ret=0
+		eval "$final_cleanup" >/dev/null 2>&1 || true
+	fi
 	stop_cluster >/dev/null 2>&1 || true
 	test -n "${EXIT_OK:-}" || die
 	exit $rc
 }
 trap pacer_on_exit EXIT
+
+# test_stop_cluster: the last test of a script: stop the cluster, check that
+# every daemon it started is gone and that none logged a sanitizer report.
+test_stop_cluster() {
+	test_expect_success 'stop the cluster: every daemon gone, no sanitizer report' '
+		pids=$(cat "$CLUSTER"/run/*.pid) &&
+		stop_cluster &&
+		for p in $pids; do pid_gone $p || return 1; done &&
+		test_must_fail grep -E "ERROR: (Address|Leak)Sanitizer|runtime error:" \
+			"$CLUSTER"/log/*.out
+	'
+}
 
 # The pid of the controller / of node daemon N.
 ctld_pid() { cat "$CLUSTER/run/ctld.pid"; }

@@ -491,14 +491,5 @@ test_expect_success 'nothing is left running or pending' '
 	test_expect_code 1 pgrep -f "sleep 300\\.$MARK"
 '
 
-test_expect_success 'the daemons logged no sanitizer report' '
-	! grep -l "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$CLUSTER"/log/*.out
-'
-
-# This sharness runs the cleanups only when every test passed: stop the
-# cluster here too, so that a failing run leaves nothing behind.
-test_expect_success 'stop the cluster' '
-	stop_cluster
-'
-
+test_stop_cluster
 test_done

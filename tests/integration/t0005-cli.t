@@ -579,14 +579,5 @@ test_expect_success 'the controller continued: pacer works again' '
 	pacer cancel $KEEP
 '
 
-test_expect_success 'the daemons logged no sanitizer report' '
-	! grep -l "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$CLUSTER"/log/*.out
-'
-
-# This sharness runs the cleanups only when every test passed: stop the
-# cluster here too, so that a failing run leaves nothing behind.
-test_expect_success 'stop the cluster' '
-	stop_cluster
-'
-
+test_stop_cluster
 test_done
