@@ -68,11 +68,7 @@ noded_pid() { cat "$CLUSTER/run/node$1.pid"; }
 # Start the controller again (after a test killed it), and wait until it
 # answers and every node registered again.
 restart_ctld() {
-	# fds 3-9 closed: sharness's output pipes must not outlive the test
-	setsid "$PACERCTLD_BIN" --conf "$PACER_CONF" --log "$CLUSTER/log/pacerctld.log" \
-		--pidfile "$CLUSTER/run/ctld.pid" </dev/null >>"$CLUSTER/log/pacerctld.out" 2>&1 \
-		3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
-	echo $! >"$CLUSTER/run/ctld.pid"
+	"$LOCAL_CLUSTER" start "$CLUSTER" ctld &&
 	wait_nodes_up
 }
 

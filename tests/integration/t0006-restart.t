@@ -326,9 +326,7 @@ test_expect_success 'a node daemon stopped with SIGTERM ends its job as NODE_FAI
 
 test_expect_success 'the restarted node daemon comes back idle, and the job stays NODE_FAIL' '
 	test -n "$node" && ! test -e "$CLUSTER/run/$node.pid" &&
-	{ setsid "$PACERNODED_BIN" --conf "$PACER_CONF" --name $node \
-		--log "$CLUSTER/log/$node.log" --pidfile "$CLUSTER/run/$node.pid" \
-		</dev/null >>"$CLUSTER/log/$node.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- & } &&
+	"$LOCAL_CLUSTER" start "$CLUSTER" $node &&
 	wait_nodes_up 2 &&
 	pacer nodes --noheader >nodes.out &&
 	grep -E "^$node +idle " nodes.out &&
@@ -340,13 +338,6 @@ test_expect_success 'the restarted node daemon comes back idle, and the job stay
 	two=$(pacer submit --parsable -N 2 -n 4 -D "$WORK" --wrap true) &&
 	wait_job_state $two COMPLETED
 '
-
-# start_noded NODE: start node daemon NODE again, as local-cluster does.
-start_noded() {
-	setsid "$PACERNODED_BIN" --conf "$PACER_CONF" --name "$1" \
-		--log "$CLUSTER/log/$1.log" --pidfile "$CLUSTER/run/$1.pid" \
-		</dev/null >>"$CLUSTER/log/$1.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
-}
 
 test_expect_success 'a node daemon killed with SIGKILL: restarted, it ends the job it left as NODE_FAIL and still reports an end the controller missed' '
 	a=$(gated_submit nk-end 5) &&
@@ -364,7 +355,7 @@ test_expect_success 'a node daemon killed with SIGKILL: restarted, it ends the j
 	kill -KILL $npid &&
 	pid_gone $npid &&
 	kill -0 $orphan &&
-	start_noded $node &&
+	"$LOCAL_CLUSTER" start "$CLUSTER" $node &&
 	restart_ctld &&
 	wait_job_state $a FAILED &&
 	pacer show job $a >show.out &&
