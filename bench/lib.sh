@@ -17,7 +17,7 @@ set -euo pipefail
 # the script starts again under env -i, keeping only the knobs it reads.
 if [ -z "${BENCH_ENV_FIXED:-}" ]; then
 	keep=()
-	for v in PACER_BUILD_DIR N_JOBS N_PENDING BENCH_KEEP BENCH_QUIET TMPDIR; do
+	for v in PACER_BUILD_DIR N_JOBS N_PENDING N_NODES BENCH_KEEP BENCH_QUIET TMPDIR; do
 		[ -z "${!v+x}" ] || keep+=("$v=${!v}")
 	done
 	exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \

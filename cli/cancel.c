@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "jobid.h"
 #include "opt.h"
 
 static const struct opt_def cancel_defs[] = {
@@ -17,7 +18,9 @@ static const char cancel_usage[] =
     "       pacer cancel [OPTIONS] --user USER\n"
     "\n"
     "Cancel jobs: a running job gets SIGTERM, then SIGKILL after the cluster's\n"
-    "kill_wait.  Errors are printed per job; successes are silent.\n"
+    "kill_wait.  Errors are printed per job; successes are silent.  An ID is a\n"
+    "job (42; an array's id cancels every task of it), an array task (42_7) or\n"
+    "several (42_[1-3,5]); IDs may be joined by commas.\n"
     "\n"
     "  -s, --signal=SIGNAL    only send SIGNAL (a name like USR1 or a number) to the\n"
     "                         running jobs, without cancelling them\n"
@@ -26,6 +29,7 @@ static const char cancel_usage[] =
 
 struct cancel_args {
 	Pacer__CancelRequest req;
+	struct jobid_list jobs;
 	const char *user;
 	bool help;
 };
@@ -42,10 +46,7 @@ static int parse(struct cli *cli, int argc, char **argv, struct cancel_args *a)
 
 		switch (key) {
 		case OPT_ERROR: return cli_usage_error(cli, "%s", st.err);
-		case OPT_OPERAND:
-			rc = cli_parse_job_ids(st.arg, &a->req.job_ids, &a->req.n_job_ids, err,
-					       sizeof(err));
-			break;
+		case OPT_OPERAND: rc = jobid_parse_list(st.arg, &a->jobs, err, sizeof(err)); break;
 		case 's': rc = cli_parse_signal(st.arg, &a->req.signal, err, sizeof(err)); break;
 		case 'u': a->user = st.arg; break;
 		case 'h': a->help = true; break;
@@ -57,10 +58,14 @@ static int parse(struct cli *cli, int argc, char **argv, struct cancel_args *a)
 	}
 	if (a->help)
 		return 0;
+	a->req.job_ids = a->jobs.ids;
+	a->req.n_job_ids = a->jobs.nids;
+	a->req.tasks = a->jobs.task_ptrs;
+	a->req.n_tasks = a->jobs.ntasks;
 	if (a->user) {
 		uid_t uid;
 
-		if (a->req.n_job_ids)
+		if (a->req.n_job_ids || a->req.n_tasks)
 			return cli_usage_error(cli, "give job ids or --user, not both");
 		if (cli_parse_user(a->user, &uid, err, sizeof(err)) < 0) {
 			cli_error(cli, "%s", err);
@@ -68,7 +73,7 @@ static int parse(struct cli *cli, int argc, char **argv, struct cancel_args *a)
 		}
 		a->req.by_user = true;
 		a->req.uid = (uint32_t)uid;
-	} else if (a->req.n_job_ids == 0) {
+	} else if (a->req.n_job_ids == 0 && a->req.n_tasks == 0) {
 		return cli_usage_error(cli, "no job to cancel (give job ids, or --user USER)");
 	}
 	return 0;
@@ -96,6 +101,6 @@ int cmd_cancel(struct cli *cli, int argc, char **argv)
 	rc = cli_job_results(cli, reply->cancel_reply->results, reply->cancel_reply->n_results);
 	pacer__msg__free_unpacked(reply, NULL);
 done:
-	free(a.req.job_ids);
+	jobid_list_free(&a.jobs);
 	return rc;
 }

@@ -71,31 +71,46 @@ static int load_conf(struct cli *cli)
 	return 0;
 }
 
-int cli_call(struct cli *cli, Pacer__Msg *req, Pacer__Msg__BodyCase want, Pacer__Msg **reply)
+static int call(struct cli *cli, Pacer__Msg *req, Pacer__Msg__BodyCase want, Pacer__Msg **reply,
+		bool quiet)
 {
 	char err[2048];
 	int timeout_ms;
 
 	if (client_timeout_ms(getenv("PACER_TIMEOUT"), &timeout_ms, err, sizeof(err)) < 0) {
-		cli_error(cli, "%s", err);
+		if (!quiet)
+			cli_error(cli, "%s", err);
 		return -1;
 	}
 	if (load_conf(cli) < 0)
 		return -1;
 	if (client_call(cli->conf, req, timeout_ms, reply, err, sizeof(err)) < 0) {
-		cli_error(cli, "%s", err);
+		if (!quiet)
+			cli_error(cli, "%s", err);
 		return -1;
 	}
 	if ((*reply)->body_case != want) {
-		cli_error(cli,
-			  "the controller answered a %s request with a %s message (use pacer "
-			  "and pacerctld of the same release)",
-			  frame_type_name(req->body_case), frame_type_name((*reply)->body_case));
+		if (!quiet)
+			cli_error(cli,
+				  "the controller answered a %s request with a %s message (use "
+				  "pacer and pacerctld of the same release)",
+				  frame_type_name(req->body_case),
+				  frame_type_name((*reply)->body_case));
 		pacer__msg__free_unpacked(*reply, NULL);
 		*reply = NULL;
 		return -1;
 	}
 	return 0;
+}
+
+int cli_call(struct cli *cli, Pacer__Msg *req, Pacer__Msg__BodyCase want, Pacer__Msg **reply)
+{
+	return call(cli, req, want, reply, false);
+}
+
+int cli_call_quiet(struct cli *cli, Pacer__Msg *req, Pacer__Msg__BodyCase want, Pacer__Msg **reply)
+{
+	return call(cli, req, want, reply, true);
 }
 
 void cli_free(struct cli *cli)
@@ -123,47 +138,6 @@ static int parse_uint(const char *s, size_t len, uint64_t max, uint64_t *v)
 invalid:
 	errno = EINVAL;
 	return -1;
-}
-
-int cli_parse_job_id(const char *s, uint32_t *id)
-{
-	uint64_t v;
-
-	if (parse_uint(s, strlen(s), UINT32_MAX, &v) < 0 || v == 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	*id = (uint32_t)v;
-	return 0;
-}
-
-int cli_parse_job_ids(const char *list, uint32_t **ids, size_t *n, char *err, size_t errlen)
-{
-	const char *p = list;
-
-	for (;;) {
-		size_t len = strcspn(p, ",");
-		uint64_t v;
-
-		if (parse_uint(p, len, UINT32_MAX, &v) < 0 || v == 0) {
-			snprintf(err, errlen,
-				 "invalid job id '%.*s' (a job id is a whole number "
-				 "like 42)",
-				 (int)len, p);
-			errno = EINVAL;
-			return -1;
-		}
-		uint32_t *grown = realloc(*ids, (*n + 1) * sizeof(**ids));
-		if (!grown) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		*ids = grown;
-		(*ids)[(*n)++] = (uint32_t)v;
-		if (!p[len])
-			return 0;
-		p += len + 1;
-	}
 }
 
 static const struct {
@@ -276,8 +250,8 @@ int cli_parse_states(const char *list, Pacer__JobState **states, size_t *n, char
 		if (len >= sizeof(word) || format_job_state_parse(word, &st) < 0) {
 			snprintf(err, errlen,
 				 "unknown job state '%.*s' (states: PENDING "
-				 "RUNNING COMPLETED FAILED CANCELLED TIMEOUT NODE_FAIL REQUEUED, "
-				 "or PD R CD F CA TO NF RQ)",
+				 "RUNNING COMPLETED FAILED CANCELLED TIMEOUT NODE_FAIL REQUEUED "
+				 "OUT_OF_MEMORY, or PD R CD F CA TO NF RQ OOM)",
 				 (int)len, p);
 			errno = EINVAL;
 			return -1;
@@ -304,8 +278,12 @@ int cli_job_results(const struct cli *cli, Pacer__JobResult **results, size_t n)
 
 		if (r->code == 0)
 			continue;
-		cli_error(cli, "job %u: %s", r->job_id,
-			  r->message && *r->message ? r->message : strerror(r->code));
+		const char *msg = r->message && *r->message ? r->message : strerror(r->code);
+		/* A task that does not exist has no job id: the message names it. */
+		if (r->job_id)
+			cli_error(cli, "job %u: %s", r->job_id, msg);
+		else
+			cli_error(cli, "%s", msg);
 		rc = 1;
 	}
 	return rc;

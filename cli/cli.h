@@ -1,6 +1,6 @@
 /* cli.h - what every `pacer` subcommand shares: its context, error
- * printing, the controller call, and the parsers of job ids, signals and
- * users.
+ * printing, the controller call, and the parsers of signals, users and
+ * states (job ids are jobid.h's).
  *
  * Exit codes: 0 success, 1 an error (one line on stderr), 2 a usage error
  * (the line and a hint to --help).
@@ -41,14 +41,11 @@ int cli_usage_error(const struct cli *cli, const char *fmt, ...)
  * problem is printed. */
 int cli_call(struct cli *cli, Pacer__Msg *req, Pacer__Msg__BodyCase want, Pacer__Msg **reply);
 
+/* As cli_call, but printing nothing: for a request whose failure only
+ * costs detail (the caller goes on without its reply). */
+int cli_call_quiet(struct cli *cli, Pacer__Msg *req, Pacer__Msg__BodyCase want, Pacer__Msg **reply);
+
 void cli_free(struct cli *cli);
-
-/* A job id: a whole number from 1 up.  0, or -1 with EINVAL. */
-int cli_parse_job_id(const char *s, uint32_t *id);
-
-/* Append the ids of LIST ("42" or "42,43") to *IDS (*N entries, grown
- * with realloc).  0, or -1 with ERR "invalid job id 'abc'". */
-int cli_parse_job_ids(const char *list, uint32_t **ids, size_t *n, char *err, size_t errlen);
 
 /* A signal by name ("TERM", "SIGTERM", "term", "USR1") or number ("15").
  * 0, or -1 with ERR set. */
@@ -66,7 +63,9 @@ int cli_parse_states(const char *list, Pacer__JobState **states, size_t *n, char
 		     size_t errlen);
 
 /* Print the per-job results of a cancel, hold or release as
- * "pacer CMD: job 42: MESSAGE"; the exit code (1 when any failed). */
+ * "pacer CMD: job 42: MESSAGE" ("pacer CMD: MESSAGE" for a result without a
+ * job id: an array task that does not exist); the exit code (1 when any
+ * failed). */
 int cli_job_results(const struct cli *cli, Pacer__JobResult **results, size_t n);
 
 /* Subcommands: ARGV[0] is the subcommand's name; each returns an exit code. */

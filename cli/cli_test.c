@@ -17,47 +17,6 @@
 
 static char err[512];
 
-static void test_job_id(void **state)
-{
-	(void)state;
-	uint32_t id;
-
-	assert_int_equal(cli_parse_job_id("42", &id), 0);
-	assert_int_equal(id, 42);
-	assert_int_equal(cli_parse_job_id("4294967295", &id), 0);
-	assert_int_equal(id, UINT32_MAX);
-	assert_int_equal(cli_parse_job_id("4294967296", &id), -1);
-	assert_int_equal(cli_parse_job_id("0", &id), -1);
-	assert_int_equal(cli_parse_job_id("", &id), -1);
-	assert_int_equal(cli_parse_job_id("-1", &id), -1);
-	assert_int_equal(cli_parse_job_id("12a", &id), -1);
-	assert_int_equal(errno, EINVAL);
-}
-
-static void test_job_ids(void **state)
-{
-	(void)state;
-	uint32_t *ids = NULL;
-	size_t n = 0;
-
-	assert_int_equal(cli_parse_job_ids("42", &ids, &n, err, sizeof(err)), 0);
-	assert_int_equal(cli_parse_job_ids("7,8,9", &ids, &n, err, sizeof(err)), 0);
-	assert_int_equal(n, 4);
-	assert_int_equal(ids[0], 42);
-	assert_int_equal(ids[1], 7);
-	assert_int_equal(ids[3], 9);
-
-	assert_int_equal(cli_parse_job_ids("abc", &ids, &n, err, sizeof(err)), -1);
-	assert_string_equal(err, "invalid job id 'abc' (a job id is a whole number like 42)");
-	assert_int_equal(cli_parse_job_ids("5,,6", &ids, &n, err, sizeof(err)), -1);
-	assert_string_equal(err, "invalid job id '' (a job id is a whole number like 42)");
-	assert_int_equal(cli_parse_job_ids("5,0", &ids, &n, err, sizeof(err)), -1);
-	assert_string_equal(err, "invalid job id '0' (a job id is a whole number like 42)");
-	assert_int_equal(cli_parse_job_ids("42.1", &ids, &n, err, sizeof(err)), -1);
-	assert_string_equal(err, "invalid job id '42.1' (a job id is a whole number like 42)");
-	free(ids);
-}
-
 static void test_signal(void **state)
 {
 	(void)state;
@@ -122,16 +81,17 @@ static void test_states(void **state)
 	Pacer__JobState *st = NULL;
 	size_t n = 0;
 
-	assert_int_equal(cli_parse_states("PD,r,Completed", &st, &n, err, sizeof(err)), 0);
-	assert_int_equal(n, 3);
+	assert_int_equal(cli_parse_states("PD,r,Completed,oom", &st, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(st[3], PACER__JOB_STATE__JOB_OUT_OF_MEMORY);
 	assert_int_equal(st[0], PACER__JOB_STATE__JOB_PENDING);
 	assert_int_equal(st[1], PACER__JOB_STATE__JOB_RUNNING);
 	assert_int_equal(st[2], PACER__JOB_STATE__JOB_COMPLETED);
 	assert_int_equal(cli_parse_states("R,DONE", &st, &n, err, sizeof(err)), -1);
-	assert_string_equal(err,
-			    "unknown job state 'DONE' (states: PENDING RUNNING COMPLETED "
-			    "FAILED CANCELLED TIMEOUT NODE_FAIL REQUEUED, or PD R CD F CA TO NF "
-			    "RQ)");
+	assert_string_equal(
+	    err, "unknown job state 'DONE' (states: PENDING RUNNING COMPLETED "
+		 "FAILED CANCELLED TIMEOUT NODE_FAIL REQUEUED OUT_OF_MEMORY, or PD R CD F "
+		 "CA TO NF RQ OOM)");
 	assert_int_equal(
 	    cli_parse_states("RUNNINGRUNNINGRUNNINGRUNNINGRUNNING", &st, &n, err, sizeof(err)), -1);
 	free(st);
@@ -182,8 +142,8 @@ static char *stderr_of(int (*fn)(void *), void *arg, int *rc)
 static int print_results(void *arg)
 {
 	Pacer__JobResult ok = PACER__JOB_RESULT__INIT, bad = PACER__JOB_RESULT__INIT;
-	Pacer__JobResult bare = PACER__JOB_RESULT__INIT;
-	Pacer__JobResult *results[] = { &ok, &bad, &bare };
+	Pacer__JobResult bare = PACER__JOB_RESULT__INIT, task = PACER__JOB_RESULT__INIT;
+	Pacer__JobResult *results[] = { &ok, &bad, &bare, &task };
 	size_t n = *(size_t *)arg;
 	struct cli cli = { .cmd = "cancel" };
 
@@ -194,19 +154,23 @@ static int print_results(void *arg)
 	bare.job_id = 43;
 	bare.code = ENOENT;
 	bare.message = "";
+	task.code = ENOENT;
+	task.message = "job 40_9 does not exist";
 	return cli_job_results(&cli, results, n);
 }
 
 static void test_job_results(void **state)
 {
 	(void)state;
-	size_t n = 3;
+	size_t n = 4;
 	int rc;
 	char *out = stderr_of(print_results, &n, &rc);
 
 	assert_int_equal(rc, 1);
+	/* An array task that does not exist has no id: its message names it. */
 	assert_string_equal(out, "pacer cancel: job 42: you do not own this job\n"
-				 "pacer cancel: job 43: No such file or directory\n");
+				 "pacer cancel: job 43: No such file or directory\n"
+				 "pacer cancel: job 40_9 does not exist\n");
 	free(out);
 	n = 1;
 	out = stderr_of(print_results, &n, &rc);
@@ -237,7 +201,6 @@ static void test_usage_error(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_job_id),      cmocka_unit_test(test_job_ids),
 		cmocka_unit_test(test_signal),      cmocka_unit_test(test_users),
 		cmocka_unit_test(test_states),      cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_job_results), cmocka_unit_test(test_usage_error),

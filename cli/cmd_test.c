@@ -144,7 +144,8 @@ static int serve(int fd, int out, Pacer__Msg *reply)
 	return rc;
 }
 
-static void fake_start(struct fake *f, Pacer__Msg *reply)
+/* Serve one connection for each of REPLIES[0..N), in turn. */
+static void fake_start_many(struct fake *f, Pacer__Msg **replies, int n)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t len = sizeof(sin);
@@ -160,30 +161,58 @@ static void fake_start(struct fake *f, Pacer__Msg *reply)
 	assert_true(f->pid >= 0);
 	if (f->pid == 0) {
 		close(p[0]);
-		int fd = accept(ls, NULL, NULL);
-		_exit(fd < 0 ? 9 : serve(fd, p[1], reply));
+		for (int i = 0; i < n; i++) {
+			int fd = accept(ls, NULL, NULL), rc;
+			if (fd < 0)
+				_exit(9);
+			rc = serve(fd, p[1], replies[i]);
+			close(fd);
+			if (rc)
+				_exit(rc);
+		}
+		_exit(0);
 	}
 	close(p[1]);
 	close(ls);
 	f->pipe = p[0];
 }
 
-/* The request the fake received (NULL when none), once it has exited. */
-static Pacer__Msg *fake_request(struct fake *f)
+static void fake_start(struct fake *f, Pacer__Msg *reply)
+{
+	fake_start_many(f, &reply, 1);
+}
+
+/* The requests the fake received, into OUT[0..MAX), once it has exited;
+ * how many. */
+static int fake_requests(struct fake *f, Pacer__Msg **out, int max)
 {
 	static uint8_t buf[FRAME_MAX_REQUEST / 64];
-	size_t len = 0;
+	size_t len = 0, off = 0;
 	ssize_t n;
-	int status;
+	int status, count = 0;
 
 	while ((n = read(f->pipe, buf + len, sizeof(buf) - len)) > 0)
 		len += (size_t)n;
 	close(f->pipe);
 	assert_int_equal(waitpid(f->pid, &status, 0), f->pid);
-	if (len < FRAME_HEADER)
-		return NULL;
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	return frame_unpack(buf + FRAME_HEADER, len - FRAME_HEADER);
+	while (count < max && len - off >= FRAME_HEADER) {
+		uint32_t flen;
+		assert_int_equal(frame_length(buf + off, FRAME_MAX_REQUEST, &flen), 0);
+		assert_true(flen <= len - off - FRAME_HEADER);
+		out[count++] = frame_unpack(buf + off + FRAME_HEADER, flen);
+		off += FRAME_HEADER + flen;
+	}
+	if (count > 0)
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return count;
+}
+
+/* The request the fake received (NULL when none), once it has exited. */
+static Pacer__Msg *fake_request(struct fake *f)
+{
+	Pacer__Msg *req = NULL;
+
+	return fake_requests(f, &req, 1) ? req : NULL;
 }
 
 /* ---------------------------------------------------------------------------
@@ -255,12 +284,14 @@ static void test_submit(void **state)
 	(void)state;
 	Pacer__SubmitReply sr = PACER__SUBMIT_REPLY__INIT;
 	Pacer__Msg reply = PACER__MSG__INIT, *req;
-	static const char script[] = "#!/bin/bash\n#SBATCH -J fromscript -N 1 --exclusive\n"
+	static const char script[] = "#!/bin/bash\n#SBATCH -J fromscript -N 1 --requeue\n"
+				     "#SBATCH --array=0-3%2 --exclusive --gres=gpu:2\n"
 				     "#PACER --export=CMD_TEST_A,CMD_TEST_B=b\necho hi\n";
 	struct result r;
 	struct fake f;
 	char cwd[512], want[600];
-	DECL(argv, "submit", "-N", "2", "-D", "sub", "--hold", "job.sh", "one", "-N", "3");
+	DECL(argv, "submit", "-N", "2", "-D", "sub", "--hold", "-d", "afterok:40_1",
+	     "--cpu-bind=v,cores", "job.sh", "one", "-N", "3");
 
 	if (!have_munge)
 		skip();
@@ -276,7 +307,7 @@ static void test_submit(void **state)
 
 	assert_int_equal(r.rc, 0);
 	assert_string_equal(r.out, "Submitted job 42\n");
-	assert_string_equal(r.err, "pacer submit: warning: job.sh:2: --exclusive is not "
+	assert_string_equal(r.err, "pacer submit: warning: job.sh:2: --requeue is not "
 				   "supported yet and was ignored\n");
 	assert_non_null(req);
 	assert_int_equal(req->body_case, PACER__MSG__BODY_SUBMIT);
@@ -301,6 +332,14 @@ static void test_submit(void **state)
 	assert_string_equal(s->workdir, want);
 	assert_string_equal(s->stdout_pattern, "");
 	assert_true(s->submit_host[0] != '\0');
+	/* Directives and the command line meet in the spec. */
+	assert_string_equal(s->array, "0-3%2");
+	assert_int_equal(s->array_max_running, 2);
+	assert_true(s->exclusive);
+	assert_int_equal(s->gpus_per_node, 2);
+	assert_string_equal(s->dependency, "afterok:40_1");
+	assert_string_equal(s->cpu_bind, "cores,verbose");
+	assert_string_equal(s->distribution, "");
 	pacer__msg__free_unpacked(req, NULL);
 	result_free(&r);
 }
@@ -382,6 +421,16 @@ static void test_submit_errors(void **state)
 				   "of at least 1)\n");
 	assert_string_equal(r.out, "");
 	result_free(&r);
+
+	/* A bad directive names its line; nothing is sent. */
+	DECL(gpu, "submit", "gpu.sh");
+	write_text("gpu.sh", "#!/bin/sh\n#SBATCH -N 1\n#SBATCH --gpus=v100:1\nhostname\n");
+	run_cmd(&r, cmd_submit, "submit", gpu_c, gpu);
+	assert_int_equal(r.rc, 1);
+	assert_string_equal(r.err, "pacer submit: gpu.sh:3: bad value for --gpus in #SBATCH line: "
+				   "'v100:1' names a GPU type, and GPU types are not supported yet "
+				   "(give a count only, like 2)\n");
+	result_free(&r);
 }
 
 static void test_unreachable(void **state)
@@ -439,6 +488,65 @@ static void test_queue(void **state)
 	assert_int_equal(q->states[1], PACER__JOB_STATE__JOB_RUNNING);
 	assert_true(q->all);
 	assert_false(q->full);
+	pacer__msg__free_unpacked(req, NULL);
+	result_free(&r);
+}
+
+/* -j with array tasks, --start: pending jobs, soonest first. */
+static void test_queue_start(void **state)
+{
+	(void)state;
+	Pacer__JobSummary a = PACER__JOB_SUMMARY__INIT, b = PACER__JOB_SUMMARY__INIT;
+	Pacer__JobSummary c = PACER__JOB_SUMMARY__INIT, *jobs[] = { &a, &b, &c };
+	Pacer__QueueReply qr = PACER__QUEUE_REPLY__INIT;
+	Pacer__Msg reply = PACER__MSG__INIT, *req;
+	struct result r;
+	struct fake f;
+	DECL(argv, "queue", "--start", "-j", "5,7_2,8_[0-1]", "-o", "%i %S %r");
+
+	if (!have_munge)
+		skip();
+	setenv("TZ", "UTC", 1);
+	tzset();
+	a.id = 5;
+	a.state = PACER__JOB_STATE__JOB_PENDING;
+	a.reason = "Resources";
+	a.expected_start = 1700003600;
+	b.id = 9;
+	b.array_job_id = 7;
+	b.array_task_id = 2;
+	b.state = PACER__JOB_STATE__JOB_PENDING;
+	b.reason = "Dependency";
+	c.id = 10;
+	c.array_job_id = 8;
+	c.array_task_id = 0;
+	c.state = PACER__JOB_STATE__JOB_PENDING;
+	c.reason = "Priority";
+	c.expected_start = 1700000000;
+	qr.jobs = jobs;
+	qr.n_jobs = 3;
+	reply.body_case = PACER__MSG__BODY_QUEUE_REPLY;
+	reply.queue_reply = &qr;
+	fake_start(&f, &reply);
+	run_cmd(&r, cmd_queue, "queue", argv_c, argv);
+	req = fake_request(&f);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.err, "");
+	assert_string_equal(r.out, "JOBID START_TIME REASON\n"
+				   "8_0 2023-11-14T22:13:20 Priority\n"
+				   "5 2023-11-14T23:13:20 Resources\n"
+				   "7_2 N/A Dependency\n");
+	const Pacer__QueueRequest *q = req->queue;
+	assert_int_equal(q->n_job_ids, 1);
+	assert_int_equal(q->job_ids[0], 5);
+	assert_int_equal(q->n_tasks, 3);
+	assert_int_equal(q->tasks[0]->array_job_id, 7);
+	assert_int_equal(q->tasks[0]->task_id, 2);
+	assert_int_equal(q->tasks[2]->array_job_id, 8);
+	assert_int_equal(q->tasks[2]->task_id, 1);
+	assert_int_equal(q->n_states, 1);
+	assert_int_equal(q->states[0], PACER__JOB_STATE__JOB_PENDING);
+	assert_true(q->all);
 	pacer__msg__free_unpacked(req, NULL);
 	result_free(&r);
 }
@@ -512,16 +620,16 @@ static void test_queue_errors(void **state)
 	write_conf(1);
 	run_cmd(&r, cmd_queue, "queue", fmt_c, fmt);
 	assert_int_equal(r.rc, 1);
-	assert_string_equal(r.err,
-			    "pacer queue: bad --format: unknown field '%z' in format "
-			    "(fields: %i %j %u %P %t %T %M %l %D %C %R %N %r %V %S %e %Q)\n");
+	assert_string_equal(
+	    r.err, "pacer queue: bad --format: unknown field '%z' in format "
+		   "(fields: %i %j %u %P %t %T %M %l %L %D %C %R %N %r %V %S %e %Q %U %A %F "
+		   "%K)\n");
 	result_free(&r);
 	run_cmd(&r, cmd_queue, "queue", st_c, st);
 	assert_int_equal(r.rc, 1);
-	assert_string_equal(r.err,
-			    "pacer queue: unknown job state 'DONE' (states: PENDING "
-			    "RUNNING COMPLETED FAILED CANCELLED TIMEOUT NODE_FAIL REQUEUED, or PD "
-			    "R CD F CA TO NF RQ)\n");
+	assert_string_equal(r.err, "pacer queue: unknown job state 'DONE' (states: PENDING "
+				   "RUNNING COMPLETED FAILED CANCELLED TIMEOUT NODE_FAIL REQUEUED "
+				   "OUT_OF_MEMORY, or PD R CD F CA TO NF RQ OOM)\n");
 	result_free(&r);
 	run_cmd(&r, cmd_queue, "queue", user_c, user);
 	assert_int_equal(r.rc, 1);
@@ -549,7 +657,7 @@ static void test_cancel(void **state)
 	Pacer__Msg reply = PACER__MSG__INIT, *req;
 	struct result r;
 	struct fake f;
-	DECL(argv, "cancel", "12", "--signal", "USR1", "13,14");
+	DECL(argv, "cancel", "12", "--signal", "USR1", "13,14", "20_[3-4],21_0");
 
 	if (!have_munge)
 		skip();
@@ -572,6 +680,11 @@ static void test_cancel(void **state)
 	assert_int_equal(req->cancel->job_ids[2], 14);
 	assert_int_equal(req->cancel->signal, 10);
 	assert_false(req->cancel->by_user);
+	assert_int_equal(req->cancel->n_tasks, 3);
+	assert_int_equal(req->cancel->tasks[0]->array_job_id, 20);
+	assert_int_equal(req->cancel->tasks[1]->task_id, 4);
+	assert_int_equal(req->cancel->tasks[2]->array_job_id, 21);
+	assert_int_equal(req->cancel->tasks[2]->task_id, 0);
 	pacer__msg__free_unpacked(req, NULL);
 	result_free(&r);
 }
@@ -609,7 +722,9 @@ static void test_cancel_errors(void **state)
 	DECL(none, "cancel");
 	DECL(abc, "cancel", "abc");
 	DECL(both, "cancel", "-u", "root", "5");
+	DECL(both_task, "cancel", "-u", "root", "5_1");
 	DECL(sig, "cancel", "-s", "NOPE", "5");
+	DECL(task, "cancel", "5_[2-1]");
 
 	write_conf(1);
 	run_cmd(&r, cmd_cancel, "cancel", none_c, none);
@@ -627,6 +742,14 @@ static void test_cancel_errors(void **state)
 	run_cmd(&r, cmd_cancel, "cancel", both_c, both);
 	assert_int_equal(r.rc, 2);
 	result_free(&r);
+	run_cmd(&r, cmd_cancel, "cancel", both_task_c, both_task);
+	assert_int_equal(r.rc, 2);
+	result_free(&r);
+	run_cmd(&r, cmd_cancel, "cancel", task_c, task);
+	assert_int_equal(r.rc, 1);
+	assert_string_equal(r.err, "pacer cancel: invalid array task '5_[2-1]' (write one task as "
+				   "42_7, several as 42_[1-3,5])\n");
+	result_free(&r);
 	run_cmd(&r, cmd_cancel, "cancel", sig_c, sig);
 	assert_int_equal(r.rc, 1);
 	result_free(&r);
@@ -639,7 +762,7 @@ static void test_release(void **state)
 	Pacer__Msg reply = PACER__MSG__INIT, *req;
 	struct result r;
 	struct fake f;
-	DECL(argv, "release", "8");
+	DECL(argv, "release", "8", "9_1");
 	DECL(none, "hold");
 
 	if (!have_munge)
@@ -653,6 +776,9 @@ static void test_release(void **state)
 	assert_true(req->hold->release);
 	assert_int_equal(req->hold->n_job_ids, 1);
 	assert_int_equal(req->hold->job_ids[0], 8);
+	assert_int_equal(req->hold->n_tasks, 1);
+	assert_int_equal(req->hold->tasks[0]->array_job_id, 9);
+	assert_int_equal(req->hold->tasks[0]->task_id, 1);
 	pacer__msg__free_unpacked(req, NULL);
 	result_free(&r);
 
@@ -690,9 +816,14 @@ static void test_nodes(void **state)
 	run_cmd(&r, cmd_nodes, "nodes", argv_c, argv);
 	req = fake_request(&f);
 	assert_int_equal(r.rc, 0);
-	assert_string_equal(r.out, "NODELIST STATE CPUS(A/T) MEMORY(A/T) PARTITIONS REASON\n"
-				   "n1       idle  0/4       0/0         (none)     none\n");
+	assert_string_equal(r.out, "NODELIST STATE CPUS(A/T) S:C:T MEMORY(A/T) GPUS(A/T) FEATURES "
+				   "PARTITIONS REASON\n"
+				   "n1       idle  0/4       -     0/0         0/0       (none)   "
+				   "(none)     none\n");
 	assert_int_equal(req->body_case, PACER__MSG__BODY_NODES);
+	/* The list needs no layouts. */
+	assert_int_equal(req->nodes->n_names, 0);
+	assert_false(req->nodes->layout);
 	pacer__msg__free_unpacked(req, NULL);
 	result_free(&r);
 }
@@ -704,8 +835,9 @@ static void test_show_job(void **state)
 	Pacer__Msg reply = PACER__MSG__INIT, *req;
 	struct result r;
 	struct fake f;
-	DECL(argv, "show", "job", "42");
+	DECL(argv, "show", "job", "42_4");
 	DECL(bad, "show", "jobs");
+	DECL(badid, "show", "job", "42_x");
 
 	if (!have_munge)
 		skip();
@@ -716,13 +848,21 @@ static void test_show_job(void **state)
 	req = fake_request(&f);
 	assert_int_equal(r.rc, 1);
 	assert_string_equal(r.out, "");
-	assert_string_equal(r.err, "pacer show job: job 42 not found (it may have ended long "
+	assert_string_equal(r.err, "pacer show job: job 42_4 not found (it may have ended long "
 				   "enough ago to be forgotten)\n");
 	assert_true(req->queue->full);
 	assert_true(req->queue->all);
-	assert_int_equal(req->queue->n_job_ids, 1);
-	assert_int_equal(req->queue->job_ids[0], 42);
+	assert_int_equal(req->queue->n_job_ids, 0);
+	assert_int_equal(req->queue->n_tasks, 1);
+	assert_int_equal(req->queue->tasks[0]->array_job_id, 42);
+	assert_int_equal(req->queue->tasks[0]->task_id, 4);
 	pacer__msg__free_unpacked(req, NULL);
+	result_free(&r);
+
+	run_cmd(&r, cmd_show, "show", badid_c, badid);
+	assert_int_equal(r.rc, 1);
+	assert_string_equal(r.err, "pacer show job: invalid array task '42_x' (write one task as "
+				   "42_7, several as 42_[1-3,5])\n");
 	result_free(&r);
 
 	run_cmd(&r, cmd_show, "show", bad_c, bad);
@@ -757,11 +897,110 @@ static void test_show_job_json(void **state)
 	req = fake_request(&f);
 	assert_int_equal(r.rc, 0);
 	static const char head[] = "{\n  \"id\": 42,\n  \"uid\": 0,\n";
-	static const char tail[] = "  \"epoch\": 0\n}\n";
+	static const char tail[] = "  \"expected_start\": 0\n}\n";
 	assert_memory_equal(r.out, head, sizeof(head) - 1);
 	assert_non_null(strstr(r.out, "  \"spec\": null,\n  \"state\": \"COMPLETED\",\n"));
 	assert_true(strlen(r.out) > sizeof(tail));
 	assert_string_equal(r.out + strlen(r.out) - (sizeof(tail) - 1), tail);
+	pacer__msg__free_unpacked(req, NULL);
+	result_free(&r);
+}
+
+/* Node records hold bare ids: a second request names the jobs, so that
+ * an array task shows as ARRAYID_INDEX. */
+static void test_show_node_names(void **state)
+{
+	(void)state;
+	Pacer__NodeInfo n = PACER__NODE_INFO__INIT, *nodes[] = { &n };
+	Pacer__NodesReply nr = PACER__NODES_REPLY__INIT;
+	Pacer__JobSummary t = PACER__JOB_SUMMARY__INIT, *jobs[] = { &t };
+	Pacer__QueueReply qr = PACER__QUEUE_REPLY__INIT;
+	Pacer__Msg nodes_reply = PACER__MSG__INIT, queue_reply = PACER__MSG__INIT;
+	Pacer__Msg *replies[] = { &nodes_reply, &queue_reply }, *reqs[2];
+	uint32_t held[] = { 7, 43 };
+	struct result r;
+	struct fake f;
+	DECL(argv, "show", "node");
+
+	if (!have_munge)
+		skip();
+	n.name = "n1";
+	n.state = PACER__NODE_STATE__NODE_UP;
+	n.jobs = held;
+	n.n_jobs = 2;
+	nr.nodes = nodes;
+	nr.n_nodes = 1;
+	nodes_reply.body_case = PACER__MSG__BODY_NODES_REPLY;
+	nodes_reply.nodes_reply = &nr;
+	t.id = 43;
+	t.array_job_id = 40;
+	t.array_task_id = 3;
+	qr.jobs = jobs;
+	qr.n_jobs = 1;
+	queue_reply.body_case = PACER__MSG__BODY_QUEUE_REPLY;
+	queue_reply.queue_reply = &qr;
+	fake_start_many(&f, replies, 2);
+	run_cmd(&r, cmd_show, "show", argv_c, argv);
+	assert_int_equal(fake_requests(&f, reqs, 2), 2);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.err, "");
+	assert_non_null(strstr(r.out, "\n   Jobs=7,40_3\n"));
+	/* All nodes: no layout asked; then the ids the records hold. */
+	assert_int_equal(reqs[0]->nodes->n_names, 0);
+	assert_false(reqs[0]->nodes->layout);
+	assert_int_equal(reqs[1]->body_case, PACER__MSG__BODY_QUEUE);
+	assert_int_equal(reqs[1]->queue->n_job_ids, 2);
+	assert_int_equal(reqs[1]->queue->job_ids[0], 7);
+	assert_int_equal(reqs[1]->queue->job_ids[1], 43);
+	assert_true(reqs[1]->queue->all);
+	pacer__msg__free_unpacked(reqs[0], NULL);
+	pacer__msg__free_unpacked(reqs[1], NULL);
+	result_free(&r);
+
+	/* No answer to the second request: the ids as they are, no error. */
+	fake_start(&f, &nodes_reply);
+	run_cmd(&r, cmd_show, "show", argv_c, argv);
+	pacer__msg__free_unpacked(fake_request(&f), NULL);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.err, "");
+	assert_non_null(strstr(r.out, "\n   Jobs=7,43\n"));
+	result_free(&r);
+}
+
+/* An array's id names all its tasks: --json gives them as a list. */
+static void test_show_array_json(void **state)
+{
+	(void)state;
+	Pacer__Job a = PACER__JOB__INIT, b = PACER__JOB__INIT, *full[] = { &a, &b };
+	Pacer__QueueReply qr = PACER__QUEUE_REPLY__INIT;
+	Pacer__Msg reply = PACER__MSG__INIT, *req;
+	struct result r;
+	struct fake f;
+	DECL(argv, "show", "job", "42", "--json");
+
+	if (!have_munge)
+		skip();
+	a.id = 42;
+	a.array_job_id = 42;
+	a.array_task_id = 0;
+	b.id = 43;
+	b.array_job_id = 42;
+	b.array_task_id = 1;
+	qr.full = full;
+	qr.n_full = 2;
+	reply.body_case = PACER__MSG__BODY_QUEUE_REPLY;
+	reply.queue_reply = &qr;
+	fake_start(&f, &reply);
+	run_cmd(&r, cmd_show, "show", argv_c, argv);
+	req = fake_request(&f);
+	assert_int_equal(r.rc, 0);
+	static const char head[] = "{\n  \"jobs\": [\n    {\n      \"id\": 42,\n";
+	assert_memory_equal(r.out, head, sizeof(head) - 1);
+	assert_non_null(strstr(r.out, "      \"id\": 43,\n"));
+	assert_non_null(
+	    strstr(r.out, "      \"array_job_id\": 42,\n      \"array_task_id\": 1,\n"));
+	assert_int_equal(req->queue->n_job_ids, 1);
+	assert_int_equal(req->queue->job_ids[0], 42);
 	pacer__msg__free_unpacked(req, NULL);
 	result_free(&r);
 }
@@ -791,13 +1030,23 @@ static void test_show_node(void **state)
 	run_cmd(&r, cmd_show, "show", argv_c, argv);
 	req = fake_request(&f);
 	assert_int_equal(r.rc, 0);
-	assert_string_equal(r.out, "NodeName=n2 State=DOWN\n"
-				   "   Address=(null) Port=0\n"
-				   "   CPUTot=0 CPUAlloc=0 RealMemory=0 AllocMem=0\n"
-				   "   Partitions=(null)\n"
-				   "   Jobs=(null)\n"
-				   "   BootId=(null) Version=(null) LastHeard=N/A\n"
-				   "   Reason=fenced\n");
+	assert_string_equal(r.out,
+			    "NodeName=n2 State=DOWN\n"
+			    "   Address=(null) Port=0\n"
+			    "   CPUTot=0 CPUAlloc=0 RealMemory=0 AllocMem=0\n"
+			    "   Sockets=0 CoresPerSocket=- ThreadsPerCore=0 Cores=0 CoresAlloc=0 "
+			    "NUMAs=0\n"
+			    "   Gpus=0 GpusAlloc=0 AllocPUs=(null)\n"
+			    "   Features=(null)\n"
+			    "   Partitions=(null)\n"
+			    "   Jobs=(null)\n"
+			    "   BootId=(null) Version=(null) LastHeard=N/A\n"
+			    "   TopologyHash=(null)\n"
+			    "   Reason=fenced\n");
+	/* One node is asked for by name, with its layout. */
+	assert_int_equal(req->nodes->n_names, 1);
+	assert_string_equal(req->nodes->names[0], "n2");
+	assert_true(req->nodes->layout);
 	pacer__msg__free_unpacked(req, NULL);
 	result_free(&r);
 }
@@ -836,12 +1085,14 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_submit),        cmocka_unit_test(test_submit_wrap),
 		cmocka_unit_test(test_submit_errors), cmocka_unit_test(test_unreachable),
-		cmocka_unit_test(test_queue),         cmocka_unit_test(test_queue_many),
-		cmocka_unit_test(test_queue_errors),  cmocka_unit_test(test_cancel),
-		cmocka_unit_test(test_cancel_user),   cmocka_unit_test(test_cancel_errors),
-		cmocka_unit_test(test_release),       cmocka_unit_test(test_nodes),
-		cmocka_unit_test(test_show_job),      cmocka_unit_test(test_show_job_json),
-		cmocka_unit_test(test_show_node),     cmocka_unit_test(test_help),
+		cmocka_unit_test(test_queue),         cmocka_unit_test(test_queue_start),
+		cmocka_unit_test(test_queue_many),    cmocka_unit_test(test_queue_errors),
+		cmocka_unit_test(test_cancel),        cmocka_unit_test(test_cancel_user),
+		cmocka_unit_test(test_cancel_errors), cmocka_unit_test(test_release),
+		cmocka_unit_test(test_nodes),         cmocka_unit_test(test_show_job),
+		cmocka_unit_test(test_show_job_json), cmocka_unit_test(test_show_array_json),
+		cmocka_unit_test(test_show_node),     cmocka_unit_test(test_show_node_names),
+		cmocka_unit_test(test_help),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cpulist.h"
 #include "hostlist.h"
+#include "jobid.h"
 #include "pattern.h"
 #include "timefmt.h"
 
@@ -28,6 +30,7 @@ static const struct {
 	{ PACER__JOB_STATE__JOB_TIMEOUT, "TIMEOUT", "TO" },
 	{ PACER__JOB_STATE__JOB_NODE_FAIL, "NODE_FAIL", "NF" },
 	{ PACER__JOB_STATE__JOB_REQUEUED, "REQUEUED", "RQ" },
+	{ PACER__JOB_STATE__JOB_OUT_OF_MEMORY, "OUT_OF_MEMORY", "OOM" },
 };
 
 #define NSTATES (sizeof(job_states) / sizeof(job_states[0]))
@@ -160,6 +163,11 @@ static const struct {
 	{ 'S', "START_TIME" },
 	{ 'e', "END_TIME" },
 	{ 'Q', "PRIORITY" },
+	{ 'L', "TIME_LEFT" },
+	{ 'U', "UID" },
+	{ 'A', "JOBID" },
+	{ 'F', "ARRAY_JOB_ID" },
+	{ 'K', "ARRAY_TASK_ID" },
 };
 
 static const char *qfmt_header_of(char letter)
@@ -200,7 +208,8 @@ static int qfmt_field(const char **p, struct qfmt_item *it, char *err, size_t er
 	if (!qfmt_header_of(*s)) {
 		snprintf(err, errlen,
 			 "unknown field '%.*s' in format (fields: %%i %%j %%u %%P "
-			 "%%t %%T %%M %%l %%D %%C %%R %%N %%r %%V %%S %%e %%Q)",
+			 "%%t %%T %%M %%l %%L %%D %%C %%R %%N %%r %%V %%S %%e %%Q %%U %%A %%F "
+			 "%%K)",
 			 (int)(s - start + 1), start);
 		return -1;
 	}
@@ -309,12 +318,35 @@ static const char *reason_of(const Pacer__JobSummary *j)
 	return j->held && is_pending(j) ? "JobHeldUser" : "None";
 }
 
+/* What is left of J's time limit at NOW: the limit until it starts, none
+ * once it is over it. */
+static void time_left(const Pacer__JobSummary *j, int64_t now, char *buf, size_t size)
+{
+	uint32_t used = format_elapsed(j->state, j->start_time, j->end_time, now);
+
+	if (j->time_limit == 0 || j->time_limit == TIMEFMT_UNLIMITED)
+		format_time_limit(j->time_limit, buf, size);
+	else
+		timefmt_duration(used < j->time_limit ? j->time_limit - used : 0, buf, size);
+}
+
 /* The text of field LETTER for job J: a pointer into J or into BUF. */
 static const char *job_field(char letter, const Pacer__JobSummary *j, int64_t now, char *buf,
 			     size_t size)
 {
 	switch (letter) {
-	case 'i': snprintf(buf, size, "%" PRIu32, j->id); return buf;
+	case 'i': jobid_format(j->id, j->array_job_id, j->array_task_id, buf, size); return buf;
+	case 'A': snprintf(buf, size, "%" PRIu32, j->id); return buf;
+	case 'F':
+		snprintf(buf, size, "%" PRIu32, j->array_job_id ? j->array_job_id : j->id);
+		return buf;
+	case 'K':
+		if (!j->array_job_id)
+			return "N/A";
+		snprintf(buf, size, "%" PRIu32, j->array_task_id);
+		return buf;
+	case 'L': time_left(j, now, buf, size); return buf;
+	case 'U': snprintf(buf, size, "%" PRIu32, j->uid); return buf;
 	case 'j': return j->name ? j->name : "";
 	case 'u': return j->user ? j->user : "";
 	case 'P': return j->partition ? j->partition : "";
@@ -335,7 +367,10 @@ static const char *job_field(char letter, const Pacer__JobSummary *j, int64_t no
 	case 'N': return j->nodelist ? j->nodelist : "";
 	case 'r': return reason_of(j);
 	case 'V': timefmt_timestamp(j->submit_time, buf, size); return buf;
-	case 'S': timefmt_timestamp(j->start_time, buf, size); return buf;
+	case 'S':
+		/* As squeue: a pending job's expected start, 0 = not known. */
+		timefmt_timestamp(is_pending(j) ? j->expected_start : j->start_time, buf, size);
+		return buf;
 	case 'e': timefmt_timestamp(j->end_time, buf, size); return buf;
 	case 'Q': snprintf(buf, size, "%" PRIu32, j->priority); return buf;
 	default: return "";
@@ -355,75 +390,6 @@ void qfmt_job(const struct qfmt *f, const Pacer__JobSummary *j, int64_t now, FIL
 			put_text(out, it);
 	}
 	fputc('\n', out);
-}
-
-/* ---------------------------------------------------------------------------
- * The nodes table */
-
-#define NODE_COLS 6
-
-static char *join_strings(char **v, size_t n, const char *sep)
-{
-	size_t len = 1;
-
-	for (size_t i = 0; i < n; i++)
-		len += strlen(v[i]) + strlen(sep);
-	char *s = malloc(len);
-	if (!s)
-		return NULL;
-	s[0] = '\0';
-	for (size_t i = 0, off = 0; i < n; i++)
-		off += sprintf(s + off, "%s%s", i ? sep : "", v[i]);
-	return s;
-}
-
-/* The columns of node N; *PARTS (malloc'd, may be NULL) is the caller's to free. */
-static void node_cols(const Pacer__NodeInfo *n, char cpus[32], char mem[48], char **parts,
-		      const char *cols[NODE_COLS])
-{
-	*parts = join_strings(n->partitions, n->n_partitions, ",");
-	snprintf(cpus, 32, "%" PRIu32 "/%" PRIu32, n->cpus_alloc, n->cpus);
-	snprintf(mem, 48, "%" PRIu64 "/%" PRIu64, n->mem_alloc_mb, n->mem_mb);
-	cols[0] = n->name ? n->name : "";
-	cols[1] = format_node_state(n);
-	cols[2] = cpus;
-	cols[3] = mem;
-	cols[4] = *parts && **parts ? *parts : "(none)";
-	cols[5] = nz(n->reason) ? n->reason : "none";
-}
-
-static void put_row(FILE *out, const char *const cols[NODE_COLS], const size_t width[NODE_COLS])
-{
-	for (int c = 0; c < NODE_COLS - 1; c++)
-		fprintf(out, "%-*s ", (int)width[c], cols[c]);
-	fprintf(out, "%s\n", cols[NODE_COLS - 1]);
-}
-
-void format_nodes_table(const Pacer__NodesReply *r, bool header, FILE *out)
-{
-	static const char *const heads[NODE_COLS] = { "NODELIST",    "STATE",      "CPUS(A/T)",
-						      "MEMORY(A/T)", "PARTITIONS", "REASON" };
-	const char *cols[NODE_COLS];
-	size_t width[NODE_COLS];
-	char cpus[32], mem[48], *parts;
-
-	for (int c = 0; c < NODE_COLS; c++)
-		width[c] = header ? strlen(heads[c]) : 0;
-	/* Measure every row first, so the columns line up. */
-	for (size_t i = 0; i < r->n_nodes; i++) {
-		node_cols(r->nodes[i], cpus, mem, &parts, cols);
-		for (int c = 0; c < NODE_COLS; c++)
-			if (strlen(cols[c]) > width[c])
-				width[c] = strlen(cols[c]);
-		free(parts);
-	}
-	if (header)
-		put_row(out, heads, width);
-	for (size_t i = 0; i < r->n_nodes; i++) {
-		node_cols(r->nodes[i], cpus, mem, &parts, cols);
-		put_row(out, cols, width);
-		free(parts);
-	}
 }
 
 /* ---------------------------------------------------------------------------
@@ -453,6 +419,8 @@ static void put_output(FILE *out, const char *key, const Pacer__Job *j, const ch
 		.job_name = s && s->name ? s->name : "",
 		.user = j->user ? j->user : "",
 		.node = j->n_alloc > 0 && j->alloc[0]->node ? j->alloc[0]->node : "",
+		.array_job_id = j->array_job_id,
+		.array_task_id = j->array_task_id,
 	};
 	char expanded[4096];
 
@@ -504,6 +472,75 @@ static void put_alloc(FILE *out, const Pacer__Job *j)
 			j->alloc[i]->mem_mb);
 }
 
+/* Indexes as a list ("0-1,3"), or "(null)". */
+static void put_indexes(FILE *out, const uint32_t *v, size_t n)
+{
+	struct cpulist l = { 0 };
+	char buf[1024];
+	bool ok = n > 0;
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = cpulist_add(&l, v[i]) == 0;
+	if (ok && cpulist_format(&l, buf, sizeof(buf)) < (int)sizeof(buf)) {
+		fputs(buf, out);
+	} else if (n > 0) {
+		/* Too many or too large to fold: every index as it is. */
+		for (size_t i = 0; i < n; i++)
+			fprintf(out, "%s%" PRIu32, i ? "," : "", v[i]);
+	} else {
+		fputs("(null)", out);
+	}
+	cpulist_free(&l);
+}
+
+/* Each node of the allocation in detail, as `scontrol show job -d` does:
+ * its CPUs (os indexes of PUs), memory, GPUs, and each task's CPUs. */
+static void put_alloc_detail(FILE *out, const Pacer__Job *j)
+{
+	for (size_t i = 0; i < j->n_alloc; i++) {
+		const Pacer__NodeAlloc *a = j->alloc[i];
+
+		fprintf(out,
+			"     Nodes=%s CPU_IDs=%s Mem=%" PRIu64 "M Mems=%s Exclusive=%s GPU_IDs=",
+			null_if_empty(a->node), null_if_empty(a->cpuset), a->mem_mb,
+			null_if_empty(a->mems), a->exclusive ? "Yes" : "No");
+		put_indexes(out, a->gpus, a->n_gpus);
+		fprintf(out, " GpuEnv=%s\n", null_if_empty(a->gpu_env));
+		for (size_t t = 0; t < a->n_task_cpus; t++)
+			fprintf(out, "       Task=%" PRIu32 " CPU_IDs=%s\n",
+				t < a->n_task_ids ? a->task_ids[t] : (uint32_t)t,
+				null_if_empty(a->task_cpus[t]));
+	}
+}
+
+/* The placement and scheduling requests of S, beyond the basic sizes. */
+static void put_requests(FILE *out, const Pacer__JobSpec *s)
+{
+	fputs("   MemPerCPU=", out);
+	if (s->mem_per_cpu_mb)
+		fprintf(out, "%" PRIu64 "M", s->mem_per_cpu_mb);
+	else
+		fputc('0', out);
+	fprintf(out,
+		" NtasksPerNode=%" PRIu32 " NtasksPerSocket=%" PRIu32 " Exclusive=%s Hint=%s\n",
+		s->ntasks_per_node, s->ntasks_per_socket, s->exclusive ? "Yes" : "No",
+		s->multithread ? "multithread" : "nomultithread");
+	fprintf(out, "   Gpus=%" PRIu32 " GpusPerNode=%" PRIu32 " Features=%s\n", s->gpus,
+		s->gpus_per_node, null_if_empty(s->constraint));
+	fprintf(out, "   ReqNodeList=%s ExcNodeList=%s\n", null_if_empty(s->nodelist),
+		null_if_empty(s->exclude));
+	fprintf(out, "   Distribution=%s CpuBind=%s Nice=%" PRId32 "\n",
+		null_if_empty(s->distribution), null_if_empty(s->cpu_bind), s->nice);
+	fprintf(out, "   Array=%s ArrayTaskThrottle=%" PRIu32 " Dependency=%s\n",
+		null_if_empty(s->array), s->array_max_running, null_if_empty(s->dependency));
+}
+
+static bool job_pending(const Pacer__Job *j)
+{
+	return j->state == PACER__JOB_STATE__JOB_PENDING ||
+	       j->state == PACER__JOB_STATE__JOB_REQUEUED;
+}
+
 static void put_args(FILE *out, const Pacer__JobSpec *s)
 {
 	fputs("Args=", out);
@@ -519,7 +556,11 @@ void format_job_show(const Pacer__Job *j, int64_t now, FILE *out)
 	const Pacer__JobSpec *s = j->spec ? j->spec : &empty;
 	char a[256], b[256];
 
-	fprintf(out, "JobId=%" PRIu32 " JobName=%s\n", j->id, null_if_empty(s->name));
+	fprintf(out, "JobId=%" PRIu32, j->id);
+	if (j->array_job_id)
+		fprintf(out, " ArrayJobId=%" PRIu32 " ArrayTaskId=%" PRIu32, j->array_job_id,
+			j->array_task_id);
+	fprintf(out, " JobName=%s\n", null_if_empty(s->name));
 	fprintf(out, "   UserId=%s(%" PRIu32 ") ", null_if_empty(j->user), j->uid);
 	put_group(out, j->gid);
 	fprintf(out, "\n   Priority=%" PRIu32 " Held=%s CancelRequested=%s Epoch=%" PRIu64 "\n",
@@ -533,7 +574,8 @@ void format_job_show(const Pacer__Job *j, int64_t now, FILE *out)
 	fprintf(out, "   RunTime=%s TimeLimit=%s\n   ", a, b);
 	put_time(out, "SubmitTime", j->submit_time);
 	fputc(' ', out);
-	put_time(out, "StartTime", j->start_time);
+	/* As scontrol: a pending job's expected start, N/A when unknown. */
+	put_time(out, "StartTime", job_pending(j) ? j->expected_start : j->start_time);
 	fputc(' ', out);
 	put_time(out, "EndTime", j->end_time);
 	fprintf(out, "\n   Partition=%s ", null_if_empty(s->partition));
@@ -541,11 +583,15 @@ void format_job_show(const Pacer__Job *j, int64_t now, FILE *out)
 	/* The nodes it holds once allocated, else those it asked for (at least one). */
 	fprintf(out,
 		"\n   NumNodes=%" PRIu32 " NumTasks=%" PRIu32 " CPUs/Task=%" PRIu32 " Mem=%" PRIu64
-		"%s\n   ",
+		"%s\n",
 		j->n_alloc ? (uint32_t)j->n_alloc : (s->nodes ? s->nodes : 1), s->ntasks,
 		s->cpus_per_task, s->mem_mb, s->mem_mb ? "M" : "");
+	put_requests(out, s);
+	fputs("   ", out);
 	put_alloc(out, j);
-	fprintf(out, "\n   WorkDir=%s\n   ", null_if_empty(s->workdir));
+	fputc('\n', out);
+	put_alloc_detail(out, j);
+	fprintf(out, "   WorkDir=%s\n   ", null_if_empty(s->workdir));
 	put_args(out, s);
 	fputs("\n   ", out);
 	put_output(out, "StdOut", j, j->stdout_path, s->stdout_pattern);
@@ -557,33 +603,4 @@ void format_job_show(const Pacer__Job *j, int64_t now, FILE *out)
 	fputc('\n', out);
 	fprintf(out, "   SubmitDir=%s SubmitHost=%s\n", null_if_empty(s->submit_dir),
 		null_if_empty(s->submit_host));
-}
-
-void format_node_show(const Pacer__NodeInfo *n, FILE *out)
-{
-	char state[32];
-	const char *st = format_node_state(n);
-	char *parts = join_strings(n->partitions, n->n_partitions, ",");
-	size_t i;
-
-	for (i = 0; st[i] && i < sizeof(state) - 1; i++)
-		state[i] = (char)toupper((unsigned char)st[i]);
-	state[i] = '\0';
-	fprintf(out, "NodeName=%s State=%s\n", null_if_empty(n->name), state);
-	fprintf(out, "   Address=%s Port=%" PRIu32 "\n", null_if_empty(n->address), n->port);
-	fprintf(out,
-		"   CPUTot=%" PRIu32 " CPUAlloc=%" PRIu32 " RealMemory=%" PRIu64
-		" AllocMem=%" PRIu64 "\n",
-		n->cpus, n->cpus_alloc, n->mem_mb, n->mem_alloc_mb);
-	fprintf(out, "   Partitions=%s\n", parts && *parts ? parts : "(null)");
-	fputs("   Jobs=", out);
-	if (n->n_jobs == 0)
-		fputs("(null)", out);
-	for (i = 0; i < n->n_jobs; i++)
-		fprintf(out, "%s%" PRIu32, i ? "," : "", n->jobs[i]);
-	fprintf(out, "\n   BootId=%s Version=%s ", null_if_empty(n->boot_id),
-		null_if_empty(n->version));
-	put_time(out, "LastHeard", n->last_heard);
-	fprintf(out, "\n   Reason=%s\n", nz(n->reason) ? n->reason : "None");
-	free(parts);
 }

@@ -19,10 +19,14 @@
  * JOBID PARTITION NAME USER ST TIME NODES NODELIST(REASON). */
 #define QFMT_DEFAULT "%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R"
 
+/* squeue --start's, without its SCHEDNODES column:
+ * JOBID PARTITION NAME USER ST START_TIME NODES NODELIST(REASON). */
+#define QFMT_START "%.18i %.9P %.8j %.8u %.2t %.19S %.6D %R"
+
 /* "PENDING", "RUNNING"...; "UNKNOWN" for a value this CLI does not know. */
 const char *format_job_state(Pacer__JobState s);
 
-/* squeue's short codes: PD R CD F CA TO NF RQ ("??" when unknown). */
+/* squeue's short codes: PD R CD F CA TO NF RQ OOM ("??" when unknown). */
 const char *format_job_state_short(Pacer__JobState s);
 
 /* A state by long name or short code, any case ("running", "R", "pd",
@@ -45,7 +49,9 @@ int format_time_limit(uint32_t limit, char *buf, size_t size);
 
 /* squeue-style format: literal text and fields "%[.|-][width]letter".
  * '.' right-aligns, '-' (or nothing) left-aligns; a width pads and
- * truncates.  Letters: i j u P t T M l D C R N r V S e Q, and %% for '%'. */
+ * truncates.  Letters: i j u P t T M l L D C R N r V S e Q U A F K, and %%
+ * for '%'.  %i shows an array task as ARRAYID_INDEX; %S a pending job's
+ * expected start. */
 struct qfmt;
 
 /* Parse FMT.  The format, or NULL with errno EINVAL and ERR saying which
@@ -60,22 +66,51 @@ void qfmt_job(const struct qfmt *f, const Pacer__JobSummary *j, int64_t now, FIL
 /* {"jobs":[...]} with every JobSummary field (state as a string). */
 void format_queue_json(const Pacer__QueueReply *r, FILE *out);
 
-/* The `pacer nodes` table:
- * NODELIST STATE CPUS(A/T) MEMORY(A/T) PARTITIONS REASON. */
+/* The `pacer nodes` table, as sinfo -N -l's: NODELIST STATE CPUS(A/T)
+ * S:C:T MEMORY(A/T) GPUS(A/T) FEATURES PARTITIONS REASON. */
 void format_nodes_table(const Pacer__NodesReply *r, bool header, FILE *out);
+
+/* Sockets:cores per socket:threads per core of N ("2:8:2"), "2:-:2" when
+ * its sockets differ in size, "-" when its size is not known yet. */
+void format_node_sct(const Pacer__NodeInfo *n, char *buf, size_t size);
 
 /* {"nodes":[...]} with every NodeInfo field. */
 void format_nodes_json(const Pacer__NodesReply *r, FILE *out);
 
-/* scontrol-style record of one job ("JobId=42 JobName=x\n   UserId=...").
- * NOW (unix seconds) is used for the run time of a running job. */
+/* scontrol-style record of one job ("JobId=42 JobName=x\n   UserId=..."),
+ * each node of its allocation in detail.  NOW (unix seconds) is used for
+ * the run time of a running job. */
 void format_job_show(const Pacer__Job *j, int64_t now, FILE *out);
 
 /* Every field of a job (its spec nested) as one JSON object. */
 void format_job_json(struct json *js, const Pacer__Job *j);
 
-/* scontrol-style record of one node. */
-void format_node_show(const Pacer__NodeInfo *n, FILE *out);
+/* How a listing that has only job ids names the jobs: "42", or "40_2" for
+ * a task of an array. */
+struct format_jobnames {
+	size_t n;
+	struct format_jobname *v; /* sorted by id */
+};
+
+struct format_jobname {
+	uint32_t id;
+	uint32_t array_job_id; /* 0 = not in an array */
+	uint32_t array_task_id;
+};
+
+/* The names of the jobs of R.  0, or -1 with ENOMEM. */
+int format_jobnames_build(struct format_jobnames *names, const Pacer__QueueReply *r);
+void format_jobnames_free(struct format_jobnames *names);
+
+/* Job ID as NAMES (may be NULL) knows it, into BUF; its id alone when it
+ * does not.  Returns BUF. */
+const char *format_jobname(const struct format_jobnames *names, uint32_t id, char *buf,
+			   size_t size);
+
+/* scontrol-style record of one node; with its layout (when the reply has
+ * it) packages, NUMA domains, runs of cores with the jobs holding them,
+ * and GPUs.  Jobs are named through NAMES (may be NULL: bare ids). */
+void format_node_show(const Pacer__NodeInfo *n, const struct format_jobnames *names, FILE *out);
 
 /* Every field of a node as one JSON object. */
 void format_node_json(struct json *js, const Pacer__NodeInfo *n);

@@ -231,6 +231,57 @@ static void test_custom_format(void **state)
 	qfmt_free(f);
 }
 
+/* Array tasks, expected starts, time left. */
+static void test_array_format(void **state)
+{
+	(void)state;
+	Pacer__JobSummary t = pending_job(), r = running_job(), p = pending_job();
+	struct qfmt *f = qfmt_parse("%i|%A|%F|%K|%S|%L|%U", err, sizeof(err));
+	struct capture c;
+
+	assert_non_null(f);
+	t.id = 47;
+	t.array_job_id = 42;
+	t.array_task_id = 5;
+	t.expected_start = T0 + 3600;
+	t.time_limit = 600;
+	r.time_limit = 3725 + 60;
+	p.time_limit = TIMEFMT_UNLIMITED;
+	capture_start(&c);
+	qfmt_header(f, c.f);
+	qfmt_job(f, &t, T0, c.f);
+	qfmt_job(f, &r, T0, c.f);
+	qfmt_job(f, &p, T0, c.f);
+	capture_check(&c, "JOBID|JOBID|ARRAY_JOB_ID|ARRAY_TASK_ID|START_TIME|TIME_LEFT|UID\n"
+			  "42_5|47|42|5|2023-11-14T23:13:20|10:00|0\n"
+			  "42|42|42|N/A|2023-11-14T21:11:15|1:00|1000\n"
+			  "43|43|43|N/A|N/A|UNLIMITED|0\n");
+	qfmt_free(f);
+
+	/* squeue --start's columns; an array task's id in the default ones. */
+	f = qfmt_parse(QFMT_START, err, sizeof(err));
+	assert_non_null(f);
+	capture_start(&c);
+	qfmt_header(f, c.f);
+	qfmt_job(f, &t, T0, c.f);
+	capture_check(&c, "             JOBID PARTITION     NAME     USER ST          START_TIME "
+			  " NODES NODELIST(REASON)\n"
+			  "              42_5     batch        p      bob PD 2023-11-14T23:13:20 "
+			  "     1 (Priority)\n");
+	qfmt_free(f);
+
+	/* A job over its limit has none left; a finished one what it had. */
+	r.time_limit = 60;
+	f = qfmt_parse("%L", err, sizeof(err));
+	capture_start(&c);
+	qfmt_job(f, &r, T0, c.f);
+	r.state = PACER__JOB_STATE__JOB_COMPLETED;
+	r.end_time = T0 - 3725 + 20;
+	qfmt_job(f, &r, T0, c.f);
+	capture_check(&c, "0:00\n0:40\n");
+	qfmt_free(f);
+}
+
 static void expect_qfmt_error(const char *fmt, const char *msg)
 {
 	assert_null(qfmt_parse(fmt, err, sizeof(err)));
@@ -242,9 +293,9 @@ static void test_format_errors(void **state)
 {
 	(void)state;
 	expect_qfmt_error("%i %z", "unknown field '%z' in format (fields: %i %j %u %P %t %T %M "
-				   "%l %D %C %R %N %r %V %S %e %Q)");
+				   "%l %L %D %C %R %N %r %V %S %e %Q %U %A %F %K)");
 	expect_qfmt_error("%.10y", "unknown field '%.10y' in format (fields: %i %j %u %P %t %T "
-				   "%M %l %D %C %R %N %r %V %S %e %Q)");
+				   "%M %l %L %D %C %R %N %r %V %S %e %Q %U %A %F %K)");
 	expect_qfmt_error("%i %", "format ends inside '%' (a field is %[.]WIDTH LETTER, like "
 				  "%.10i; write %% for a percent sign)");
 	expect_qfmt_error("%.12", "format ends inside '%.12' (a field is %[.]WIDTH LETTER, like "
@@ -286,7 +337,11 @@ static void test_queue_json(void **state)
 			  "      \"term_signal\": 0,\n"
 			  "      \"priority\": 100,\n"
 			  "      \"uid\": 1000,\n"
-			  "      \"held\": false\n"
+			  "      \"held\": false,\n"
+			  "      \"expected_start\": 0,\n"
+			  "      \"array_job_id\": 0,\n"
+			  "      \"array_task_id\": 0,\n"
+			  "      \"gpus\": 0\n"
 			  "    }\n"
 			  "  ]\n"
 			  "}\n");
@@ -306,15 +361,22 @@ static void test_nodes_table(void **state)
 	Pacer__NodeInfo a = PACER__NODE_INFO__INIT, b = PACER__NODE_INFO__INIT;
 	Pacer__NodeInfo *nodes[] = { &a, &b };
 	Pacer__NodesReply reply = PACER__NODES_REPLY__INIT;
-	char *parts[] = { "debug", "batch" };
+	char *parts[] = { "debug", "batch" }, *features[] = { "ib", "big" };
 	struct capture c;
 
 	a.name = "n1";
 	a.state = PACER__NODE_STATE__NODE_UP;
-	a.cpus = 8;
-	a.cpus_alloc = 2;
+	a.sockets = 2;
+	a.cores = 8;
+	a.threads = 2;
+	a.cpus = 16;
+	a.cpus_alloc = 4;
 	a.mem_mb = 16000;
 	a.mem_alloc_mb = 1024;
+	a.gpus = 2;
+	a.gpus_alloc = 1;
+	a.features = features;
+	a.n_features = 2;
 	a.partitions = parts;
 	a.n_partitions = 2;
 	b.name = "node-with-long-name";
@@ -325,14 +387,38 @@ static void test_nodes_table(void **state)
 
 	capture_start(&c);
 	format_nodes_table(&reply, true, c.f);
-	capture_check(&c, "NODELIST            STATE CPUS(A/T) MEMORY(A/T) PARTITIONS  REASON\n"
-			  "n1                  mixed 2/8       1024/16000  debug,batch none\n"
-			  "node-with-long-name down  0/0       0/0         (none)      "
-			  "fenced after timeout\n");
+	capture_check(&c,
+		      "NODELIST            STATE CPUS(A/T) S:C:T MEMORY(A/T) GPUS(A/T) FEATURES "
+		      "PARTITIONS  REASON\n"
+		      "n1                  mixed 4/16      2:4:2 1024/16000  1/2       ib,big   "
+		      "debug,batch none\n"
+		      "node-with-long-name down  0/0       -     0/0         0/0       (none)   "
+		      "(none)      fenced after timeout\n");
 	capture_start(&c);
 	reply.n_nodes = 1;
 	format_nodes_table(&reply, false, c.f);
-	capture_check(&c, "n1 mixed 2/8 1024/16000 debug,batch none\n");
+	capture_check(&c, "n1 mixed 4/16 2:4:2 1024/16000 1/2 ib,big debug,batch none\n");
+}
+
+static void test_node_sct(void **state)
+{
+	(void)state;
+	Pacer__NodeInfo n = PACER__NODE_INFO__INIT;
+	char buf[48];
+
+	format_node_sct(&n, buf, sizeof(buf));
+	assert_string_equal(buf, "-");
+	n.sockets = 4;
+	n.cores = 64;
+	n.threads = 1;
+	format_node_sct(&n, buf, sizeof(buf));
+	assert_string_equal(buf, "4:16:1");
+	/* Sockets of different sizes have no one count of cores each. */
+	n.sockets = 2;
+	n.cores = 13;
+	n.threads = 2;
+	format_node_sct(&n, buf, sizeof(buf));
+	assert_string_equal(buf, "2:-:2");
 }
 
 static void test_nodes_json(void **state)
@@ -340,7 +426,7 @@ static void test_nodes_json(void **state)
 	(void)state;
 	Pacer__NodeInfo a = PACER__NODE_INFO__INIT, *nodes[] = { &a };
 	Pacer__NodesReply reply = PACER__NODES_REPLY__INIT;
-	char *parts[] = { "debug" };
+	char *parts[] = { "debug" }, *features[] = { "ib" };
 	uint32_t jobs[] = { 42, 43 };
 	struct capture c;
 
@@ -359,6 +445,16 @@ static void test_nodes_json(void **state)
 	a.jobs = jobs;
 	a.n_jobs = 2;
 	a.version = "0.1.0";
+	a.sockets = 1;
+	a.cores = 4;
+	a.threads = 2;
+	a.numas = 1;
+	a.cores_alloc = 1;
+	a.cpuset_alloc = "0,4";
+	a.gpus = 1;
+	a.features = features;
+	a.n_features = 1;
+	a.topology_hash = "0123456789abcdef";
 	reply.nodes = nodes;
 	reply.n_nodes = 1;
 	capture_start(&c);
@@ -384,20 +480,321 @@ static void test_nodes_json(void **state)
 			  "        42,\n"
 			  "        43\n"
 			  "      ],\n"
-			  "      \"version\": \"0.1.0\"\n"
+			  "      \"version\": \"0.1.0\",\n"
+			  "      \"sockets\": 1,\n"
+			  "      \"cores\": 4,\n"
+			  "      \"threads\": 2,\n"
+			  "      \"numas\": 1,\n"
+			  "      \"cores_alloc\": 1,\n"
+			  "      \"cpuset_alloc\": \"0,4\",\n"
+			  "      \"gpus\": 1,\n"
+			  "      \"gpus_alloc\": 0,\n"
+			  "      \"features\": [\n"
+			  "        \"ib\"\n"
+			  "      ],\n"
+			  "      \"topology_hash\": \"0123456789abcdef\",\n"
+			  "      \"layout\": null\n"
 			  "    }\n"
 			  "  ]\n"
 			  "}\n");
 
 	capture_start(&c);
-	format_node_show(&a, c.f);
+	format_node_show(&a, NULL, c.f);
 	capture_check(&c, "NodeName=n1 State=MIXED\n"
 			  "   Address=10.0.0.1 Port=6818\n"
 			  "   CPUTot=8 CPUAlloc=2 RealMemory=16000 AllocMem=1024\n"
+			  "   Sockets=1 CoresPerSocket=4 ThreadsPerCore=2 Cores=4 CoresAlloc=1 "
+			  "NUMAs=1\n"
+			  "   Gpus=1 GpusAlloc=0 AllocPUs=0,4\n"
+			  "   Features=ib\n"
 			  "   Partitions=debug\n"
 			  "   Jobs=42,43\n"
 			  "   BootId=b1 Version=0.1.0 LastHeard=2023-11-14T22:13:20\n"
+			  "   TopologyHash=0123456789abcdef\n"
 			  "   Reason=None\n");
+}
+
+/* ---------------------------------------------------------------------------
+ * A node's layout */
+
+/* A node built the way the controller describes one: NPKG packages of
+ * NDOM NUMA domains of NCORE cores of NTHR threads, PU os indexes numbered
+ * as Linux numbers them on such machines (first threads of every core, then
+ * second threads), and NGPU GPUs, one per domain from the first. */
+struct fake_node {
+	Pacer__NodeInfo info;
+	Pacer__NodeLayout layout;
+	Pacer__CoreInfo *cores;
+	Pacer__CoreInfo **core_ptrs;
+	Pacer__NumaInfo *numas;
+	Pacer__NumaInfo **numa_ptrs;
+	Pacer__GpuInfo *gpus;
+	Pacer__GpuInfo **gpu_ptrs;
+	uint32_t *jobs; /* one holder per core, 0 = free */
+	char **strings;
+	size_t nstrings;
+};
+
+static char *keep(struct fake_node *n, char *s)
+{
+	n->strings = realloc(n->strings, (n->nstrings + 1) * sizeof(*n->strings));
+	assert_non_null(n->strings);
+	assert_non_null(s);
+	n->strings[n->nstrings++] = s;
+	return s;
+}
+
+static void fake_node(struct fake_node *n, uint32_t npkg, uint32_t ndom, uint32_t ncore,
+		      uint32_t nthr, uint32_t ngpu)
+{
+	uint32_t ncores = npkg * ndom * ncore, k = 0;
+
+	memset(n, 0, sizeof(*n));
+	pacer__node_info__init(&n->info);
+	pacer__node_layout__init(&n->layout);
+	n->cores = calloc(ncores, sizeof(*n->cores));
+	n->core_ptrs = calloc(ncores, sizeof(*n->core_ptrs));
+	n->numas = calloc(npkg * ndom, sizeof(*n->numas));
+	n->numa_ptrs = calloc(npkg * ndom, sizeof(*n->numa_ptrs));
+	n->gpus = calloc(ngpu + 1, sizeof(*n->gpus));
+	n->gpu_ptrs = calloc(ngpu + 1, sizeof(*n->gpu_ptrs));
+	n->jobs = calloc(ncores, sizeof(*n->jobs));
+	assert_true(n->cores && n->core_ptrs && n->numas && n->numa_ptrs && n->gpus &&
+		    n->gpu_ptrs && n->jobs);
+	for (uint32_t p = 0; p < npkg; p++) {
+		for (uint32_t d = 0; d < ndom; d++) {
+			uint32_t dom = p * ndom + d, first = k;
+			char *pus;
+
+			for (uint32_t c = 0; c < ncore; c++, k++) {
+				Pacer__CoreInfo *ci = &n->cores[k];
+				char *s = NULL;
+				pacer__core_info__init(ci);
+				ci->index = k;
+				ci->package = p;
+				ci->numa = dom;
+				for (uint32_t t = 0; t < nthr; t++) {
+					char *prev = s;
+					assert_true(asprintf(&s, "%s%s%u", prev ? prev : "",
+							     prev ? "," : "", k + t * ncores) > 0);
+					free(prev);
+				}
+				ci->pus = keep(n, s);
+				n->core_ptrs[k] = ci;
+			}
+			pacer__numa_info__init(&n->numas[dom]);
+			n->numas[dom].index = dom;
+			n->numas[dom].package = p;
+			assert_true(asprintf(&pus, "%u", dom) > 0);
+			n->numas[dom].nodeset = keep(n, pus);
+			if (nthr == 1)
+				assert_true(asprintf(&pus, "%u-%u", first, k - 1) > 0);
+			else
+				assert_true(asprintf(&pus, "%u-%u,%u-%u", first, k - 1,
+						     first + ncores, k - 1 + ncores) > 0);
+			n->numas[dom].cpuset = keep(n, pus);
+			n->numas[dom].mem_mb = 64000;
+			n->numa_ptrs[dom] = &n->numas[dom];
+		}
+	}
+	for (uint32_t g = 0; g < ngpu; g++) {
+		Pacer__GpuInfo *gi = &n->gpus[g];
+		char *name;
+		pacer__gpu_info__init(gi);
+		gi->index = g;
+		assert_true(asprintf(&name, "cuda%u", g) > 0);
+		gi->name = keep(n, name);
+		gi->kind = "cuda";
+		gi->numa = (int32_t)(g % (npkg * ndom));
+		gi->package = (int32_t)(g % (npkg * ndom) / ndom);
+		n->gpu_ptrs[g] = gi;
+	}
+	n->layout.cores = n->core_ptrs;
+	n->layout.n_cores = ncores;
+	n->layout.numas = n->numa_ptrs;
+	n->layout.n_numas = npkg * ndom;
+	n->layout.gpus = n->gpu_ptrs;
+	n->layout.n_gpus = ngpu;
+	n->layout.topology_source = "hwloc";
+	n->info.name = "big1";
+	n->info.state = PACER__NODE_STATE__NODE_UP;
+	n->info.sockets = npkg;
+	n->info.cores = ncores;
+	n->info.threads = nthr;
+	n->info.numas = npkg * ndom;
+	n->info.cpus = ncores * nthr;
+	n->info.gpus = ngpu;
+	n->info.layout = &n->layout;
+}
+
+/* Core K held by JOB (cpuset_alloc is the caller's to set). */
+static void fake_hold(struct fake_node *n, uint32_t k, uint32_t job)
+{
+	n->jobs[k] = job;
+	n->cores[k].jobs = &n->jobs[k];
+	n->cores[k].n_jobs = 1;
+	n->info.cores_alloc++;
+}
+
+static void fake_free(struct fake_node *n)
+{
+	for (size_t i = 0; i < n->nstrings; i++)
+		free(n->strings[i]);
+	free(n->strings);
+	free(n->cores);
+	free(n->core_ptrs);
+	free(n->numas);
+	free(n->numa_ptrs);
+	free(n->gpus);
+	free(n->gpu_ptrs);
+	free(n->jobs);
+}
+
+/* The lines of TEXT from the one starting with "   Layout:". */
+static const char *layout_part(const char *text)
+{
+	const char *p = strstr(text, "   Layout:");
+
+	assert_non_null(p);
+	return p;
+}
+
+static void test_node_layout(void **state)
+{
+	(void)state;
+	struct fake_node n;
+	struct capture c;
+
+	/* 2 packages x 1 domain x 4 cores x 2 threads, 2 GPUs. */
+	fake_node(&n, 2, 1, 4, 2, 2);
+	fake_hold(&n, 0, 42);
+	fake_hold(&n, 1, 42);
+	fake_hold(&n, 5, 43);
+	/* Job 43 holds one thread of core 5 only (--hint=multithread). */
+	n.info.cpuset_alloc = "0-1,5,8-9";
+	n.gpus[1].job = 43;
+	n.gpus[1].busid = "0000:81:00.0";
+	capture_start(&c);
+	format_node_show(&n.info, NULL, c.f);
+	fclose(c.f);
+	assert_string_equal(
+	    layout_part(c.buf),
+	    "   Layout: hwloc\n"
+	    "    Package 0:\n"
+	    "      NUMA 0 (nodeset 0): memory 64000M, PUs 0-3,8-11\n"
+	    "        cores 0-1 (PUs 0-1,8-9): job 42\n"
+	    "        cores 2-3 (PUs 2-3,10-11): free\n"
+	    "    Package 1:\n"
+	    "      NUMA 1 (nodeset 1): memory 64000M, PUs 4-7,12-15\n"
+	    "        core 4 (PUs 4,12): free\n"
+	    "        core 5 (PUs 5,13): job 43, PUs 13 free\n"
+	    "        cores 6-7 (PUs 6-7,14-15): free\n"
+	    "    GPUs:\n"
+	    "      GPU 0 cuda0 (cuda) near package 0, NUMA 0: free\n"
+	    "      GPU 1 cuda1 (cuda, 0000:81:00.0) near package 1, NUMA 1: job 43\n");
+	free(c.buf);
+
+	/* Named through a queue reply, job 43 is task 3 of array 40, in the
+	 * layout as in the list of jobs; 42 is unknown there and stays 42. */
+	Pacer__JobSummary task = PACER__JOB_SUMMARY__INIT, other = PACER__JOB_SUMMARY__INIT;
+	Pacer__JobSummary *jobs[] = { &task, &other };
+	Pacer__QueueReply qr = PACER__QUEUE_REPLY__INIT;
+	struct format_jobnames names;
+	uint32_t node_jobs[] = { 42, 43 };
+	char buf[32];
+
+	task.id = 43;
+	task.array_job_id = 40;
+	task.array_task_id = 3;
+	other.id = 7;
+	qr.jobs = jobs;
+	qr.n_jobs = 2;
+	assert_int_equal(format_jobnames_build(&names, &qr), 0);
+	assert_string_equal(format_jobname(&names, 43, buf, sizeof(buf)), "40_3");
+	assert_string_equal(format_jobname(&names, 7, buf, sizeof(buf)), "7");
+	assert_string_equal(format_jobname(&names, 42, buf, sizeof(buf)), "42");
+	assert_string_equal(format_jobname(NULL, 43, buf, sizeof(buf)), "43");
+	n.info.jobs = node_jobs;
+	n.info.n_jobs = 2;
+	capture_start(&c);
+	format_node_show(&n.info, &names, c.f);
+	fclose(c.f);
+	assert_non_null(strstr(c.buf, "\n   Jobs=42,40_3\n"));
+	assert_non_null(strstr(c.buf, "\n        core 5 (PUs 5,13): job 40_3, PUs 13 free\n"));
+	assert_non_null(strstr(c.buf, "near package 1, NUMA 1: job 40_3\n"));
+	free(c.buf);
+	format_jobnames_free(&names);
+	n.info.n_jobs = 0;
+
+	/* A GPU of unknown place; a core whose domain the reply does not
+	 * describe (an older or odd controller) still prints. */
+	n.gpus[0].numa = -1;
+	n.gpus[0].package = -1;
+	n.layout.n_numas = 1;
+	capture_start(&c);
+	format_node_show(&n.info, NULL, c.f);
+	fclose(c.f);
+	assert_non_null(strstr(c.buf, "      GPU 0 cuda0 (cuda) locality unknown: free\n"));
+	assert_non_null(strstr(c.buf, "    Package 1:\n      NUMA 1:\n        core 4 (PUs 4,12): "
+				      "free\n"));
+	free(c.buf);
+	fake_free(&n);
+}
+
+/* A 192-core node stays readable: a line per package, per NUMA domain and
+ * per run of cores that one job (or nobody) holds. */
+static void test_node_layout_big(void **state)
+{
+	(void)state;
+	struct fake_node n;
+	struct capture c;
+	size_t lines = 0;
+
+	/* 2 packages x 4 domains x 24 cores x 2 threads = 192 cores, 384 PUs. */
+	fake_node(&n, 2, 4, 24, 2, 0);
+	/* Job 7 holds cores 0-9, job 8 cores 30-31 and 40. */
+	for (uint32_t k = 0; k < 10; k++)
+		fake_hold(&n, k, 7);
+	fake_hold(&n, 30, 8);
+	fake_hold(&n, 31, 8);
+	fake_hold(&n, 40, 8);
+	n.info.cpuset_alloc = "0-9,30-31,40,192-201,222-223,232";
+	capture_start(&c);
+	format_node_show(&n.info, NULL, c.f);
+	fclose(c.f);
+	const char *l = layout_part(c.buf);
+	for (const char *p = l; (p = strchr(p, '\n')); p++)
+		lines++;
+	/* Layout + 2 packages + 8 domains + runs: domain 0 has 2 (0-9 held,
+	 * 10-23 free), domain 1 has 5 (24-29, 30-31, 32-39, 40, 41-47), the
+	 * other 6 domains 1 each. */
+	assert_int_equal(lines, 1 + 2 + 8 + 2 + 5 + 6);
+	assert_non_null(strstr(l, "      NUMA 0 (nodeset 0): memory 64000M, PUs 0-23,192-215\n"
+				  "        cores 0-9 (PUs 0-9,192-201): job 7\n"
+				  "        cores 10-23 (PUs 10-23,202-215): free\n"));
+	assert_non_null(strstr(l, "        cores 30-31 (PUs 30-31,222-223): job 8\n"
+				  "        cores 32-39 (PUs 32-39,224-231): free\n"
+				  "        core 40 (PUs 40,232): job 8\n"));
+	assert_non_null(strstr(l, "    Package 1:\n"
+				  "      NUMA 4 (nodeset 4): memory 64000M, PUs 96-119,288-311\n"
+				  "        cores 96-119 (PUs 96-119,288-311): free\n"));
+	free(c.buf);
+
+	capture_start(&c);
+	struct json js;
+	json_init(&js, c.f, false);
+	format_node_json(&js, &n.info);
+	fclose(c.f);
+	assert_non_null(strstr(c.buf,
+			       "\"layout\":{\"topology_source\":\"hwloc\",\"numas\":[{\"index\":0,"
+			       "\"package\":0,\"nodeset\":\"0\",\"cpuset\":\"0-23,192-215\","
+			       "\"mem_mb\":64000},"));
+	assert_non_null(strstr(c.buf, "{\"index\":40,\"package\":0,\"numa\":1,\"pus\":\"40,232\","
+				      "\"jobs\":[8]},{\"index\":41,\"package\":0,\"numa\":1,"
+				      "\"pus\":\"41,233\",\"jobs\":[]}"));
+	assert_non_null(strstr(c.buf, "\"gpus\":[]}}"));
+	free(c.buf);
+	fake_free(&n);
 }
 
 /* ---------------------------------------------------------------------------
@@ -410,6 +807,9 @@ struct full_job {
 	Pacer__NodeAlloc *alloc[2];
 	char *argv[2];
 	char *env[1];
+	char *task_cpus[2];
+	uint32_t task_ids[2];
+	uint32_t gpus[2];
 };
 
 static void full_job(struct full_job *f)
@@ -463,6 +863,83 @@ static void full_job(struct full_job *f)
 	f->job.requeue_count = 1;
 	f->job.priority = 10;
 	f->job.epoch = 3;
+	/* Node 1 in detail; node 2 as an older controller sends it. */
+	f->task_cpus[0] = "0";
+	f->task_cpus[1] = "1";
+	f->task_ids[0] = 0;
+	f->task_ids[1] = 2;
+	f->gpus[0] = 1;
+	f->gpus[1] = 0;
+	f->a1.cpuset = "0-1";
+	f->a1.task_cpus = f->task_cpus;
+	f->a1.n_task_cpus = 2;
+	f->a1.task_ids = f->task_ids;
+	f->a1.n_task_ids = 2;
+	f->a1.gpus = f->gpus;
+	f->a1.n_gpus = 2;
+	f->a1.gpu_env = "CUDA_VISIBLE_DEVICES=0,1";
+	f->a1.mems = "0";
+}
+
+/* An array task waiting for its dependency, with every request set. */
+static void test_job_show_requests(void **state)
+{
+	(void)state;
+	struct full_job f;
+	struct capture c;
+
+	full_job(&f);
+	f.job.id = 47;
+	f.job.array_job_id = 42;
+	f.job.array_task_id = 5;
+	f.job.state = PACER__JOB_STATE__JOB_PENDING;
+	f.job.reason = "Dependency";
+	f.job.start_time = 0;
+	f.job.expected_start = T0 + 3600;
+	f.job.n_alloc = 0;
+	f.spec.stdout_pattern = "%x-%A_%a.out";
+	f.spec.mem_per_cpu_mb = 2048;
+	f.spec.ntasks_per_node = 2;
+	f.spec.ntasks_per_socket = 1;
+	f.spec.exclusive = true;
+	f.spec.multithread = true;
+	f.spec.gpus = 4;
+	f.spec.gpus_per_node = 2;
+	f.spec.constraint = "ib&fast";
+	f.spec.nodelist = "n[1-2]";
+	f.spec.exclude = "n3";
+	f.spec.distribution = "cyclic:block";
+	f.spec.cpu_bind = "cores,verbose";
+	f.spec.nice = 100;
+	f.spec.array = "0-9%2";
+	f.spec.array_max_running = 2;
+	f.spec.dependency = "afterok:40";
+	capture_start(&c);
+	format_job_show(&f.job, T0 + 70, c.f);
+	fclose(c.f);
+	assert_memory_equal(c.buf, "JobId=47 ArrayJobId=42 ArrayTaskId=5 JobName=sim\n", 49);
+	assert_non_null(strstr(c.buf, "\n   JobState=PENDING Reason=Dependency\n"));
+	/* A pending job's StartTime is when it is expected to start. */
+	assert_non_null(strstr(c.buf, " StartTime=2023-11-14T23:13:20 EndTime=N/A\n"));
+	assert_non_null(strstr(c.buf,
+			       "\n   MemPerCPU=2048M NtasksPerNode=2 NtasksPerSocket=1 "
+			       "Exclusive=Yes Hint=multithread\n"
+			       "   Gpus=4 GpusPerNode=2 Features=ib&fast\n"
+			       "   ReqNodeList=n[1-2] ExcNodeList=n3\n"
+			       "   Distribution=cyclic:block CpuBind=cores,verbose Nice=100\n"
+			       "   Array=0-9%2 ArrayTaskThrottle=2 Dependency=afterok:40\n"
+			       "   Alloc=(null)\n   WorkDir="));
+	/* Output patterns know the array. */
+	assert_non_null(strstr(c.buf, "\n   StdOut=/home/alice/sim-42_5.out\n"));
+	free(c.buf);
+
+	/* Not known yet: N/A. */
+	f.job.expected_start = 0;
+	capture_start(&c);
+	format_job_show(&f.job, T0 + 70, c.f);
+	fclose(c.f);
+	assert_non_null(strstr(c.buf, " StartTime=N/A EndTime=N/A\n"));
+	free(c.buf);
 }
 
 static void test_job_show(void **state)
@@ -484,7 +961,19 @@ static void test_job_show(void **state)
 			  "EndTime=N/A\n"
 			  "   Partition=debug NodeList=n[1-2]\n"
 			  "   NumNodes=2 NumTasks=4 CPUs/Task=1 Mem=1024M\n"
+			  "   MemPerCPU=0 NtasksPerNode=0 NtasksPerSocket=0 Exclusive=No "
+			  "Hint=nomultithread\n"
+			  "   Gpus=0 GpusPerNode=0 Features=(null)\n"
+			  "   ReqNodeList=(null) ExcNodeList=(null)\n"
+			  "   Distribution=(null) CpuBind=(null) Nice=0\n"
+			  "   Array=(null) ArrayTaskThrottle=0 Dependency=(null)\n"
 			  "   Alloc=n1(cpus=2,mem=512M),n2(cpus=2,mem=512M)\n"
+			  "     Nodes=n1 CPU_IDs=0-1 Mem=512M Mems=0 Exclusive=No GPU_IDs=0-1 "
+			  "GpuEnv=CUDA_VISIBLE_DEVICES=0,1\n"
+			  "       Task=0 CPU_IDs=0\n"
+			  "       Task=2 CPU_IDs=1\n"
+			  "     Nodes=n2 CPU_IDs=(null) Mem=512M Mems=(null) Exclusive=No "
+			  "GPU_IDs=(null) GpuEnv=(null)\n"
 			  "   WorkDir=/home/alice\n"
 			  "   Args=a b\n"
 			  "   StdOut=/home/alice/sim-42.out\n"
@@ -515,6 +1004,12 @@ static void test_job_show(void **state)
 			  "EndTime=2023-11-14T22:13:40\n"
 			  "   Partition=(null) NodeList=(null)\n"
 			  "   NumNodes=2 NumTasks=4 CPUs/Task=1 Mem=0\n"
+			  "   MemPerCPU=0 NtasksPerNode=0 NtasksPerSocket=0 Exclusive=No "
+			  "Hint=nomultithread\n"
+			  "   Gpus=0 GpusPerNode=0 Features=(null)\n"
+			  "   ReqNodeList=(null) ExcNodeList=(null)\n"
+			  "   Distribution=(null) CpuBind=(null) Nice=0\n"
+			  "   Array=(null) ArrayTaskThrottle=0 Dependency=(null)\n"
 			  "   Alloc=(null)\n"
 			  "   WorkDir=/home/alice\n"
 			  "   Args=(null)\n"
@@ -543,21 +1038,29 @@ static void test_job_json(void **state)
 	capture_start(&c);
 	json_init(&js, c.f, false);
 	format_job_json(&js, &f.job);
-	capture_check(&c,
-		      "{\"id\":42,\"uid\":1000,\"gid\":0,\"user\":\"alice\","
-		      "\"spec\":{\"name\":\"sim\",\"nodes\":2,\"ntasks\":4,\"cpus_per_task\":1,"
-		      "\"mem_mb\":1024,\"time_limit\":3600,\"partition\":\"debug\","
-		      "\"workdir\":\"/home/alice\",\"stdout_pattern\":\"sim-%j.out\","
-		      "\"stderr_pattern\":\"\",\"script\":\"#!/bin/sh\\n\",\"argv\":[\"a\",\"b\"],"
-		      "\"env\":[\"A=1\"],\"hold\":false,\"submit_dir\":\"/home/alice\","
-		      "\"submit_host\":\"login1\"},"
-		      "\"state\":\"RUNNING\",\"reason\":\"\",\"submit_time\":1700000000,"
-		      "\"start_time\":1700000010,\"end_time\":0,"
-		      "\"alloc\":[{\"node\":\"n1\",\"cpus\":2,\"mem_mb\":512},"
-		      "{\"node\":\"n2\",\"cpus\":2,\"mem_mb\":512}],"
-		      "\"exit_code\":0,\"term_signal\":0,\"requeue_count\":1,\"held\":false,"
-		      "\"cancel_requested\":false,\"priority\":10,\"stdout_path\":\"\","
-		      "\"stderr_path\":\"\",\"epoch\":3}");
+	capture_check(
+	    &c, "{\"id\":42,\"uid\":1000,\"gid\":0,\"user\":\"alice\","
+		"\"spec\":{\"name\":\"sim\",\"nodes\":2,\"ntasks\":4,\"cpus_per_task\":1,"
+		"\"mem_mb\":1024,\"time_limit\":3600,\"partition\":\"debug\","
+		"\"workdir\":\"/home/alice\",\"stdout_pattern\":\"sim-%j.out\","
+		"\"stderr_pattern\":\"\",\"script\":\"#!/bin/sh\\n\",\"argv\":[\"a\",\"b\"],"
+		"\"env\":[\"A=1\"],\"hold\":false,\"submit_dir\":\"/home/alice\","
+		"\"submit_host\":\"login1\",\"ntasks_per_node\":0,\"ntasks_per_socket\":0,"
+		"\"exclusive\":false,\"mem_per_cpu_mb\":0,\"gpus\":0,\"gpus_per_node\":0,"
+		"\"nodelist\":\"\",\"exclude\":\"\",\"constraint\":\"\",\"distribution\":\"\","
+		"\"cpu_bind\":\"\",\"multithread\":false,\"nice\":0,\"array\":\"\","
+		"\"array_max_running\":0,\"dependency\":\"\"},"
+		"\"state\":\"RUNNING\",\"reason\":\"\",\"submit_time\":1700000000,"
+		"\"start_time\":1700000010,\"end_time\":0,"
+		"\"alloc\":[{\"node\":\"n1\",\"cpus\":2,\"mem_mb\":512,\"cpuset\":\"0-1\","
+		"\"task_cpus\":[\"0\",\"1\"],\"task_ids\":[0,2],\"gpus\":[1,0],"
+		"\"gpu_env\":\"CUDA_VISIBLE_DEVICES=0,1\",\"mems\":\"0\",\"exclusive\":false},"
+		"{\"node\":\"n2\",\"cpus\":2,\"mem_mb\":512,\"cpuset\":\"\",\"task_cpus\":[],"
+		"\"task_ids\":[],\"gpus\":[],\"gpu_env\":\"\",\"mems\":\"\",\"exclusive\":false}],"
+		"\"exit_code\":0,\"term_signal\":0,\"requeue_count\":1,\"held\":false,"
+		"\"cancel_requested\":false,\"priority\":10,\"stdout_path\":\"\","
+		"\"stderr_path\":\"\",\"epoch\":3,\"array_job_id\":0,\"array_task_id\":0,"
+		"\"expected_start\":0}");
 
 	f.job.spec = NULL;
 	capture_start(&c);
@@ -571,12 +1074,14 @@ static void test_job_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_job_states),    cmocka_unit_test(test_node_states),
-		cmocka_unit_test(test_elapsed),       cmocka_unit_test(test_default_format),
-		cmocka_unit_test(test_custom_format), cmocka_unit_test(test_format_errors),
-		cmocka_unit_test(test_queue_json),    cmocka_unit_test(test_nodes_table),
-		cmocka_unit_test(test_nodes_json),    cmocka_unit_test(test_job_show),
-		cmocka_unit_test(test_job_json),
+		cmocka_unit_test(test_job_states),        cmocka_unit_test(test_node_states),
+		cmocka_unit_test(test_elapsed),           cmocka_unit_test(test_default_format),
+		cmocka_unit_test(test_custom_format),     cmocka_unit_test(test_array_format),
+		cmocka_unit_test(test_format_errors),     cmocka_unit_test(test_queue_json),
+		cmocka_unit_test(test_nodes_table),       cmocka_unit_test(test_nodes_json),
+		cmocka_unit_test(test_node_sct),          cmocka_unit_test(test_node_layout),
+		cmocka_unit_test(test_node_layout_big),   cmocka_unit_test(test_job_show),
+		cmocka_unit_test(test_job_show_requests), cmocka_unit_test(test_job_json),
 	};
 	return cmocka_run_group_tests(tests, utc, NULL);
 }

@@ -27,7 +27,8 @@ struct json {
 void json_init(struct json *j, FILE *out, bool pretty);
 
 /* Containers.  Nesting past JSON_MAX_DEPTH is a caller bug: memory stays
- * safe but the output is then not valid JSON (Pacer's shapes nest 4 deep). */
+ * safe but the output is then not valid JSON (Pacer's deepest shape, a
+ * node's layout, nests 7 deep). */
 void json_object_begin(struct json *j);
 void json_object_end(struct json *j);
 void json_array_begin(struct json *j);

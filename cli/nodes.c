@@ -17,8 +17,11 @@ static const struct opt_def nodes_defs[] = {
 static const char nodes_usage[] =
     "Usage: pacer nodes [OPTIONS]\n"
     "\n"
-    "List the cluster's nodes: state (idle, mixed, allocated, unknown, suspect,\n"
-    "unclean, down), allocated/total CPUs and memory (MiB), partitions, reason.\n"
+    "List the cluster's nodes, as sinfo -N -l does: state (idle, mixed,\n"
+    "allocated, unknown, suspect, unclean, down), allocated/total CPUs (hardware\n"
+    "threads), sockets:cores per socket:threads per core, allocated/total memory\n"
+    "(MiB) and GPUs, features, partitions, reason.  pacer show node NAME shows\n"
+    "one node's layout.\n"
     "\n"
     "  -h, --noheader         no header line\n"
     "      --json             every field of every node as JSON\n"

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "jobopt.h"
 #include "opt.h"
 #include "timefmt.h"
 
@@ -22,36 +23,36 @@ enum {
 	K_EXPORT,
 	K_PARSABLE,
 	K_WRAP,
-	/* Slurm options Pacer accepts and ignores (with a warning). */
-	K_MAIL_TYPE,
-	K_MAIL_USER,
 	K_GRES,
 	K_EXCLUSIVE,
 	K_MEM_PER_CPU,
 	K_NTASKS_PER_NODE,
+	K_NTASKS_PER_SOCKET,
+	K_HINT,
+	K_GPUS_PER_NODE,
+	K_CPU_BIND,
+	K_NICE,
+	/* Slurm options Pacer accepts and ignores (with a warning). */
+	K_MAIL_TYPE,
+	K_MAIL_USER,
 	K_REQUEUE,
 	K_NO_REQUEUE,
 	K_OPEN_MODE,
 	K_COMMENT,
 	K_SIGNAL,
-	K_HINT,
-	K_GPUS_PER_NODE,
 	K_GPUS_PER_TASK,
 	K_GPUS_PER_SOCKET,
 	K_CPUS_PER_GPU,
 	K_MEM_PER_GPU,
 	K_GPU_BIND,
 	K_GPU_FREQ,
-	K_CPU_BIND,
 	K_MPI,
 	K_TMP,
 	K_RESERVATION,
 	K_SWITCHES,
 	K_WCKEY,
-	K_NICE,
 	K_MINCPUS,
 	K_NTASKS_PER_CORE,
-	K_NTASKS_PER_SOCKET,
 	K_NTASKS_PER_GPU,
 	K_SOCKETS_PER_NODE,
 	K_CORES_PER_SOCKET,
@@ -109,17 +110,27 @@ static const struct opt_def submit_defs[] = {
 	{ "wrap", K_WRAP, OPT_REQUIRED },
 	{ "help", 'h', OPT_NONE },
 	{ "usage", 'h', OPT_NONE },
-
-	{ "account", 'A', OPT_REQUIRED },
-	{ "qos", 'q', OPT_REQUIRED },
-	{ "constraint", 'C', OPT_REQUIRED },
-	{ "array", 'a', OPT_REQUIRED },
-	{ "dependency", 'd', OPT_REQUIRED },
+	{ "ntasks-per-node", K_NTASKS_PER_NODE, OPT_REQUIRED },
+	{ "ntasks-per-socket", K_NTASKS_PER_SOCKET, OPT_REQUIRED },
+	{ "exclusive", K_EXCLUSIVE, OPT_OPTIONAL },
+	{ "mem-per-cpu", K_MEM_PER_CPU, OPT_REQUIRED },
+	{ "gpus", 'G', OPT_REQUIRED },
+	{ "gpus-per-node", K_GPUS_PER_NODE, OPT_REQUIRED },
+	{ "gres", K_GRES, OPT_REQUIRED },
 	{ "nodelist", 'w', OPT_REQUIRED },
 	{ "exclude", 'x', OPT_REQUIRED },
+	{ "constraint", 'C', OPT_REQUIRED },
 	{ "distribution", 'm', OPT_REQUIRED },
+	{ "cpu-bind", K_CPU_BIND, OPT_REQUIRED },
+	{ "hint", K_HINT, OPT_REQUIRED },
+	{ "nice", K_NICE, OPT_OPTIONAL },
+	{ "array", 'a', OPT_REQUIRED },
+	{ "dependency", 'd', OPT_REQUIRED },
+
+	/* Accepted with a warning that they are ignored. */
+	{ "account", 'A', OPT_REQUIRED },
+	{ "qos", 'q', OPT_REQUIRED },
 	{ "licenses", 'L', OPT_REQUIRED },
-	{ "gpus", 'G', OPT_REQUIRED },
 	{ "begin", 'b', OPT_REQUIRED },
 	{ "clusters", 'M', OPT_REQUIRED },
 	{ "core-spec", 'S', OPT_REQUIRED },
@@ -134,33 +145,24 @@ static const struct opt_def submit_defs[] = {
 	{ "quiet", 'Q', OPT_NONE },
 	{ "mail-type", K_MAIL_TYPE, OPT_REQUIRED },
 	{ "mail-user", K_MAIL_USER, OPT_REQUIRED },
-	{ "gres", K_GRES, OPT_REQUIRED },
-	{ "exclusive", K_EXCLUSIVE, OPT_OPTIONAL },
-	{ "mem-per-cpu", K_MEM_PER_CPU, OPT_REQUIRED },
-	{ "ntasks-per-node", K_NTASKS_PER_NODE, OPT_REQUIRED },
 	{ "requeue", K_REQUEUE, OPT_NONE },
 	{ "no-requeue", K_NO_REQUEUE, OPT_NONE },
 	{ "open-mode", K_OPEN_MODE, OPT_REQUIRED },
 	{ "comment", K_COMMENT, OPT_REQUIRED },
 	{ "signal", K_SIGNAL, OPT_REQUIRED },
-	{ "hint", K_HINT, OPT_REQUIRED },
-	{ "gpus-per-node", K_GPUS_PER_NODE, OPT_REQUIRED },
 	{ "gpus-per-task", K_GPUS_PER_TASK, OPT_REQUIRED },
 	{ "gpus-per-socket", K_GPUS_PER_SOCKET, OPT_REQUIRED },
 	{ "cpus-per-gpu", K_CPUS_PER_GPU, OPT_REQUIRED },
 	{ "mem-per-gpu", K_MEM_PER_GPU, OPT_REQUIRED },
 	{ "gpu-bind", K_GPU_BIND, OPT_REQUIRED },
 	{ "gpu-freq", K_GPU_FREQ, OPT_REQUIRED },
-	{ "cpu-bind", K_CPU_BIND, OPT_REQUIRED },
 	{ "mpi", K_MPI, OPT_REQUIRED },
 	{ "tmp", K_TMP, OPT_REQUIRED },
 	{ "reservation", K_RESERVATION, OPT_REQUIRED },
 	{ "switches", K_SWITCHES, OPT_REQUIRED },
 	{ "wckey", K_WCKEY, OPT_REQUIRED },
-	{ "nice", K_NICE, OPT_OPTIONAL },
 	{ "mincpus", K_MINCPUS, OPT_REQUIRED },
 	{ "ntasks-per-core", K_NTASKS_PER_CORE, OPT_REQUIRED },
-	{ "ntasks-per-socket", K_NTASKS_PER_SOCKET, OPT_REQUIRED },
 	{ "ntasks-per-gpu", K_NTASKS_PER_GPU, OPT_REQUIRED },
 	{ "sockets-per-node", K_SOCKETS_PER_NODE, OPT_REQUIRED },
 	{ "cores-per-socket", K_CORES_PER_SOCKET, OPT_REQUIRED },
@@ -210,15 +212,39 @@ const char script_usage[] =
     "#SBATCH lines before its first command; the command line wins.\n"
     "\n"
     "  -J, --job-name=NAME      name of the job (default: the script's file name)\n"
-    "  -N, --nodes=N            number of nodes\n"
+    "  -N, --nodes=N            number of nodes (an exact count)\n"
     "  -n, --ntasks=N           number of tasks\n"
     "  -c, --cpus-per-task=N    CPUs for each task\n"
+    "      --ntasks-per-node=N  tasks on each node\n"
+    "      --ntasks-per-socket=N\n"
+    "                           at most N tasks on each socket\n"
     "  -t, --time=TIME          time limit: MM, MM:SS, HH:MM:SS, D-HH[:MM[:SS]] or\n"
     "                           UNLIMITED (0 means no limit)\n"
     "      --mem=SIZE           memory per node: 512 (MiB), 512M, 4G, 1T\n"
+    "      --mem-per-cpu=SIZE   memory per allocated CPU (not with --mem)\n"
+    "  -G, --gpus=N             GPUs for the whole job\n"
+    "      --gpus-per-node=N    GPUs on each node (also --gres=gpu:N)\n"
+    "      --exclusive          whole nodes: no other job shares them\n"
+    "  -w, --nodelist=HOSTS     run on all of these nodes (node[1-4]; a name with\n"
+    "                           a '/' is a file of host names)\n"
+    "  -x, --exclude=HOSTS      never on these nodes\n"
+    "  -C, --constraint=EXPR    nodes with these features: a&b (all) or a|b (any)\n"
+    "  -m, --distribution=D     how tasks are laid out: block|cyclic over nodes,\n"
+    "                           then :block|:cyclic over sockets\n"
+    "      --cpu-bind=TYPE      none, cores, threads, sockets or map_cpu:LIST,\n"
+    "                           with ,verbose to print the binding\n"
+    "      --hint=HINT          multithread (a CPU is a hardware thread) or\n"
+    "                           nomultithread (a CPU is a core, the default)\n"
+    "      --nice[=N]           lower the job's priority by N (default 100)\n"
+    "  -a, --array=INDEXES      a job array: 0-99, 1,3,5-7, 0-99:2; %N runs at\n"
+    "                           most N tasks at once (0-99%10)\n"
+    "  -d, --dependency=DEPS    start after other jobs: afterok:ID[:ID...],\n"
+    "                           afterany, afternotok, after, singleton; ',' for\n"
+    "                           all, '?' for any\n"
     "  -p, --partition=NAME     partition to run in (default: the default partition)\n"
     "  -o, --output=PATTERN     standard output file (default: pacer-%j.out);\n"
-    "                           %j job id, %x job name, %u user, %N first node\n"
+    "                           %j job id, %x job name, %u user, %N first node,\n"
+    "                           %A array id, %a array index\n"
     "  -e, --error=PATTERN      standard error file (default: with the output)\n"
     "  -D, --chdir=DIR          working directory of the job (default: here)\n"
     "      --export=VARS        environment to pass: ALL (default), NONE, or\n"
@@ -228,8 +254,8 @@ const char script_usage[] =
     "      --wrap=COMMAND       run COMMAND with /bin/sh instead of a script\n"
     "  -h, --help               show this help\n"
     "\n"
-    "Slurm options Pacer does not support yet (--exclusive, --account, --gres,\n"
-    "--array, --dependency, ...) are accepted with a warning and ignored.\n";
+    "Slurm options Pacer does not support yet (--account, --qos, --begin,\n"
+    "--mail-type, --requeue, ...) are accepted with a warning and ignored.\n";
 
 void submit_opts_init(struct submit_opts *o)
 {
@@ -245,6 +271,13 @@ void submit_opts_free(struct submit_opts *o)
 	free(o->chdir);
 	free(o->export_spec);
 	free(o->wrap);
+	free(o->nodelist);
+	free(o->exclude);
+	free(o->constraint);
+	free(o->distribution);
+	free(o->cpu_bind);
+	free(o->array);
+	free(o->dependency);
 	for (size_t i = 0; i < o->nwarnings; i++)
 		free(o->warnings[i]);
 	free(o->warnings);
@@ -377,6 +410,181 @@ static int apply_export(struct submit_opts *o, const struct setting *v)
 	return apply_string(&o->export_spec, v);
 }
 
+/* -N: a count, and a clear word for Slurm's MIN-MAX form. */
+static int apply_nodes(struct submit_opts *o, const struct setting *v)
+{
+	size_t digits = strspn(v->arg, "0123456789");
+
+	if (digits > 0 && v->arg[digits] == '-' && v->arg[digits + 1] >= '0' &&
+	    v->arg[digits + 1] <= '9') {
+		snprintf(v->err, v->errlen,
+			 "invalid value '%s' for %s%s (a range of node counts is not supported: "
+			 "give an exact count, like %s %.*s)",
+			 v->arg, v->opt, v->where, v->opt, (int)digits, v->arg);
+		errno = EINVAL;
+		return -1;
+	}
+	return apply_count(&o->nodes, v);
+}
+
+/* A value a jobopt parser refused with WHY. */
+static int bad_value(const struct setting *v, const char *why)
+{
+	if (errno == ENOMEM) {
+		snprintf(v->err, v->errlen, "out of memory");
+		return -1;
+	}
+	snprintf(v->err, v->errlen, "bad value for %s%s: %s", v->opt, v->where, why);
+	errno = EINVAL;
+	return -1;
+}
+
+/* --mem and --mem-per-cpu exclude each other within one source (the
+ * command line, or the script): OTHER is the one that must not be set. */
+static int mem_conflict(const struct submit_opts *o, enum submit_opt other, const char *other_name,
+			const struct setting *v)
+{
+	if (!(o->set & SUBMIT_BIT(other)))
+		return 0;
+	snprintf(v->err, v->errlen,
+		 "%s%s cannot be combined with %s (give memory per node with --mem, or per "
+		 "CPU with --mem-per-cpu, not both)",
+		 v->opt, v->where, other_name);
+	errno = EINVAL;
+	return -1;
+}
+
+static int apply_mem_per_cpu(struct submit_opts *o, const struct setting *v)
+{
+	if (mem_conflict(o, SUBMIT_MEM, "--mem", v) < 0)
+		return -1;
+	if (conf_parse_mem(v->arg, &o->mem_per_cpu_mb) < 0) {
+		snprintf(v->err, v->errlen,
+			 "invalid value '%s' for %s%s (give a size like 512M, "
+			 "4G or 1T; a plain number is MiB)",
+			 v->arg, v->opt, v->where);
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* -w (FILE_OK: a name with '/' is a file) and -x. */
+static int apply_hostlist(char **field, bool file_ok, const struct setting *v)
+{
+	char why[512], *list;
+
+	if (jobopt_hostlist(v->arg, file_ok, &list, why, sizeof(why)) < 0)
+		return bad_value(v, why);
+	free(*field);
+	*field = list;
+	return 0;
+}
+
+/* A string option whose value CHECK accepts as it is. */
+static int apply_checked(char **field, int (*check)(const char *, char *, size_t),
+			 const struct setting *v)
+{
+	char why[512];
+
+	if (check(v->arg, why, sizeof(why)) < 0)
+		return bad_value(v, why);
+	return apply_string(field, v);
+}
+
+static int apply_distribution(struct submit_opts *o, const struct setting *v)
+{
+	char why[512], dist[JOBOPT_DIST_MAX];
+	struct setting norm = *v;
+
+	if (jobopt_distribution(v->arg, dist, why, sizeof(why)) < 0)
+		return bad_value(v, why);
+	norm.arg = dist;
+	return apply_string(&o->distribution, &norm);
+}
+
+static int apply_cpu_bind(struct submit_opts *o, const struct setting *v)
+{
+	char why[512], *bind;
+
+	if (jobopt_cpu_bind(v->arg, &bind, why, sizeof(why)) < 0)
+		return bad_value(v, why);
+	free(o->cpu_bind);
+	o->cpu_bind = bind;
+	return 0;
+}
+
+static int apply_array(struct submit_opts *o, const struct setting *v)
+{
+	char why[512];
+	uint32_t max_running;
+
+	if (jobopt_array(v->arg, &max_running, why, sizeof(why)) < 0)
+		return bad_value(v, why);
+	if (apply_string(&o->array, v) < 0)
+		return -1;
+	o->array_max_running = max_running;
+	return 0;
+}
+
+/* Apply the placement and scheduling options; *ID says which was set.
+ * 1 when DEF is not one of them. */
+static int apply_placement(struct submit_opts *o, const struct opt_def *def,
+			   const struct setting *v, enum submit_opt *id)
+{
+	char why[512];
+
+	switch (def->key) {
+	case K_NTASKS_PER_NODE:
+		*id = SUBMIT_NTASKS_PER_NODE;
+		return apply_count(&o->ntasks_per_node, v);
+	case K_NTASKS_PER_SOCKET:
+		*id = SUBMIT_NTASKS_PER_SOCKET;
+		return apply_count(&o->ntasks_per_socket, v);
+	case K_EXCLUSIVE:
+		*id = SUBMIT_EXCLUSIVE;
+		if (jobopt_exclusive(v->arg, why, sizeof(why)) < 0)
+			return bad_value(v, why);
+		o->exclusive = true;
+		return 0;
+	case K_MEM_PER_CPU: *id = SUBMIT_MEM_PER_CPU; return apply_mem_per_cpu(o, v);
+	case 'G':
+		*id = SUBMIT_GPUS;
+		return jobopt_gpu_count(v->arg, &o->gpus, why, sizeof(why)) < 0 ? bad_value(v, why)
+										: 0;
+	case K_GPUS_PER_NODE:
+		*id = SUBMIT_GPUS_PER_NODE;
+		return jobopt_gpu_count(v->arg, &o->gpus_per_node, why, sizeof(why)) < 0
+			   ? bad_value(v, why)
+			   : 0;
+	case K_GRES:
+		*id = SUBMIT_GPUS_PER_NODE;
+		return jobopt_gres(v->arg, &o->gpus_per_node, why, sizeof(why)) < 0
+			   ? bad_value(v, why)
+			   : 0;
+	case 'w': *id = SUBMIT_NODELIST; return apply_hostlist(&o->nodelist, true, v);
+	case 'x': *id = SUBMIT_EXCLUDE; return apply_hostlist(&o->exclude, false, v);
+	case 'C':
+		*id = SUBMIT_CONSTRAINT;
+		return apply_checked(&o->constraint, jobopt_constraint, v);
+	case 'm': *id = SUBMIT_DISTRIBUTION; return apply_distribution(o, v);
+	case K_CPU_BIND: *id = SUBMIT_CPU_BIND; return apply_cpu_bind(o, v);
+	case K_HINT:
+		*id = SUBMIT_HINT;
+		return jobopt_hint(v->arg, &o->multithread, why, sizeof(why)) < 0
+			   ? bad_value(v, why)
+			   : 0;
+	case K_NICE:
+		*id = SUBMIT_NICE;
+		return jobopt_nice(v->arg, &o->nice, why, sizeof(why)) < 0 ? bad_value(v, why) : 0;
+	case 'a': *id = SUBMIT_ARRAY; return apply_array(o, v);
+	case 'd':
+		*id = SUBMIT_DEPENDENCY;
+		return apply_checked(&o->dependency, jobopt_dependency, v);
+	default: return 1;
+	}
+}
+
 static int apply_unsupported(struct submit_opts *o, const struct opt_def *def,
 			     const struct setting *v)
 {
@@ -393,7 +601,7 @@ static int apply_unsupported(struct submit_opts *o, const struct opt_def *def,
 /* Give the option DEF its value in O. */
 static int apply(struct submit_opts *o, const struct opt_def *def, const struct setting *v)
 {
-	enum submit_opt id;
+	enum submit_opt id = SUBMIT_NAME;
 	int rc = 0;
 
 	switch (def->key) {
@@ -403,7 +611,7 @@ static int apply(struct submit_opts *o, const struct opt_def *def, const struct 
 		break;
 	case 'N':
 		id = SUBMIT_NODES;
-		rc = apply_count(&o->nodes, v);
+		rc = apply_nodes(o, v);
 		break;
 	case 'n':
 		id = SUBMIT_NTASKS;
@@ -435,7 +643,9 @@ static int apply(struct submit_opts *o, const struct opt_def *def, const struct 
 		break;
 	case K_MEM:
 		id = SUBMIT_MEM;
-		rc = apply_mem(o, v);
+		rc = mem_conflict(o, SUBMIT_MEM_PER_CPU, "--mem-per-cpu", v);
+		if (rc == 0)
+			rc = apply_mem(o, v);
 		break;
 	case K_EXPORT:
 		id = SUBMIT_EXPORT;
@@ -457,10 +667,14 @@ static int apply(struct submit_opts *o, const struct opt_def *def, const struct 
 		id = SUBMIT_HELP;
 		o->help = true;
 		break;
-	default: return apply_unsupported(o, def, v);
+	default:
+		rc = apply_placement(o, def, v, &id);
+		if (rc > 0)
+			return apply_unsupported(o, def, v);
+		break;
 	}
 	if (rc == 0)
-		o->set |= 1u << id;
+		o->set |= SUBMIT_BIT(id);
 	return rc;
 }
 
@@ -498,9 +712,9 @@ static void move_string(char **dst, char **src)
 
 void submit_opts_merge(struct submit_opts *dst, struct submit_opts *src)
 {
-	unsigned s = src->set;
+	uint64_t s = src->set;
 
-#define HAS(id) (s & (1u << (id)))
+#define HAS(id) (s & SUBMIT_BIT(id))
 	if (HAS(SUBMIT_NAME))
 		move_string(&dst->name, &src->name);
 	if (HAS(SUBMIT_NODES))
@@ -531,6 +745,47 @@ void submit_opts_merge(struct submit_opts *dst, struct submit_opts *src)
 		move_string(&dst->wrap, &src->wrap);
 	if (HAS(SUBMIT_HELP))
 		dst->help = src->help;
+	if (HAS(SUBMIT_NTASKS_PER_NODE))
+		dst->ntasks_per_node = src->ntasks_per_node;
+	if (HAS(SUBMIT_NTASKS_PER_SOCKET))
+		dst->ntasks_per_socket = src->ntasks_per_socket;
+	if (HAS(SUBMIT_EXCLUSIVE))
+		dst->exclusive = src->exclusive;
+	if (HAS(SUBMIT_MEM_PER_CPU))
+		dst->mem_per_cpu_mb = src->mem_per_cpu_mb;
+	/* Per node or per CPU: the command line's choice replaces the script's. */
+	if (HAS(SUBMIT_MEM)) {
+		dst->mem_per_cpu_mb = 0;
+		dst->set &= ~SUBMIT_BIT(SUBMIT_MEM_PER_CPU);
+	}
+	if (HAS(SUBMIT_MEM_PER_CPU)) {
+		dst->mem_mb = 0;
+		dst->set &= ~SUBMIT_BIT(SUBMIT_MEM);
+	}
+	if (HAS(SUBMIT_GPUS))
+		dst->gpus = src->gpus;
+	if (HAS(SUBMIT_GPUS_PER_NODE))
+		dst->gpus_per_node = src->gpus_per_node;
+	if (HAS(SUBMIT_NODELIST))
+		move_string(&dst->nodelist, &src->nodelist);
+	if (HAS(SUBMIT_EXCLUDE))
+		move_string(&dst->exclude, &src->exclude);
+	if (HAS(SUBMIT_CONSTRAINT))
+		move_string(&dst->constraint, &src->constraint);
+	if (HAS(SUBMIT_DISTRIBUTION))
+		move_string(&dst->distribution, &src->distribution);
+	if (HAS(SUBMIT_CPU_BIND))
+		move_string(&dst->cpu_bind, &src->cpu_bind);
+	if (HAS(SUBMIT_HINT))
+		dst->multithread = src->multithread;
+	if (HAS(SUBMIT_NICE))
+		dst->nice = src->nice;
+	if (HAS(SUBMIT_ARRAY)) {
+		move_string(&dst->array, &src->array);
+		dst->array_max_running = src->array_max_running;
+	}
+	if (HAS(SUBMIT_DEPENDENCY))
+		move_string(&dst->dependency, &src->dependency);
 #undef HAS
 	dst->set |= s;
 
@@ -1102,4 +1357,20 @@ void script_build_spec(const struct submit_opts *o, const struct submit_input *i
 	spec->hold = o->hold;
 	spec->submit_dir = (char *)in->cwd;
 	spec->submit_host = (char *)in->host;
+	spec->ntasks_per_node = o->ntasks_per_node;
+	spec->ntasks_per_socket = o->ntasks_per_socket;
+	spec->exclusive = o->exclusive;
+	spec->mem_per_cpu_mb = o->mem_per_cpu_mb;
+	spec->gpus = o->gpus;
+	spec->gpus_per_node = o->gpus_per_node;
+	spec->nodelist = o->nodelist ? o->nodelist : "";
+	spec->exclude = o->exclude ? o->exclude : "";
+	spec->constraint = o->constraint ? o->constraint : "";
+	spec->distribution = o->distribution ? o->distribution : "";
+	spec->cpu_bind = o->cpu_bind ? o->cpu_bind : "";
+	spec->multithread = o->multithread;
+	spec->nice = o->nice;
+	spec->array = o->array ? o->array : "";
+	spec->array_max_running = o->array_max_running;
+	spec->dependency = o->dependency ? o->dependency : "";
 }

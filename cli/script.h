@@ -17,8 +17,8 @@
 /* The largest batch script accepted. */
 #define SCRIPT_MAX_SIZE (4u << 20)
 
-/* Options of `pacer submit`; bit (1u << SUBMIT_x) of submit_opts.set says
- * which were given. */
+/* Options of `pacer submit`; bit SUBMIT_BIT(SUBMIT_x) of submit_opts.set
+ * says which were given. */
 enum submit_opt {
 	SUBMIT_NAME,
 	SUBMIT_NODES,
@@ -35,10 +35,27 @@ enum submit_opt {
 	SUBMIT_PARSABLE,
 	SUBMIT_WRAP,
 	SUBMIT_HELP,
+	SUBMIT_NTASKS_PER_NODE,
+	SUBMIT_NTASKS_PER_SOCKET,
+	SUBMIT_EXCLUSIVE,
+	SUBMIT_MEM_PER_CPU,
+	SUBMIT_GPUS,
+	SUBMIT_GPUS_PER_NODE, /* --gpus-per-node and --gres=gpu:N */
+	SUBMIT_NODELIST,
+	SUBMIT_EXCLUDE,
+	SUBMIT_CONSTRAINT,
+	SUBMIT_DISTRIBUTION,
+	SUBMIT_CPU_BIND,
+	SUBMIT_HINT,
+	SUBMIT_NICE,
+	SUBMIT_ARRAY,
+	SUBMIT_DEPENDENCY,
 };
 
+#define SUBMIT_BIT(id) (UINT64_C(1) << (id))
+
 struct submit_opts {
-	unsigned set;
+	uint64_t set;
 	char *name;
 	uint32_t nodes;
 	uint32_t ntasks;
@@ -54,7 +71,25 @@ struct submit_opts {
 	bool hold;
 	bool parsable;
 	bool help;
-	char **warnings; /* "--exclusive is not supported yet and was ignored" */
+	/* placement */
+	uint32_t ntasks_per_node;
+	uint32_t ntasks_per_socket;
+	bool exclusive;
+	uint64_t mem_per_cpu_mb;
+	uint32_t gpus;
+	uint32_t gpus_per_node;
+	char *nodelist; /* a host list (a -w file already read) */
+	char *exclude;
+	char *constraint;
+	char *distribution; /* normalised: "cyclic:block" */
+	char *cpu_bind;     /* normalised: "map_cpu:0,2,verbose" */
+	bool multithread;
+	int32_t nice;
+	/* scheduling */
+	char *array; /* as given */
+	uint32_t array_max_running;
+	char *dependency;
+	char **warnings; /* "--requeue is not supported yet and was ignored" */
 	size_t nwarnings;
 	bool usage_error; /* the last error was bad syntax, not a bad value */
 };
@@ -70,7 +105,9 @@ int script_parse_args(struct submit_opts *o, int argc, char **argv, int *first, 
 		      size_t errlen);
 
 /* Move every option set in SRC over DST (the command line wins over
- * directives); SRC's warnings are appended.  SRC is left empty. */
+ * directives); SRC's warnings are appended.  SRC is left empty.  --mem and
+ * --mem-per-cpu exclude each other: one set in SRC clears the other in DST
+ * (as sbatch lets the command line override a script's choice). */
 void submit_opts_merge(struct submit_opts *dst, struct submit_opts *src);
 
 /* Split TEXT into words as a shell would: blanks separate, '…' and "…"

@@ -21,6 +21,7 @@
 	int name##_c = (int)(sizeof(name) / sizeof(name[0]) - 1)
 
 static char err[1024];
+static char tmpdir[256]; /* made by the group set-up, see below */
 
 /* ---------------------------------------------------------------------------
  * Command line */
@@ -132,8 +133,14 @@ static void test_args_errors(void **state)
 		   "-1");
 	ARGS_ERROR(false, "invalid value 'two' for --nodes (give a whole number of at least 1)",
 		   "--nodes", "two");
-	ARGS_ERROR(false, "invalid value '2-4' for -N (give a whole number of at least 1)", "-N",
-		   "2-4");
+	ARGS_ERROR(false,
+		   "invalid value '2-4' for -N (a range of node counts is not supported: give an "
+		   "exact count, like -N 2)",
+		   "-N", "2-4");
+	ARGS_ERROR(false,
+		   "invalid value '1-10' for --nodes (a range of node counts is not supported: "
+		   "give an exact count, like --nodes 1)",
+		   "--nodes=1-10");
 	ARGS_ERROR(false,
 		   "invalid value '4294967296' for -n (give a whole number of at least "
 		   "1)",
@@ -158,8 +165,8 @@ static void test_args_errors(void **state)
 static void test_args_unsupported(void **state)
 {
 	(void)state;
-	DECL(argv, "--exclusive", "-A", "acct", "--gres=gpu:1", "--mail-type", "END", "-a1-3",
-	     "--requeue", "job.sh");
+	DECL(argv, "--requeue", "-A", "acct", "--begin=now", "--mail-type", "END", "-q", "high",
+	     "--gpus-per-task=1", "job.sh");
 	struct submit_opts o;
 	int first;
 
@@ -167,14 +174,141 @@ static void test_args_unsupported(void **state)
 	assert_int_equal(script_parse_args(&o, argv_c, argv, &first, err, sizeof(err)), 0);
 	assert_string_equal(argv[first], "job.sh");
 	assert_int_equal(o.nwarnings, 6);
-	assert_string_equal(o.warnings[0], "--exclusive is not supported yet and was ignored");
+	assert_string_equal(o.warnings[0], "--requeue is not supported yet and was ignored");
 	assert_string_equal(o.warnings[1], "--account is not supported yet and was ignored");
-	assert_string_equal(o.warnings[2], "--gres is not supported yet and was ignored");
+	assert_string_equal(o.warnings[2], "--begin is not supported yet and was ignored");
 	assert_string_equal(o.warnings[3], "--mail-type is not supported yet and was ignored");
-	assert_string_equal(o.warnings[4], "--array is not supported yet and was ignored");
-	assert_string_equal(o.warnings[5], "--requeue is not supported yet and was ignored");
+	assert_string_equal(o.warnings[4], "--qos is not supported yet and was ignored");
+	assert_string_equal(o.warnings[5], "--gpus-per-task is not supported yet and was ignored");
 	assert_int_equal(o.set, 0);
 	submit_opts_free(&o);
+}
+
+/* Every placement and scheduling option, in its Slurm spellings. */
+static void test_args_placement(void **state)
+{
+	(void)state;
+	DECL(argv, "--ntasks-per-node=4", "--ntasks-per-socket", "2", "--exclusive",
+	     "--mem-per-cpu=2G", "-G", "3", "--gpus-per-node=2", "-w", "n[1-2]", "-xn3", "-C",
+	     "ib&fast", "-m", "Cyclic:block", "--cpu-bind=verbose,map_cpu:0x1,2",
+	     "--hint=multithread", "--nice", "-a", "0-9:3%2", "-d", "afterok:5:6_1", "job.sh");
+	struct submit_opts o;
+	int first;
+
+	submit_opts_init(&o);
+	assert_int_equal(script_parse_args(&o, argv_c, argv, &first, err, sizeof(err)), 0);
+	assert_string_equal(argv[first], "job.sh");
+	assert_int_equal(o.nwarnings, 0);
+	assert_int_equal(o.ntasks_per_node, 4);
+	assert_int_equal(o.ntasks_per_socket, 2);
+	assert_true(o.exclusive);
+	assert_int_equal(o.mem_per_cpu_mb, 2048);
+	assert_int_equal(o.gpus, 3);
+	assert_int_equal(o.gpus_per_node, 2);
+	assert_string_equal(o.nodelist, "n[1-2]");
+	assert_string_equal(o.exclude, "n3");
+	assert_string_equal(o.constraint, "ib&fast");
+	assert_string_equal(o.distribution, "cyclic:block");
+	assert_string_equal(o.cpu_bind, "map_cpu:1,2,verbose");
+	assert_true(o.multithread);
+	assert_int_equal(o.nice, 100);
+	assert_string_equal(o.array, "0-9:3%2");
+	assert_int_equal(o.array_max_running, 2);
+	assert_string_equal(o.dependency, "afterok:5:6_1");
+	static const enum submit_opt set[] = {
+		SUBMIT_NTASKS_PER_NODE,
+		SUBMIT_NTASKS_PER_SOCKET,
+		SUBMIT_EXCLUSIVE,
+		SUBMIT_MEM_PER_CPU,
+		SUBMIT_GPUS,
+		SUBMIT_GPUS_PER_NODE,
+		SUBMIT_NODELIST,
+		SUBMIT_EXCLUDE,
+		SUBMIT_CONSTRAINT,
+		SUBMIT_DISTRIBUTION,
+		SUBMIT_CPU_BIND,
+		SUBMIT_HINT,
+		SUBMIT_NICE,
+		SUBMIT_ARRAY,
+		SUBMIT_DEPENDENCY,
+	};
+	uint64_t want = 0;
+	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
+		want |= SUBMIT_BIT(set[i]);
+	assert_true(o.set == want);
+	submit_opts_free(&o);
+
+	/* --gres=gpu:N is --gpus-per-node=N; the later one wins. */
+	DECL(gres, "--gpus-per-node=2", "--gres=gpu:5", "--nice=-5", "--hint=nomultithread");
+	submit_opts_init(&o);
+	assert_int_equal(script_parse_args(&o, gres_c, gres, &first, err, sizeof(err)), 0);
+	assert_int_equal(o.gpus_per_node, 5);
+	assert_int_equal(o.nice, -5);
+	assert_false(o.multithread);
+	assert_true(o.set & SUBMIT_BIT(SUBMIT_HINT));
+	submit_opts_free(&o);
+}
+
+static void test_args_placement_errors(void **state)
+{
+	(void)state;
+	ARGS_ERROR(false,
+		   "bad value for --gpus: 'v100:2' names a GPU type, and GPU types are not "
+		   "supported yet (give a count only, like 2)",
+		   "--gpus=v100:2");
+	ARGS_ERROR(false,
+		   "bad value for -G: 'a100:1' names a GPU type, and GPU types are not "
+		   "supported yet (give a count only, like 2)",
+		   "-G", "a100:1");
+	ARGS_ERROR(false,
+		   "bad value for --gres: 'mps' is not a resource Pacer schedules: --gres takes "
+		   "GPUs only (gpu or gpu:N)",
+		   "--gres=mps:50");
+	ARGS_ERROR(false,
+		   "bad value for -m: the plane distribution is not supported (use block or "
+		   "cyclic, and :block or :cyclic for the sockets)",
+		   "-m", "plane=2");
+	ARGS_ERROR(false,
+		   "bad value for --cpu-bind: unknown binding 'bogus' (use none, cores, threads, "
+		   "sockets or map_cpu:LIST, with ,verbose if you like)",
+		   "--cpu-bind=bogus");
+	ARGS_ERROR(false,
+		   "bad value for --array: range '9-1' ends below its start (write it LOW-HIGH, "
+		   "like 0-99)",
+		   "--array=9-1");
+	ARGS_ERROR(false,
+		   "bad value for -d: unknown dependency type 'before' (use after, afterany, "
+		   "afterok, afternotok or singleton)",
+		   "-d", "before:3");
+	ARGS_ERROR(false,
+		   "bad value for --exclusive: --exclusive=user is not supported (give "
+		   "--exclusive alone: the job gets whole nodes)",
+		   "--exclusive=user");
+	ARGS_ERROR(false,
+		   "bad value for -w: 'n[1-' is not a host list (write names like "
+		   "node[1-4,7],login1)",
+		   "-w", "n[1-");
+	ARGS_ERROR(false,
+		   "invalid value '0' for --ntasks-per-node (give a whole number of at least 1)",
+		   "--ntasks-per-node=0");
+	ARGS_ERROR(false,
+		   "invalid value 'lots' for --mem-per-cpu (give a size like 512M, 4G or 1T; a "
+		   "plain number is MiB)",
+		   "--mem-per-cpu=lots");
+	/* --nice takes its value only after '=', as sbatch: "5" is the script. */
+	ARGS_ERROR(false,
+		   "bad value for --nice: 'x' is not a nice value (give a whole number from "
+		   "-2147483645 to 2147483645; --nice alone is 100)",
+		   "--nice=x");
+	/* Per node or per CPU, not both (as sbatch). */
+	ARGS_ERROR(false,
+		   "--mem-per-cpu cannot be combined with --mem (give memory per node with --mem, "
+		   "or per CPU with --mem-per-cpu, not both)",
+		   "--mem=1G", "--mem-per-cpu=1G");
+	ARGS_ERROR(false,
+		   "--mem cannot be combined with --mem-per-cpu (give memory per node with "
+		   "--mem, or per CPU with --mem-per-cpu, not both)",
+		   "--mem-per-cpu=1G", "--mem", "4G");
 }
 
 /* ---------------------------------------------------------------------------
@@ -312,13 +446,13 @@ static void test_directive_warnings(void **state)
 	struct submit_opts o;
 
 	assert_int_equal(directives(&o, "#!/bin/sh\n"
-					"#SBATCH --exclusive\n"
+					"#SBATCH --requeue\n"
 					"#SBATCH --mail-user=me@example.org --mail-type=ALL\n"
 					"#SBATCH --qos normal -N 1\n"),
 			 0);
 	assert_int_equal(o.nwarnings, 4);
 	assert_string_equal(o.warnings[0],
-			    "job.sh:2: --exclusive is not supported yet and was ignored");
+			    "job.sh:2: --requeue is not supported yet and was ignored");
 	assert_string_equal(o.warnings[1],
 			    "job.sh:3: --mail-user is not supported yet and was ignored");
 	assert_string_equal(o.warnings[2],
@@ -367,6 +501,46 @@ static void test_directive_errors(void **state)
 			       "command line)");
 	expect_directive_error("#!/bin/sh\n#SBATCH --time\n",
 			       "job.sh:2: option '--time' needs a value in #SBATCH line");
+	expect_directive_error("#!/bin/sh\n#SBATCH -N 2\n#PACER --gres=gpu:k80:2\n",
+			       "job.sh:3: bad value for --gres in #PACER line: 'gpu:k80:2': GPU "
+			       "types are not supported yet and the count must be a whole number "
+			       "(give gpu:N, like gpu:2)");
+	expect_directive_error("#!/bin/sh\n#SBATCH --nodes=1-4\n",
+			       "job.sh:2: invalid value '1-4' for --nodes in #SBATCH line (a range "
+			       "of node counts is not supported: give an exact count, like --nodes "
+			       "1)");
+	expect_directive_error("#!/bin/sh\n#SBATCH --dependency=afterok:1?afterok:2,singleton\n",
+			       "job.sh:2: bad value for --dependency in #SBATCH line: "
+			       "'afterok:1?afterok:2,singleton' mixes ',' (all must hold) and '?' "
+			       "(one is enough): use one of them");
+	/* Both memory options in the script: the line of the second is named. */
+	expect_directive_error("#!/bin/sh\n#SBATCH --mem=4G\n# note\n#SBATCH --mem-per-cpu=1G\n",
+			       "job.sh:4: --mem-per-cpu in #SBATCH line cannot be combined with "
+			       "--mem (give memory per node with --mem, or per CPU with "
+			       "--mem-per-cpu, not both)");
+}
+
+static void test_directives_placement(void **state)
+{
+	(void)state;
+	struct submit_opts o;
+
+	assert_int_equal(directives(&o, "#!/bin/sh\n"
+					"#SBATCH --array=1-8%2 --dependency=singleton\n"
+					"#SBATCH --exclusive --gres=gpu -C 'a|b'\n"
+					"#PACER --cpu-bind=cores -m block:cyclic --nice=7\n"),
+			 0);
+	assert_int_equal(o.nwarnings, 0);
+	assert_string_equal(o.array, "1-8%2");
+	assert_int_equal(o.array_max_running, 2);
+	assert_string_equal(o.dependency, "singleton");
+	assert_true(o.exclusive);
+	assert_int_equal(o.gpus_per_node, 1);
+	assert_string_equal(o.constraint, "a|b");
+	assert_string_equal(o.cpu_bind, "cores");
+	assert_string_equal(o.distribution, "block:cyclic");
+	assert_int_equal(o.nice, 7);
+	submit_opts_free(&o);
 }
 
 static void test_merge(void **state)
@@ -374,10 +548,12 @@ static void test_merge(void **state)
 	(void)state;
 	struct submit_opts dir, cl;
 	int first;
-	DECL(argv, "-N", "3", "-J", "cmdline", "--exclusive", "job.sh");
+	DECL(argv, "-N", "3", "-J", "cmdline", "--requeue", "--array=1-2", "--cpu-bind=none",
+	     "job.sh");
 
 	assert_int_equal(directives(&dir, "#!/bin/sh\n"
-					  "#SBATCH -N 1 -n 8 -J script --hold --gres=gpu\n"),
+					  "#SBATCH -N 1 -n 8 -J script --hold --comment=x\n"
+					  "#SBATCH --array=0-99%5 --gpus=2 --cpu-bind=cores\n"),
 			 0);
 	submit_opts_init(&cl);
 	assert_int_equal(script_parse_args(&cl, argv_c, argv, &first, err, sizeof(err)), 0);
@@ -386,12 +562,48 @@ static void test_merge(void **state)
 	assert_int_equal(dir.ntasks, 8);
 	assert_string_equal(dir.name, "cmdline");
 	assert_true(dir.hold);
+	assert_string_equal(dir.array, "1-2");
+	/* The %N goes with the --array it came with. */
+	assert_int_equal(dir.array_max_running, 0);
+	assert_int_equal(dir.gpus, 2);
+	assert_string_equal(dir.cpu_bind, "none");
 	assert_int_equal(dir.nwarnings, 2);
-	assert_string_equal(dir.warnings[0], "job.sh:2: --gres is not supported yet and was "
+	assert_string_equal(dir.warnings[0], "job.sh:2: --comment is not supported yet and was "
 					     "ignored");
-	assert_string_equal(dir.warnings[1], "--exclusive is not supported yet and was ignored");
+	assert_string_equal(dir.warnings[1], "--requeue is not supported yet and was ignored");
 	assert_null(cl.name);
 	assert_int_equal(cl.nwarnings, 0);
+	submit_opts_free(&dir);
+	submit_opts_free(&cl);
+}
+
+/* The command line's memory option replaces the script's other one. */
+static void test_merge_memory(void **state)
+{
+	(void)state;
+	struct submit_opts dir, cl;
+	int first;
+	DECL(per_cpu, "--mem-per-cpu=1G");
+	DECL(per_node, "--mem=8G");
+
+	assert_int_equal(directives(&dir, "#!/bin/sh\n#SBATCH --mem=4G\n"), 0);
+	submit_opts_init(&cl);
+	assert_int_equal(script_parse_args(&cl, per_cpu_c, per_cpu, &first, err, sizeof(err)), 0);
+	submit_opts_merge(&dir, &cl);
+	assert_int_equal(dir.mem_mb, 0);
+	assert_int_equal(dir.mem_per_cpu_mb, 1024);
+	assert_false(dir.set & SUBMIT_BIT(SUBMIT_MEM));
+	assert_true(dir.set & SUBMIT_BIT(SUBMIT_MEM_PER_CPU));
+	submit_opts_free(&dir);
+
+	assert_int_equal(directives(&dir, "#!/bin/sh\n#SBATCH --mem-per-cpu=2G\n"), 0);
+	submit_opts_init(&cl);
+	assert_int_equal(script_parse_args(&cl, per_node_c, per_node, &first, err, sizeof(err)), 0);
+	submit_opts_merge(&dir, &cl);
+	assert_int_equal(dir.mem_mb, 8192);
+	assert_int_equal(dir.mem_per_cpu_mb, 0);
+	assert_true(dir.set & SUBMIT_BIT(SUBMIT_MEM));
+	assert_false(dir.set & SUBMIT_BIT(SUBMIT_MEM_PER_CPU));
 	submit_opts_free(&dir);
 	submit_opts_free(&cl);
 }
@@ -533,13 +745,66 @@ static void test_build_spec(void **state)
 	assert_true(spec.hold);
 	assert_string_equal(spec.submit_dir, "/c");
 	assert_string_equal(spec.submit_host, "login1");
+	/* Options not given go out empty: the controller applies defaults. */
+	assert_int_equal(spec.ntasks_per_node, 0);
+	assert_false(spec.exclusive);
+	assert_string_equal(spec.nodelist, "");
+	assert_string_equal(spec.distribution, "");
+	assert_string_equal(spec.cpu_bind, "");
+	assert_string_equal(spec.array, "");
+	assert_string_equal(spec.dependency, "");
+	assert_int_equal(spec.nice, 0);
+	submit_opts_free(&o);
+
+	DECL(more, "--ntasks-per-node=2", "--ntasks-per-socket=1", "--exclusive",
+	     "--mem-per-cpu=512", "-G2", "--gres=gpu:1", "-w", "a[1-2]", "-x", "b", "-C", "x|y",
+	     "-m", "cyclic", "--cpu-bind=sockets,v", "--hint=multithread", "--nice=-3", "-a",
+	     "1-4%1", "-d", "afterany:9", "job.sh");
+	submit_opts_init(&o);
+	assert_int_equal(script_parse_args(&o, more_c, more, &first, err, sizeof(err)), 0);
+	script_build_spec(&o, &in, &spec);
+	assert_int_equal(spec.ntasks_per_node, 2);
+	assert_int_equal(spec.ntasks_per_socket, 1);
+	assert_true(spec.exclusive);
+	assert_int_equal(spec.mem_per_cpu_mb, 512);
+	assert_int_equal(spec.gpus, 2);
+	assert_int_equal(spec.gpus_per_node, 1);
+	assert_string_equal(spec.nodelist, "a[1-2]");
+	assert_string_equal(spec.exclude, "b");
+	assert_string_equal(spec.constraint, "x|y");
+	assert_string_equal(spec.distribution, "cyclic");
+	assert_string_equal(spec.cpu_bind, "sockets,verbose");
+	assert_true(spec.multithread);
+	assert_int_equal(spec.nice, -3);
+	assert_string_equal(spec.array, "1-4%1");
+	assert_int_equal(spec.array_max_running, 1);
+	assert_string_equal(spec.dependency, "afterany:9");
+	submit_opts_free(&o);
+}
+
+/* -w with a '/' reads the file, relative to where pacer submit runs. */
+static void test_nodelist_file(void **state)
+{
+	(void)state;
+	struct submit_opts o;
+	char path[512];
+	int first;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/hosts", tmpdir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("n1\nn2\nn3\nn7\n", f);
+	fclose(f);
+	char *argv[] = { "submit", "--nodelist", path, "job.sh", NULL };
+	submit_opts_init(&o);
+	assert_int_equal(script_parse_args(&o, 4, argv, &first, err, sizeof(err)), 0);
+	assert_string_equal(o.nodelist, "n[1-3,7]");
 	submit_opts_free(&o);
 }
 
 /* ---------------------------------------------------------------------------
  * Reading a script */
-
-static char tmpdir[256];
 
 static int make_tmpdir(void **state)
 {
@@ -641,6 +906,8 @@ int main(void)
 		cmocka_unit_test(test_args_wrap_and_help),
 		cmocka_unit_test(test_args_errors),
 		cmocka_unit_test(test_args_unsupported),
+		cmocka_unit_test(test_args_placement),
+		cmocka_unit_test(test_args_placement_errors),
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_split_errors),
 		cmocka_unit_test(test_check),
@@ -648,11 +915,14 @@ int main(void)
 		cmocka_unit_test(test_directives_no_trailing_newline),
 		cmocka_unit_test(test_directive_warnings),
 		cmocka_unit_test(test_directive_errors),
+		cmocka_unit_test(test_directives_placement),
 		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_merge_memory),
 		cmocka_unit_test(test_export),
 		cmocka_unit_test(test_export_errors),
 		cmocka_unit_test(test_workdir),
 		cmocka_unit_test(test_build_spec),
+		cmocka_unit_test(test_nodelist_file),
 		cmocka_unit_test(test_read),
 		cmocka_unit_test(test_read_stdin),
 	};

@@ -26,6 +26,7 @@
 #define DEFAULT_SPOOL_DIR "/var/spool/pacer/%n"
 #define DEFAULT_NODE_PORT 6818
 #define CPUS_MAX          1048576
+#define GPUS_MAX          1024
 
 enum kind { SECT_CLUSTER, SECT_NODES, SECT_PARTITION };
 
@@ -43,12 +44,21 @@ static const char *const cluster_keys[] = { "name",
 					    "daemon_user",
 					    "select",
 					    "log_level",
+					    "confine",
+					    "priority_weight_age",
+					    "priority_weight_size",
+					    "priority_weight_partition",
+					    "priority_max_age",
+					    "backfill",
+					    "backfill_reservations",
+					    "backfill_window",
+					    "sched_max_jobs",
 					    NULL };
-static const char *const nodes_keys[] = { "names",  "address",   "port", "cpus",
-					  "memory", "spool_dir", NULL };
-static const char *const partition_keys[] = { "nodes",    "default",   "default_time",
-					      "max_time", "max_nodes", "priority",
-					      NULL };
+static const char *const nodes_keys[] = { "names",     "address",  "port", "cpus",     "memory",
+					  "spool_dir", "topology", "gpus", "features", NULL };
+static const char *const partition_keys[] = { "nodes",       "default",      "default_time",
+					      "max_time",    "max_nodes",    "priority",
+					      "allow_users", "allow_groups", NULL };
 
 struct kv {
 	char *key;
@@ -348,7 +358,7 @@ static int check_key(struct parser *p, const char *key, const char *value)
 {
 	struct section *s;
 	const struct kv *old;
-	char valid[256];
+	char valid[512];
 
 	if (!p->in_section)
 		return fail(p, p->lineno,
@@ -544,8 +554,9 @@ static const char *split_hostport(char *item, char **host, uint16_t *port)
 	return NULL;
 }
 
-static int add_controller(struct parser *p, struct conf *c, const struct kv *kv, char *item)
+static int add_controller(struct parser *p, void *arg, const struct kv *kv, char *item)
 {
+	struct conf *c = arg;
 	char *copy = dup_str(p, item), *host;
 	struct conf_addr *a;
 	const char *why;
@@ -584,9 +595,10 @@ out:
 	return ret;
 }
 
-/* Call ADD for every comma-separated, trimmed item of KV's value. */
-static int each_item(struct parser *p, struct conf *c, const struct kv *kv,
-		     int (*add)(struct parser *, struct conf *, const struct kv *, char *))
+/* Call ADD(P, ARG, KV, item) for every comma-separated, trimmed item of
+ * KV's value. */
+static int each_item(struct parser *p, void *arg, const struct kv *kv,
+		     int (*add)(struct parser *, void *, const struct kv *, char *))
 {
 	char *copy = dup_str(p, kv->value), *item, *end;
 	int ret = -1;
@@ -605,7 +617,7 @@ static int each_item(struct parser *p, struct conf *c, const struct kv *kv,
 			     kv->key);
 			goto out;
 		}
-		if (add(p, c, kv, item) < 0)
+		if (add(p, arg, kv, item) < 0)
 			goto out;
 		if (!end)
 			break;
@@ -616,21 +628,54 @@ out:
 	return ret;
 }
 
-static int add_admin(struct parser *p, struct conf *c, const struct kv *kv, char *item)
-{
-	char **a;
+/* A list of names (users, groups) being filled from one key. */
+struct names {
+	char ***v;
+	size_t *n;
+	const char *what;   /* "admin": in "bad admin 'a b'" */
+	const char *plural; /* "user names": in "separate user names with commas" */
+};
 
-	if (strpbrk(item, " \t"))
-		return fail(p, kv->line, "bad admin '%s' (separate user names with commas)", item);
-	a = realloc(c->admins, (c->nadmins + 1) * sizeof(*a));
+static bool in_list(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+static int add_str(struct parser *p, char ***v, size_t *n, const char *s)
+{
+	char **a = realloc(*v, (*n + 1) * sizeof(*a));
+
 	if (!a)
 		return nomem(p);
-	c->admins = a;
-	a[c->nadmins] = dup_str(p, item);
-	if (!a[c->nadmins])
+	*v = a;
+	a[*n] = dup_str(p, s);
+	if (!a[*n])
 		return -1;
-	c->nadmins++;
+	(*n)++;
 	return 0;
+}
+
+/* A name listed twice counts once. */
+static int add_name(struct parser *p, void *arg, const struct kv *kv, char *item)
+{
+	struct names *l = arg;
+
+	if (strpbrk(item, " \t"))
+		return fail(p, kv->line, "bad %s '%s' (separate %s with commas)", l->what, item,
+			    l->plural);
+	if (in_list(*l->v, *l->n, item))
+		return 0;
+	return add_str(p, l->v, l->n, item);
+}
+
+static void free_strs(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
 /* ---- [cluster] ----------------------------------------------------------- */
@@ -653,8 +698,31 @@ static const struct {
 } cluster_strings[] = {
 	{ "state_dir", "/var/lib/pacer", offsetof(struct conf, state_dir) },
 	{ "daemon_user", "root", offsetof(struct conf, daemon_user) },
-	{ "select", "cores", offsetof(struct conf, select) },
+	{ "select", "topology", offsetof(struct conf, select) },
 	{ "log_level", "info", offsetof(struct conf, log_level) },
+	{ "confine", "auto", offsetof(struct conf, confine) },
+};
+
+/* The scheduler's knobs: whole numbers, and durations in Slurm's format. */
+static const struct {
+	const char *key;
+	uint32_t def, min;
+	size_t off;
+} cluster_counts[] = {
+	{ "priority_weight_age", 1000, 0, offsetof(struct conf, priority_weight_age) },
+	{ "priority_weight_size", 1000, 0, offsetof(struct conf, priority_weight_size) },
+	{ "priority_weight_partition", 10000, 0, offsetof(struct conf, priority_weight_partition) },
+	{ "backfill_reservations", 1, 1, offsetof(struct conf, backfill_reservations) },
+	{ "sched_max_jobs", 10000, 1, offsetof(struct conf, sched_max_jobs) },
+};
+
+static const struct {
+	const char *key;
+	uint32_t def;
+	size_t off;
+} cluster_times[] = {
+	{ "priority_max_age", 7 * 86400, offsetof(struct conf, priority_max_age) },
+	{ "backfill_window", 86400, offsetof(struct conf, backfill_window) },
 };
 
 static int cluster_numbers(struct parser *p, const struct section *s, struct conf *c)
@@ -682,9 +750,50 @@ static int cluster_numbers(struct parser *p, const struct section *s, struct con
 	return kv ? parse_uint(p, kv, 1, UINT32_MAX, &c->snapshot_interval) : 0;
 }
 
+/* A duration of at least a second: UNLIMITED means nothing to a weight
+ * or a planning window. */
+static int parse_span(struct parser *p, const struct kv *kv, uint32_t *out)
+{
+	char why[256];
+
+	if (timefmt_parse_duration(kv->value, out, why, sizeof(why)) < 0)
+		return fail(p, kv->line, "%s: %s", kv->key, why);
+	if (*out == TIMEFMT_UNLIMITED || *out == 0)
+		return fail(p, kv->line,
+			    "%s must be a time from 1 second up, not '%s' (e.g. 7-00:00:00)",
+			    kv->key, kv->value);
+	return 0;
+}
+
+static int cluster_sched(struct parser *p, const struct section *s, struct conf *c)
+{
+	const struct kv *kv;
+
+	for (size_t i = 0; i < sizeof(cluster_counts) / sizeof(cluster_counts[0]); i++) {
+		uint32_t *field = (uint32_t *)((char *)c + cluster_counts[i].off);
+
+		*field = cluster_counts[i].def;
+		kv = get(s, cluster_counts[i].key);
+		if (kv && parse_uint(p, kv, cluster_counts[i].min, UINT32_MAX, field) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < sizeof(cluster_times) / sizeof(cluster_times[0]); i++) {
+		uint32_t *field = (uint32_t *)((char *)c + cluster_times[i].off);
+
+		*field = cluster_times[i].def;
+		kv = get(s, cluster_times[i].key);
+		if (kv && parse_span(p, kv, field) < 0)
+			return -1;
+	}
+	c->backfill = true;
+	kv = get(s, "backfill");
+	return kv ? parse_bool(p, kv, &c->backfill) : 0;
+}
+
 static int cluster_strings_set(struct parser *p, const struct section *s, struct conf *c)
 {
 	static const char *const levels[] = { "error", "warn", "info", "debug", NULL };
+	static const char *const confines[] = { "auto", "cgroup", "none", NULL };
 	const struct kv *kv;
 
 	for (size_t i = 0; i < sizeof(cluster_strings) / sizeof(cluster_strings[0]); i++) {
@@ -701,6 +810,10 @@ static int cluster_strings_set(struct parser *p, const struct section *s, struct
 	kv = get(s, "log_level");
 	if (kv && !listed(levels, kv->value))
 		return fail(p, kv->line, "bad log_level '%s' (write error, warn, info or debug)",
+			    kv->value);
+	kv = get(s, "confine");
+	if (kv && !listed(confines, kv->value))
+		return fail(p, kv->line, "bad confine '%s' (write auto, cgroup or none)",
 			    kv->value);
 	kv = get(s, "munge_socket");
 	if (kv && (check_abs_path(p, kv) < 0 || !(c->munge_socket = dup_str(p, kv->value))))
@@ -737,9 +850,10 @@ static int build_cluster(struct parser *p, struct conf *c)
 	if (each_item(p, c, kv, add_controller) < 0)
 		return -1;
 	kv = get(s, "admins");
-	if (kv && each_item(p, c, kv, add_admin) < 0)
+	if (kv && each_item(p, &(struct names){ &c->admins, &c->nadmins, "admin", "user names" },
+			    kv, add_name) < 0)
 		return -1;
-	if (cluster_numbers(p, s, c) < 0)
+	if (cluster_numbers(p, s, c) < 0 || cluster_sched(p, s, c) < 0)
 		return -1;
 	return cluster_strings_set(p, s, c);
 }
@@ -760,6 +874,9 @@ struct group {
 	uint32_t cpus;
 	uint64_t mem_mb;
 	const struct kv *spool;
+	char *topology; /* resolved; NULL = discover */
+	uint32_t gpus;
+	uint32_t feature_mask;
 };
 
 static struct hostlist *decode(struct parser *p, const struct kv *kv)
@@ -878,7 +995,72 @@ static int group_ports(struct parser *p, struct group *g)
 	return 0;
 }
 
-static int group_resources(struct parser *p, struct group *g)
+/* Is a topology value a file?  Synthetic descriptions ("pack:2 core:8")
+ * never hold a '/' nor end in ".xml", so the rule is plain to admins. */
+static bool topology_is_file(const char *v)
+{
+	size_t len = strlen(v);
+
+	return strchr(v, '/') || (len >= 4 && strcasecmp(v + len - 4, ".xml") == 0);
+}
+
+/* The node daemon reads the file, from wherever it was started: a relative
+ * path is taken from pacer.conf's folder, where the admin put both. */
+static int group_topology(struct parser *p, struct group *g)
+{
+	const struct kv *kv = get(g->s, "topology");
+	const char *slash = strrchr(p->path, '/');
+	size_t dlen, len;
+
+	if (!kv)
+		return 0;
+	if (!topology_is_file(kv->value) || kv->value[0] == '/' || !slash) {
+		g->topology = dup_str(p, kv->value);
+		return g->topology ? 0 : -1;
+	}
+	dlen = (size_t)(slash - p->path) + 1;
+	len = dlen + strlen(kv->value) + 1;
+	g->topology = malloc(len);
+	if (!g->topology)
+		return nomem(p);
+	memcpy(g->topology, p->path, dlen);
+	memcpy(g->topology + dlen, kv->value, len - dlen);
+	return 0;
+}
+
+/* A group's features: names go to the cluster's list, bits to its mask. */
+struct features {
+	struct conf *c;
+	uint32_t *mask;
+};
+
+static int add_feature(struct parser *p, void *arg, const struct kv *kv, char *item)
+{
+	struct conf *c = ((struct features *)arg)->c;
+	uint32_t *mask = ((struct features *)arg)->mask;
+	size_t i;
+
+	if (!is_word(item))
+		return fail(p, kv->line,
+			    "bad feature '%s' (use letters, digits, '-', '_' and '.'; separate "
+			    "features with commas)",
+			    item);
+	for (i = 0; i < c->nfeatures && strcmp(c->features[i], item) != 0; i++)
+		;
+	if (i == c->nfeatures) {
+		if (c->nfeatures == CONF_FEATURES_MAX)
+			return fail(p, kv->line,
+				    "too many node features at '%s': a cluster may have at most %d "
+				    "distinct ones (reuse or merge features)",
+				    item, CONF_FEATURES_MAX);
+		if (add_str(p, &c->features, &c->nfeatures, item) < 0)
+			return -1;
+	}
+	*mask |= (uint32_t)1 << i;
+	return 0;
+}
+
+static int group_resources(struct parser *p, struct conf *c, struct group *g)
 {
 	const struct kv *kv = get(g->s, "cpus");
 
@@ -894,6 +1076,14 @@ static int group_resources(struct parser *p, struct group *g)
 		return fail(p, kv->line,
 			    "memory must be above 0 (remove the key to use what "
 			    "the node reports)");
+	kv = get(g->s, "gpus");
+	if (kv && parse_uint(p, kv, 0, GPUS_MAX, &g->gpus) < 0)
+		return -1;
+	kv = get(g->s, "features");
+	if (kv && each_item(p, &(struct features){ c, &g->feature_mask }, kv, add_feature) < 0)
+		return -1;
+	if (group_topology(p, g) < 0)
+		return -1;
 	g->spool = get(g->s, "spool_dir");
 	if (g->spool)
 		return check_spool(p, g->spool);
@@ -915,13 +1105,19 @@ static int add_node(struct parser *p, struct conf *c, const struct group *g, siz
 	node->port = (uint16_t)(g->port + g->port_step * i);
 	node->cpus = g->cpus;
 	node->mem_mb = g->mem_mb;
+	node->gpus = g->gpus;
+	node->feature_mask = g->feature_mask;
 	p->src[c->nnodes].line = g->names_line;
 	p->src[c->nnodes].addr_line = g->addr_line;
 	c->nnodes++;
 	node->name = dup_str(p, name);
 	node->address = dup_str(p, addr);
 	node->spool_dir = expand_spool(p, g->spool ? g->spool->value : DEFAULT_SPOOL_DIR, name);
-	return node->name && node->address && node->spool_dir ? 0 : -1;
+	if (g->topology)
+		node->topology = dup_str(p, g->topology);
+	return node->name && node->address && node->spool_dir && (node->topology || !g->topology)
+		   ? 0
+		   : -1;
 }
 
 static int grow_nodes(struct parser *p, struct conf *c, size_t n)
@@ -949,7 +1145,7 @@ static int build_group(struct parser *p, struct conf *c, const struct section *s
 	size_t n;
 
 	if (group_names(p, &g) < 0 || group_addrs(p, &g) < 0 || group_ports(p, &g) < 0 ||
-	    group_resources(p, &g) < 0)
+	    group_resources(p, c, &g) < 0)
 		goto out;
 	n = hostlist_count(g.names);
 	if (grow_nodes(p, c, n) < 0)
@@ -962,6 +1158,7 @@ out:
 	hostlist_destroy(g.names);
 	hostlist_destroy(g.addrs);
 	free(g.v6buf);
+	free(g.topology);
 	return ret;
 }
 
@@ -1169,13 +1366,32 @@ static int part_limits(struct parser *p, const struct section *s, struct conf_pa
 	return kv ? parse_bool(p, kv, &part->is_default) : 0;
 }
 
+static int part_access(struct parser *p, const struct section *s, struct conf_partition *part)
+{
+	const struct kv *kv = get(s, "allow_users");
+
+	if (kv &&
+	    each_item(
+		p, &(struct names){ &part->allow_users, &part->nallow_users, "user", "user names" },
+		kv, add_name) < 0)
+		return -1;
+	kv = get(s, "allow_groups");
+	if (kv && each_item(p,
+			    &(struct names){ &part->allow_groups, &part->nallow_groups, "group",
+					     "group names" },
+			    kv, add_name) < 0)
+		return -1;
+	return 0;
+}
+
 static int build_partition(struct parser *p, struct conf *c, const struct section *s)
 {
 	struct conf_partition *part = &c->partitions[c->npartitions++];
 
 	memset(part, 0, sizeof(*part));
 	part->name = dup_str(p, s->label);
-	if (!part->name || part_nodes(p, c, s, part) < 0 || part_limits(p, s, part) < 0)
+	if (!part->name || part_nodes(p, c, s, part) < 0 || part_limits(p, s, part) < 0 ||
+	    part_access(p, s, part) < 0)
 		return -1;
 	return 0;
 }
@@ -1322,19 +1538,21 @@ void conf_destroy(struct conf *conf)
 		return;
 	for (size_t i = 0; i < conf->ncontrollers; i++)
 		free(conf->controllers[i].host);
-	for (size_t i = 0; i < conf->nadmins; i++)
-		free(conf->admins[i]);
+	free_strs(conf->admins, conf->nadmins);
+	free_strs(conf->features, conf->nfeatures);
 	for (size_t i = 0; i < conf->nnodes; i++) {
 		free(conf->nodes[i].name);
 		free(conf->nodes[i].address);
 		free(conf->nodes[i].spool_dir);
+		free(conf->nodes[i].topology);
 	}
 	for (size_t i = 0; i < conf->npartitions; i++) {
 		free(conf->partitions[i].name);
 		free(conf->partitions[i].nodes);
+		free_strs(conf->partitions[i].allow_users, conf->partitions[i].nallow_users);
+		free_strs(conf->partitions[i].allow_groups, conf->partitions[i].nallow_groups);
 	}
 	free(conf->controllers);
-	free(conf->admins);
 	free(conf->nodes);
 	free(conf->partitions);
 	free(conf->path);
@@ -1344,6 +1562,7 @@ void conf_destroy(struct conf *conf)
 	free(conf->daemon_user);
 	free(conf->select);
 	free(conf->log_level);
+	free(conf->confine);
 	free(conf);
 }
 
@@ -1385,6 +1604,14 @@ const struct conf_partition *conf_partition_find(const struct conf *conf, const 
 			return part;
 	}
 	return NULL;
+}
+
+long conf_feature_index(const struct conf *conf, const char *name)
+{
+	for (size_t i = 0; conf && name && i < conf->nfeatures; i++)
+		if (strcmp(conf->features[i], name) == 0)
+			return (long)i;
+	return -1;
 }
 
 bool conf_is_admin(const struct conf *conf, const char *user)

@@ -6,12 +6,18 @@
  *   [cluster]            name, controllers, state_dir, spool_dir, munge_socket,
  *                        heartbeat_interval, node_timeout, min_job_age,
  *                        kill_wait, admins, daemon_user, select, log_level,
- *                        snapshot_interval
+ *                        snapshot_interval, confine, and the scheduler's
+ *                        priority_weight_age, priority_weight_size,
+ *                        priority_weight_partition, priority_max_age,
+ *                        backfill, backfill_reservations, backfill_window,
+ *                        sched_max_jobs
  *   [nodes:GROUP]        names (hostlist), address (one, or a hostlist as
  *                        long as names), port (one, or a range as long as
- *                        names), cpus, memory, spool_dir
+ *                        names), cpus, memory, spool_dir, topology, gpus,
+ *                        features
  *   [partition:NAME]     nodes (hostlist, default all), default (yes/no),
- *                        default_time, max_time, max_nodes, priority
+ *                        default_time, max_time, max_nodes, priority,
+ *                        allow_users, allow_groups
  *
  * See docs/configuration.md for every key.  The file is found through
  * --conf, then $PACER_CONF, then /etc/pacer/pacer.conf (conf_path()).
@@ -25,6 +31,7 @@
 
 #define CONF_DEFAULT_PATH "/etc/pacer/pacer.conf"
 #define CONF_DEFAULT_PORT 6817
+#define CONF_FEATURES_MAX 32 /* distinct node features: one bit each in a mask */
 
 struct conf_addr {
 	char *host;
@@ -35,9 +42,14 @@ struct conf_node {
 	char *name;
 	char *address;
 	uint16_t port;
-	uint32_t cpus;   /* 0 = as the node reports (hwloc) */
-	uint64_t mem_mb; /* 0 = as the node reports (hwloc) */
-	char *spool_dir; /* %n already replaced by the node name */
+	uint32_t cpus;         /* 0 = as the node reports (hwloc) */
+	uint64_t mem_mb;       /* 0 = as the node reports (hwloc) */
+	char *spool_dir;       /* %n already replaced by the node name */
+	char *topology;        /* NULL = discover; an hwloc XML file (a relative path
+				* already made relative to pacer.conf's folder) or an
+				* hwloc synthetic description: the node emulates it */
+	uint32_t gpus;         /* GPUs when hwloc finds none (0 = none) */
+	uint32_t feature_mask; /* bit i = conf->features[i] */
 };
 
 struct conf_partition {
@@ -48,7 +60,11 @@ struct conf_partition {
 	uint32_t max_nodes;    /* 0 = no limit */
 	uint32_t priority;
 	size_t nnodes;
-	size_t *nodes; /* indexes into conf->nodes */
+	size_t *nodes;       /* indexes into conf->nodes */
+	char **allow_users;  /* who may submit here; none listed (and no */
+	size_t nallow_users; /* groups listed) = everyone */
+	char **allow_groups;
+	size_t nallow_groups;
 };
 
 struct conf {
@@ -68,6 +84,19 @@ struct conf {
 	char *daemon_user; /* who daemons run as (munge uid they prove) */
 	char *select;      /* select plugin name */
 	char *log_level;
+	char *confine; /* "auto", "cgroup" or "none" */
+	/* The scheduler: job priority = age + size + partition factors, each
+	 * a fraction of its weight; backfill around reservations. */
+	uint32_t priority_weight_age;
+	uint32_t priority_weight_size;
+	uint32_t priority_weight_partition;
+	uint32_t priority_max_age;      /* seconds of waiting that give the whole age weight */
+	bool backfill;                  /* start lower-priority jobs that delay no reservation */
+	uint32_t backfill_reservations; /* blocked jobs, highest priority first, that get one */
+	uint32_t backfill_window;       /* seconds ahead that start times are planned */
+	uint32_t sched_max_jobs;        /* pending jobs looked at per pass */
+	char **features;                /* distinct node features, in file order */
+	size_t nfeatures;
 	struct conf_node *nodes;
 	size_t nnodes;
 	struct conf_partition *partitions;
@@ -93,6 +122,10 @@ long conf_node_index(const struct conf *conf, const char *name);
 
 /* The partition called NAME (NULL or "" = the default one), or NULL. */
 const struct conf_partition *conf_partition_find(const struct conf *conf, const char *name);
+
+/* Index of the node feature NAME in conf->features (its bit in a node's
+ * feature_mask), or -1 when no node has it. */
+long conf_feature_index(const struct conf *conf, const char *name);
 
 /* True when USER may act on any job (root is always an admin). */
 bool conf_is_admin(const struct conf *conf, const char *user);

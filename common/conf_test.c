@@ -85,6 +85,13 @@ static void expect_err(const char *text, const char *suffix)
 
 #define FORMATS "(formats: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS)"
 
+#define CLUSTER_KEYS                                                                     \
+	"name, controllers, state_dir, spool_dir, munge_socket, heartbeat_interval, "    \
+	"node_timeout, min_job_age, kill_wait, snapshot_interval, admins, daemon_user, " \
+	"select, log_level, confine, priority_weight_age, priority_weight_size, "        \
+	"priority_weight_partition, priority_max_age, backfill, backfill_reservations, " \
+	"backfill_window, sched_max_jobs"
+
 static const char good[] = "# A cluster with two node groups.\n" /* 1 */
 			   "[cluster]\n"
 			   "name = alpha\n"
@@ -233,8 +240,25 @@ static void test_defaults(void **state)
 	assert_int_equal(c->snapshot_interval, 10000);
 	assert_int_equal(c->nadmins, 0);
 	assert_string_equal(c->daemon_user, "root");
-	assert_string_equal(c->select, "cores");
+	assert_string_equal(c->select, "topology");
 	assert_string_equal(c->log_level, "info");
+	assert_string_equal(c->confine, "auto");
+	assert_int_equal(c->priority_weight_age, 1000);
+	assert_int_equal(c->priority_weight_size, 1000);
+	assert_int_equal(c->priority_weight_partition, 10000);
+	assert_int_equal(c->priority_max_age, 7 * 86400);
+	assert_true(c->backfill);
+	assert_int_equal(c->backfill_reservations, 1);
+	assert_int_equal(c->backfill_window, 86400);
+	assert_int_equal(c->sched_max_jobs, 10000);
+	assert_int_equal(c->nfeatures, 0);
+	assert_null(c->features);
+	assert_null(c->nodes[0].topology);
+	assert_int_equal(c->nodes[0].gpus, 0);
+	assert_int_equal(c->nodes[0].feature_mask, 0);
+	assert_int_equal(c->partitions[0].nallow_users, 0);
+	assert_int_equal(c->partitions[0].nallow_groups, 0);
+	assert_int_equal(conf_feature_index(c, "gpu"), -1);
 	assert_int_equal(c->nnodes, 2);
 	assert_string_equal(c->nodes[1].name, "n2");
 	assert_string_equal(c->nodes[1].address, "n2");
@@ -344,9 +368,7 @@ static void test_syntax_errors(void **state)
 	expect_err(CLUSTER "bogus line\nnmae = x\n",
 		   ":4: cannot parse this line (expected [section], key = value or a comment)");
 	expect_err(CLUSTER "nmae = x\nbogus line\n",
-		   ":4: unknown key 'nmae' in [cluster] (valid: name, controllers, state_dir, "
-		   "spool_dir, munge_socket, heartbeat_interval, node_timeout, min_job_age, "
-		   "kill_wait, snapshot_interval, admins, daemon_user, select, log_level)");
+		   ":4: unknown key 'nmae' in [cluster] (valid: " CLUSTER_KEYS ")");
 }
 
 static void test_section_errors(void **state)
@@ -376,15 +398,13 @@ static void test_key_errors(void **state)
 {
 	(void)state;
 	expect_err(CLUSTER "nmae = x\n" NODES,
-		   ":4: unknown key 'nmae' in [cluster] (valid: name, controllers, state_dir, "
-		   "spool_dir, munge_socket, heartbeat_interval, node_timeout, min_job_age, "
-		   "kill_wait, snapshot_interval, admins, daemon_user, select, log_level)");
+		   ":4: unknown key 'nmae' in [cluster] (valid: " CLUSTER_KEYS ")");
 	expect_err(CLUSTER NODES "cores = 4\n",
 		   ":6: unknown key 'cores' in [nodes:c] (valid: names, address, port, cpus, "
-		   "memory, spool_dir)");
+		   "memory, spool_dir, topology, gpus, features)");
 	expect_err(CLUSTER NODES "[partition:p]\nnode = n1\n",
 		   ":7: unknown key 'node' in [partition:p] (valid: nodes, default, "
-		   "default_time, max_time, max_nodes, priority)");
+		   "default_time, max_time, max_nodes, priority, allow_users, allow_groups)");
 	expect_err(CLUSTER "name = u\n" NODES,
 		   ":4: 'name' is set twice in [cluster] (first on line 2)");
 	expect_err(CLUSTER "state_dir =\n" NODES,
@@ -553,6 +573,179 @@ static void test_partition_errors(void **state)
 		   ":11: partitions a and c both say default = yes (only one may)");
 }
 
+static void test_sched_keys(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	c = load_ok(CLUSTER "priority_weight_age = 0\n"
+			    "priority_weight_size = 5\n"
+			    "priority_weight_partition = 4294967295\n"
+			    "priority_max_age = 1-12:00:00\n"
+			    "backfill = NO\n"
+			    "backfill_reservations = 4\n"
+			    "backfill_window = 30\n"
+			    "sched_max_jobs = 1\n"
+			    "confine = cgroup\n"
+			    "select = topology\n" NODES);
+	assert_int_equal(c->priority_weight_age, 0);
+	assert_int_equal(c->priority_weight_size, 5);
+	assert_int_equal(c->priority_weight_partition, UINT32_MAX);
+	assert_int_equal(c->priority_max_age, 36 * 3600);
+	assert_false(c->backfill);
+	assert_int_equal(c->backfill_reservations, 4);
+	/* A bare number is minutes, as in Slurm's time format. */
+	assert_int_equal(c->backfill_window, 30 * 60);
+	assert_int_equal(c->sched_max_jobs, 1);
+	assert_string_equal(c->confine, "cgroup");
+	assert_string_equal(c->select, "topology");
+	conf_destroy(c);
+	c = load_ok(CLUSTER "confine = none\nbackfill = true\n" NODES);
+	assert_string_equal(c->confine, "none");
+	assert_true(c->backfill);
+	conf_destroy(c);
+}
+
+static void test_sched_errors(void **state)
+{
+	(void)state;
+	expect_err(CLUSTER "confine = cgroups\n" NODES,
+		   ":4: bad confine 'cgroups' (write auto, cgroup or none)");
+	expect_err(CLUSTER "priority_weight_age = -1\n" NODES,
+		   ":4: bad priority_weight_age '-1' (write a whole number from 0 to 4294967295)");
+	expect_err(CLUSTER "priority_weight_size = 4294967296\n" NODES,
+		   ":4: bad priority_weight_size '4294967296' (write a whole number from 0 to "
+		   "4294967295)");
+	expect_err(CLUSTER "backfill_reservations = 0\n" NODES,
+		   ":4: bad backfill_reservations '0' (write a whole number from 1 to "
+		   "4294967295)");
+	expect_err(CLUSTER "sched_max_jobs = 0\n" NODES,
+		   ":4: bad sched_max_jobs '0' (write a whole number from 1 to 4294967295)");
+	expect_err(CLUSTER "backfill = sometimes\n" NODES,
+		   ":4: bad backfill 'sometimes' (write yes, no, true or false)");
+	expect_err(CLUSTER "priority_max_age = UNLIMITED\n" NODES,
+		   ":4: priority_max_age must be a time from 1 second up, not 'UNLIMITED' "
+		   "(e.g. 7-00:00:00)");
+	expect_err(CLUSTER "backfill_window = 0\n" NODES,
+		   ":4: backfill_window must be a time from 1 second up, not '0' "
+		   "(e.g. 7-00:00:00)");
+	expect_err(CLUSTER "backfill_window = 1:99\n" NODES,
+		   ":4: backfill_window: invalid time \"1:99\": seconds must be below 60 " FORMATS);
+}
+
+static void test_node_topology_and_features(void **state)
+{
+	char want[400];
+	struct conf *c;
+
+	(void)state;
+	c = load_ok(CLUSTER "[nodes:a]\nnames = a[1-2]\ntopology = topo/16em64t.xml\n"
+			    "features = ib, bigmem,ib\ngpus = 4\n"
+			    "[nodes:b]\nnames = b1\ntopology = /abs/box.XML\nfeatures = gpu,ib\n"
+			    "[nodes:c]\nnames = c1\ntopology = pack:2 numa:2 core:8 pu:2\n"
+			    "[nodes:d]\nnames = d1\ntopology = machine.xml\ngpus = 0\n");
+	snprintf(want, sizeof(want), "%s/topo/16em64t.xml", dir);
+	assert_string_equal(c->nodes[0].topology, want);
+	assert_string_equal(c->nodes[1].topology, want);
+	assert_int_equal(c->nodes[0].gpus, 4);
+	assert_int_equal(c->nodes[1].gpus, 4);
+	assert_string_equal(c->nodes[2].topology, "/abs/box.XML");
+	assert_int_equal(c->nodes[2].gpus, 0);
+	assert_string_equal(c->nodes[3].topology, "pack:2 numa:2 core:8 pu:2");
+	snprintf(want, sizeof(want), "%s/machine.xml", dir);
+	assert_string_equal(c->nodes[4].topology, want);
+	/* Distinct features in the order they first appear; one bit each. */
+	assert_int_equal(c->nfeatures, 3);
+	assert_string_equal(c->features[0], "ib");
+	assert_string_equal(c->features[1], "bigmem");
+	assert_string_equal(c->features[2], "gpu");
+	assert_int_equal(conf_feature_index(c, "ib"), 0);
+	assert_int_equal(conf_feature_index(c, "gpu"), 2);
+	assert_int_equal(conf_feature_index(c, "GPU"), -1);
+	assert_int_equal(conf_feature_index(NULL, "gpu"), -1);
+	assert_int_equal(c->nodes[0].feature_mask, 0x3);
+	assert_int_equal(c->nodes[1].feature_mask, 0x3);
+	assert_int_equal(c->nodes[2].feature_mask, 0x5);
+	assert_int_equal(c->nodes[3].feature_mask, 0);
+	assert_int_equal(c->nodes[4].feature_mask, 0);
+	conf_destroy(c);
+}
+
+/* Exactly CONF_FEATURES_MAX distinct features fit; one more is refused. */
+static void test_feature_limit(void **state)
+{
+	char text[2048], want[256];
+	size_t n;
+	struct conf *c;
+
+	(void)state;
+	n = (size_t)snprintf(text, sizeof(text), CLUSTER);
+	/* "common" and one feature per group: CONF_FEATURES_MAX in all. */
+	for (int i = 0; i < CONF_FEATURES_MAX - 1; i++)
+		n +=
+		    (size_t)snprintf(text + n, sizeof(text) - n,
+				     "[nodes:g%d]\nnames = n%d\nport = %d\nfeatures = f%d,common\n",
+				     i, i, 7000 + i, i);
+	c = load_ok(text);
+	assert_int_equal(c->nfeatures, CONF_FEATURES_MAX);
+	assert_int_equal(conf_feature_index(c, "common"), 1);
+	assert_int_equal(conf_feature_index(c, "f1"), 2);
+	assert_int_equal(c->nodes[CONF_FEATURES_MAX - 2].feature_mask,
+			 (uint32_t)1 << (CONF_FEATURES_MAX - 1) | 2);
+	conf_destroy(c);
+	snprintf(text + n, sizeof(text) - n,
+		 "[nodes:x]\nnames = x1\nport = 6999\nfeatures = common, one-more\n");
+	/* Lines: 3 of [cluster], 4 per group, then the extra group's features. */
+	snprintf(want, sizeof(want),
+		 ":%d: too many node features at 'one-more': a cluster may have at most 32 "
+		 "distinct ones (reuse or merge features)",
+		 3 + 4 * (CONF_FEATURES_MAX - 1) + 4);
+	expect_err(text, want);
+}
+
+static void test_node_feature_errors(void **state)
+{
+	(void)state;
+	expect_err(CLUSTER NODES "features = ib,,gpu\n",
+		   ":6: features has an empty entry (remove the extra comma)");
+	expect_err(CLUSTER NODES "features = big mem\n",
+		   ":6: bad feature 'big mem' (use letters, digits, '-', '_' and '.'; separate "
+		   "features with commas)");
+	expect_err(CLUSTER NODES "features = a|b\n",
+		   ":6: bad feature 'a|b' (use letters, digits, '-', '_' and '.'; separate "
+		   "features with commas)");
+	expect_err(CLUSTER NODES "gpus = many\n",
+		   ":6: bad gpus 'many' (write a whole number from 0 to 1024)");
+	expect_err(CLUSTER NODES "gpus = 1025\n",
+		   ":6: bad gpus '1025' (write a whole number from 0 to 1024)");
+	expect_err(CLUSTER NODES "topology =\n",
+		   ":6: 'topology' is empty (give a value or remove the line)");
+}
+
+static void test_partition_access(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	c = load_ok(CLUSTER NODES "[partition:p]\nallow_users = alice, bob,alice\n"
+				  "allow_groups = physics\n[partition:q]\n");
+	assert_int_equal(c->partitions[0].nallow_users, 2);
+	assert_string_equal(c->partitions[0].allow_users[0], "alice");
+	assert_string_equal(c->partitions[0].allow_users[1], "bob");
+	assert_int_equal(c->partitions[0].nallow_groups, 1);
+	assert_string_equal(c->partitions[0].allow_groups[0], "physics");
+	assert_int_equal(c->partitions[1].nallow_users, 0);
+	assert_null(c->partitions[1].allow_users);
+	assert_int_equal(c->partitions[1].nallow_groups, 0);
+	conf_destroy(c);
+	expect_err(CLUSTER NODES "[partition:p]\nallow_users = alice bob\n",
+		   ":7: bad user 'alice bob' (separate user names with commas)");
+	expect_err(CLUSTER NODES "[partition:p]\nallow_groups = a,\n",
+		   ":7: allow_groups has an empty entry (remove the extra comma)");
+	expect_err(CLUSTER NODES "[partition:p]\nallow_groups = hpc users\n",
+		   ":7: bad group 'hpc users' (separate group names with commas)");
+}
+
 static void test_parse_mem(void **state)
 {
 	static const struct {
@@ -635,6 +828,12 @@ int main(void)
 		cmocka_unit_test(test_node_errors),
 		cmocka_unit_test(test_node_clashes),
 		cmocka_unit_test(test_partition_errors),
+		cmocka_unit_test(test_sched_keys),
+		cmocka_unit_test(test_sched_errors),
+		cmocka_unit_test(test_node_topology_and_features),
+		cmocka_unit_test(test_feature_limit),
+		cmocka_unit_test(test_node_feature_errors),
+		cmocka_unit_test(test_partition_access),
 		cmocka_unit_test(test_parse_mem),
 		cmocka_unit_test(test_conf_path),
 		cmocka_unit_test(test_admin_without_conf),

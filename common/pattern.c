@@ -7,9 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* What Slurm prints for %a outside a job array (NO_VAL - 1). */
-#define NO_ARRAY_TASK 4294967294u
-
 /* A uint32_t has at most 10 digits: wider padding is surely a typo, and
  * clamping keeps "%999999999j" from producing a gigabyte of zeros. */
 #define WIDTH_MAX 10
@@ -40,9 +37,11 @@ static size_t expand_one(struct strfmt *o, const char *p, const struct pattern_v
 	if (width > WIDTH_MAX)
 		width = WIDTH_MAX;
 	switch (*q) {
-	case 'j':
-	case 'A': put_num(o, v->job_id, width); break;
-	case 'a': put_num(o, NO_ARRAY_TASK, width); break;
+	case 'j': put_num(o, v->job_id, width); break;
+	case 'A': put_num(o, v->array_job_id ? v->array_job_id : v->job_id, width); break;
+	case 'a':
+		put_num(o, v->array_job_id ? v->array_task_id : PATTERN_NO_ARRAY_TASK, width);
+		break;
 	/* Slurm pads only numbers; a padded name would not be the name. */
 	case 'x': put_str(o, v->job_name); break;
 	case 'u': put_str(o, v->user); break;

@@ -16,13 +16,18 @@ static const struct pattern_vars vars = {
 	.node = "node01",
 };
 
-static void expect(const char *pat, const char *want)
+static void expect_with(const struct pattern_vars *v, const char *pat, const char *want)
 {
 	char buf[128];
 
 	memset(buf, 'x', sizeof(buf));
-	assert_int_equal(pattern_expand(pat, &vars, buf, sizeof(buf)), (int)strlen(want));
+	assert_int_equal(pattern_expand(pat, v, buf, sizeof(buf)), (int)strlen(want));
 	assert_string_equal(buf, want);
+}
+
+static void expect(const char *pat, const char *want)
+{
+	expect_with(&vars, pat, want);
 }
 
 static void test_fields(void **state)
@@ -35,6 +40,27 @@ static void test_fields(void **state)
 	expect("plain.txt", "plain.txt");
 	expect("", "");
 	expect("%j%j", "4242");
+}
+
+/* A task of an array: %A is the array's id, %a the task's index, %j the
+ * task's own id. */
+static void test_array(void **state)
+{
+	struct pattern_vars task = vars;
+
+	(void)state;
+	task.job_id = 47;
+	task.array_job_id = 42;
+	task.array_task_id = 5;
+	expect_with(&task, "%x-%A_%a.%j", "sim-42_5.47");
+	expect_with(&task, "%3a|%4A", "005|0042");
+	/* Index 0 is a real index, not "no array". */
+	task.array_task_id = 0;
+	expect_with(&task, "%A_%a", "42_0");
+	/* Not an array task: Slurm's values. */
+	task.array_job_id = 0;
+	task.array_task_id = 9;
+	expect_with(&task, "%A_%a", "47_4294967294");
 }
 
 static void test_padding(void **state)
@@ -99,11 +125,9 @@ static void test_truncation(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fields),
-		cmocka_unit_test(test_padding),
-		cmocka_unit_test(test_literal_and_unknown),
-		cmocka_unit_test(test_missing_values),
-		cmocka_unit_test(test_truncation),
+		cmocka_unit_test(test_fields),         cmocka_unit_test(test_array),
+		cmocka_unit_test(test_padding),        cmocka_unit_test(test_literal_and_unknown),
+		cmocka_unit_test(test_missing_values), cmocka_unit_test(test_truncation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,13 +2,16 @@
 #include "job.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "blob.h"
 #include "conf.h"
 #include "ctld.h"
+#include "depend.h"
 #include "node.h"
+#include "select.h"
 
 static struct job **table;
 static size_t nbuckets, njobs;
@@ -173,23 +176,39 @@ struct job *job_create(const Pacer__Job *pj)
 	j->submit_host = blob_str(s->submit_host);
 	j->stdout_path = blob_str(pj->stdout_path);
 	j->stderr_path = blob_str(pj->stderr_path);
-	if (pj->n_alloc) {
-		j->alloc = calloc(pj->n_alloc, sizeof(*j->alloc));
-		if (j->alloc) {
-			for (size_t i = 0; i < pj->n_alloc; i++) {
-				long idx = node_index(pj->alloc[i]->node);
-				if (idx < 0)
-					continue; /* a node removed from the config */
-				j->alloc[j->nalloc++] =
-				    (struct job_alloc){ .node = (uint32_t)idx,
-							.cpus = pj->alloc[i]->cpus,
-							.mem_mb = pj->alloc[i]->mem_mb };
-			}
-		}
+	j->ntasks_per_node = s->ntasks_per_node;
+	j->ntasks_per_socket = s->ntasks_per_socket;
+	j->gpus = s->gpus;
+	j->gpus_per_node = s->gpus_per_node;
+	j->mem_per_cpu_mb = s->mem_per_cpu_mb;
+	j->exclusive = s->exclusive;
+	j->threads = s->multithread;
+	j->nice = s->nice;
+	/* Checked at submit; a record from the journal is trusted as it is. */
+	if (job_parse_distribution(s->distribution, &j->dist_node, &j->dist_socket) < 0)
+		j->dist_node = j->dist_socket = 0;
+	j->nodelist = blob_str(s->nodelist);
+	j->exclude = blob_str(s->exclude);
+	j->constraint = blob_str(s->constraint);
+	j->cpu_bind = blob_str(s->cpu_bind);
+	j->distribution = blob_str(s->distribution);
+	j->array = blob_str(s->array);
+	j->dependency = blob_str(s->dependency);
+	j->array_job_id = pj->array_job_id;
+	j->array_task_id = pj->array_task_id;
+	j->array_max_running = s->array_max_running;
+	bool deps_ok = true;
+	if (s->dependency && *s->dependency) {
+		char why[128];
+		deps_ok = depend_parse(s->dependency, &j->deps, &j->ndeps, &j->deps_any,
+				       &j->singleton, why, sizeof(why)) == 0;
 	}
+	bool alloc_ok = pj->n_alloc == 0 || job_set_alloc(j, pj->alloc, pj->n_alloc) == 0;
 	if (!j->name || !j->user || !j->workdir || !j->stdout_pattern || !j->stderr_pattern ||
 	    !j->script || !j->env || !j->argv || !j->submit_dir || !j->submit_host ||
-	    !j->stdout_path || !j->stderr_path || (pj->n_alloc && !j->alloc)) {
+	    !j->stdout_path || !j->stderr_path || !j->nodelist || !j->exclude || !j->constraint ||
+	    !j->cpu_bind || !j->distribution || !j->array || !j->dependency || !deps_ok ||
+	    !alloc_ok) {
 		job_destroy(j);
 		errno = ENOMEM;
 		return NULL;
@@ -270,8 +289,132 @@ void job_destroy(struct job *j)
 	blob_put(j->submit_host);
 	blob_put(j->stdout_path);
 	blob_put(j->stderr_path);
-	free(j->alloc);
+	blob_put(j->nodelist);
+	blob_put(j->exclude);
+	blob_put(j->constraint);
+	blob_put(j->cpu_bind);
+	blob_put(j->distribution);
+	blob_put(j->array);
+	blob_put(j->dependency);
+	free(j->deps);
+	job_clear_alloc(j);
 	free(j);
+}
+
+static void alloc_release(struct job_alloc *a)
+{
+	blob_put(a->cpuset);
+	blob_put(a->task_cpus);
+	blob_put(a->task_ids);
+	blob_put(a->gpus);
+	blob_put(a->gpu_env);
+	blob_put(a->mems);
+}
+
+void job_clear_alloc(struct job *j)
+{
+	if (j->charged)
+		node_charge(j, false);
+	for (uint32_t i = 0; i < j->nalloc; i++)
+		alloc_release(&j->alloc[i]);
+	free(j->alloc);
+	j->alloc = NULL;
+	j->nalloc = 0;
+}
+
+static struct blob *list_blob(const uint32_t *v, size_t n)
+{
+	char small[256];
+	int len = topo_list_format(v, n, small, sizeof(small));
+	if (len < 0)
+		return NULL;
+	if ((size_t)len < sizeof(small))
+		return blob_str(small);
+	char *big = malloc((size_t)len + 1);
+	if (!big)
+		return NULL;
+	topo_list_format(v, n, big, (size_t)len + 1);
+	struct blob *b = blob_str(big);
+	free(big);
+	return b;
+}
+
+static int alloc_from_proto(struct job_alloc *a, uint32_t node, const Pacer__NodeAlloc *na)
+{
+	*a = (struct job_alloc){ .node = node,
+				 .cpus = na->cpus,
+				 .mem_mb = na->mem_mb,
+				 .exclusive = na->exclusive,
+				 .ngpus = (uint32_t)na->n_gpus };
+	a->cpuset = blob_str(na->cpuset);
+	a->task_cpus = blob_strv(na->task_cpus, na->n_task_cpus);
+	a->task_ids = list_blob(na->task_ids, na->n_task_ids);
+	a->gpus = list_blob(na->gpus, na->n_gpus);
+	a->gpu_env = blob_str(na->gpu_env);
+	a->mems = blob_str(na->mems);
+	if (!a->cpuset || !a->task_cpus || !a->task_ids || !a->gpus || !a->gpu_env || !a->mems) {
+		alloc_release(a);
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+int job_set_alloc(struct job *j, Pacer__NodeAlloc *const *alloc, size_t n)
+{
+	job_clear_alloc(j);
+	if (!n)
+		return 0;
+	j->alloc = calloc(n, sizeof(*j->alloc));
+	if (!j->alloc)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		long idx = node_index(alloc[i]->node);
+		if (idx < 0)
+			continue; /* a node removed from the config */
+		if (alloc_from_proto(&j->alloc[j->nalloc], (uint32_t)idx, alloc[i]) < 0) {
+			job_clear_alloc(j);
+			return -1;
+		}
+		j->nalloc++;
+	}
+	return 0;
+}
+
+int job_parse_distribution(const char *s, uint8_t *node, uint8_t *socket)
+{
+	*node = *socket = SELECT_DIST_BLOCK;
+	if (!s || !*s)
+		return 0;
+	const char *colon = strchr(s, ':');
+	size_t n1 = colon ? (size_t)(colon - s) : strlen(s);
+	struct {
+		const char *word;
+		uint8_t v;
+	} words[] = { { "block", SELECT_DIST_BLOCK }, { "cyclic", SELECT_DIST_CYCLIC } };
+	bool ok1 = false, ok2 = !colon;
+	for (size_t i = 0; i < 2; i++) {
+		if (strlen(words[i].word) == n1 && strncmp(s, words[i].word, n1) == 0) {
+			*node = words[i].v;
+			ok1 = true;
+		}
+		if (colon && strcmp(colon + 1, words[i].word) == 0) {
+			*socket = words[i].v;
+			ok2 = true;
+		}
+	}
+	if (!ok1 || !ok2) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+int job_format_id(const struct job *j, char *buf, size_t len)
+{
+	if (j->array_job_id)
+		return snprintf(buf, len, "%u_%u", j->array_job_id, j->array_task_id);
+	return snprintf(buf, len, "%u", j->id);
 }
 
 void job_table_destroy(void)
@@ -287,7 +430,7 @@ bool job_state_final(Pacer__JobState s)
 {
 	return s == PACER__JOB_STATE__JOB_COMPLETED || s == PACER__JOB_STATE__JOB_FAILED ||
 	       s == PACER__JOB_STATE__JOB_CANCELLED || s == PACER__JOB_STATE__JOB_TIMEOUT ||
-	       s == PACER__JOB_STATE__JOB_NODE_FAIL;
+	       s == PACER__JOB_STATE__JOB_NODE_FAIL || s == PACER__JOB_STATE__JOB_OUT_OF_MEMORY;
 }
 
 const char *job_state_name(Pacer__JobState s)
@@ -301,6 +444,7 @@ const char *job_state_name(Pacer__JobState s)
 	case PACER__JOB_STATE__JOB_TIMEOUT: return "TIMEOUT";
 	case PACER__JOB_STATE__JOB_NODE_FAIL: return "NODE_FAIL";
 	case PACER__JOB_STATE__JOB_REQUEUED: return "REQUEUED";
+	case PACER__JOB_STATE__JOB_OUT_OF_MEMORY: return "OUT_OF_MEMORY";
 	default: return "UNKNOWN";
 	}
 }
@@ -329,6 +473,22 @@ int job_to_proto(const struct job *j, struct job_proto *p, bool full)
 	s->hold = j->held;
 	s->submit_dir = str(j->submit_dir);
 	s->submit_host = str(j->submit_host);
+	s->ntasks_per_node = j->ntasks_per_node;
+	s->ntasks_per_socket = j->ntasks_per_socket;
+	s->exclusive = j->exclusive;
+	s->mem_per_cpu_mb = j->mem_per_cpu_mb;
+	s->gpus = j->gpus;
+	s->gpus_per_node = j->gpus_per_node;
+	s->nodelist = str(j->nodelist);
+	s->exclude = str(j->exclude);
+	s->constraint = str(j->constraint);
+	s->distribution = str(j->distribution);
+	s->cpu_bind = str(j->cpu_bind);
+	s->multithread = j->threads;
+	s->nice = j->nice;
+	s->array = str(j->array);
+	s->dependency = str(j->dependency);
+	s->array_max_running = j->array_max_running;
 	if (full) {
 		s->script.data = (uint8_t *)j->script->data;
 		s->script.len = j->script->len;
@@ -358,16 +518,18 @@ int job_to_proto(const struct job *j, struct job_proto *p, bool full)
 	pj->stdout_path = str(j->stdout_path);
 	pj->stderr_path = str(j->stderr_path);
 	pj->epoch = j->epoch;
+	pj->array_job_id = j->array_job_id;
+	pj->array_task_id = j->array_task_id;
+	pj->expected_start = j->expected_start;
 	if (j->nalloc) {
 		p->allocs = calloc(j->nalloc, sizeof(*p->allocs));
 		p->allocp = calloc(j->nalloc, sizeof(*p->allocp));
-		if (!p->allocs || !p->allocp)
+		p->lists = calloc(j->nalloc, sizeof(*p->lists));
+		if (!p->allocs || !p->allocp || !p->lists)
 			goto failed;
 		for (uint32_t i = 0; i < j->nalloc; i++) {
-			pacer__node_alloc__init(&p->allocs[i]);
-			p->allocs[i].node = (char *)node_name_at(j->alloc[i].node);
-			p->allocs[i].cpus = j->alloc[i].cpus;
-			p->allocs[i].mem_mb = j->alloc[i].mem_mb;
+			if (job_alloc_to_proto(&j->alloc[i], &p->allocs[i], &p->lists[i]) < 0)
+				goto failed;
 			p->allocp[i] = &p->allocs[i];
 		}
 		pj->alloc = p->allocp;
@@ -380,8 +542,48 @@ failed:
 	return -1;
 }
 
+int job_alloc_to_proto(const struct job_alloc *a, Pacer__NodeAlloc *na, struct job_alloc_lists *l)
+{
+	pacer__node_alloc__init(na);
+	memset(l, 0, sizeof(*l));
+	na->node = (char *)node_name_at(a->node);
+	na->cpus = a->cpus;
+	na->mem_mb = a->mem_mb;
+	na->exclusive = a->exclusive;
+	na->cpuset = str(a->cpuset);
+	na->gpu_env = str(a->gpu_env);
+	na->mems = str(a->mems);
+	size_t n;
+	if (blob_strv_split(a->task_cpus, &l->task_cpus, &na->n_task_cpus) < 0 ||
+	    topo_list_parse(str(a->task_ids), UINT32_MAX - 1, &l->task_ids, &n) < 0)
+		goto failed;
+	na->task_cpus = l->task_cpus;
+	na->task_ids = l->task_ids;
+	na->n_task_ids = n;
+	if (topo_list_parse(str(a->gpus), UINT32_MAX - 1, &l->gpus, &n) < 0)
+		goto failed;
+	na->gpus = l->gpus;
+	na->n_gpus = n;
+	return 0;
+failed:
+	job_alloc_lists_release(l);
+	return -1;
+}
+
+void job_alloc_lists_release(struct job_alloc_lists *l)
+{
+	free(l->task_cpus);
+	free(l->task_ids);
+	free(l->gpus);
+	memset(l, 0, sizeof(*l));
+}
+
 void job_proto_release(struct job_proto *p)
 {
+	for (uint32_t i = 0; p->lists && i < p->job.n_alloc; i++)
+		job_alloc_lists_release(&p->lists[i]);
+	free(p->lists);
+	p->lists = NULL;
 	free(p->allocs);
 	free(p->allocp);
 	free(p->env);
@@ -416,4 +618,11 @@ void job_to_summary(const struct job *j, Pacer__JobSummary *s, char *nodelist)
 	s->priority = j->priority;
 	s->uid = j->uid;
 	s->held = j->held;
+	s->expected_start = j->expected_start;
+	s->array_job_id = j->array_job_id;
+	s->array_task_id = j->array_task_id;
+	s->gpus = j->gpus;
+	if (!s->gpus && j->gpus_per_node)
+		s->gpus =
+		    j->gpus_per_node * (j->nalloc ? j->nalloc : (j->nodes_req ? j->nodes_req : 1));
 }

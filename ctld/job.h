@@ -17,10 +17,32 @@
 
 struct blob;
 
+/* One node of a running job's allocation, as journaled: CPU sets are lists
+ * of the node's PU os indexes, turned into PU indexes only when the node's
+ * topology is known (node_charge), so a controller that restarts before its
+ * nodes register keeps them exactly. */
 struct job_alloc {
 	uint32_t node; /* index in the node table */
-	uint32_t cpus;
+	uint32_t cpus; /* PUs */
 	uint64_t mem_mb;
+	bool exclusive;
+	bool charged; /* counted on the node's select_node */
+	uint32_t ngpus;
+	struct blob *cpuset;    /* every PU of the job there */
+	struct blob *task_cpus; /* blob_strv: one cpuset per task */
+	struct blob *task_ids;  /* list ("0-3") of the tasks' global ranks */
+	struct blob *gpus;      /* list of GPU indexes */
+	struct blob *gpu_env;
+	struct blob *mems;
+};
+
+/* One term of a dependency (--dependency). */
+enum dep_type { DEP_AFTER, DEP_AFTERANY, DEP_AFTEROK, DEP_AFTERNOTOK };
+struct dep {
+	uint8_t type; /* enum dep_type */
+	bool task;    /* JOB is one task ("123_4"), not a job or a whole array */
+	uint32_t job; /* job id or array id */
+	uint32_t task_id;
 };
 
 struct job {
@@ -39,6 +61,33 @@ struct job {
 	uint32_t priority;
 	uint32_t requeue_count;
 	uint32_t nalloc;
+	/* placement (see select.h) */
+	uint32_t ntasks_per_node;
+	uint32_t ntasks_per_socket;
+	uint32_t gpus;
+	uint32_t gpus_per_node;
+	uint64_t mem_per_cpu_mb;
+	bool exclusive;
+	bool threads;
+	uint8_t dist_node; /* enum select_dist */
+	uint8_t dist_socket;
+	int32_t nice;
+	struct blob *nodelist; /* --nodelist as given, "" = none */
+	struct blob *exclude;
+	struct blob *constraint;
+	struct blob *cpu_bind;
+	struct blob *distribution;
+	/* arrays and dependencies */
+	uint32_t array_job_id; /* 0 = not an array task */
+	uint32_t array_task_id;
+	uint32_t array_max_running;
+	struct blob *array;      /* the --array spec, on every task */
+	struct blob *dependency; /* as given */
+	struct dep *deps;
+	uint16_t ndeps;
+	bool deps_any; /* '?' separated: one term suffices */
+	bool singleton;
+	int64_t expected_start; /* pending: the scheduler's estimate, 0 = unknown */
 	int32_t exit_code;
 	int32_t term_signal;
 	uint64_t mem_mb;
@@ -93,6 +142,20 @@ void job_set_held(struct job *j, bool held);
 /* Set the reason (NULL clears it). */
 void job_set_reason(struct job *j, const char *reason);
 
+/* Replace J's allocation with ALLOC[0..n) (nodes missing from the config
+ * are dropped).  Releases the old one's charge first.  0 or -1 (ENOMEM). */
+int job_set_alloc(struct job *j, Pacer__NodeAlloc *const *alloc, size_t n);
+
+/* Release and forget J's allocation. */
+void job_clear_alloc(struct job *j);
+
+/* Parse a --distribution value ("", block, cyclic, block:cyclic...) into
+ * NODE and SOCKET (enum select_dist).  0 or -1 with EINVAL. */
+int job_parse_distribution(const char *s, uint8_t *node, uint8_t *socket);
+
+/* "123" or "123_4" into BUF (snprintf-style). */
+int job_format_id(const struct job *j, char *buf, size_t len);
+
 /* Remove and free J. */
 void job_destroy(struct job *j);
 
@@ -105,16 +168,28 @@ const char *job_state_name(Pacer__JobState state);
 /* A proto view of J.  Strings and arrays point into J or into SCRATCH, which
  * must be released with job_proto_release; FULL includes script and env.
  * 0 or -1 with ENOMEM. */
+/* Arrays a NodeAlloc view points into. */
+struct job_alloc_lists {
+	char **task_cpus;
+	uint32_t *task_ids;
+	uint32_t *gpus;
+};
 struct job_proto {
 	Pacer__Job job;
 	Pacer__JobSpec spec;
 	Pacer__NodeAlloc *allocs;
 	Pacer__NodeAlloc **allocp;
+	struct job_alloc_lists *lists;
 	char **env;
 	char **argv;
 };
 int job_to_proto(const struct job *j, struct job_proto *p, bool full);
 void job_proto_release(struct job_proto *p);
+
+/* A proto view of one node of an allocation (strings point into A, arrays
+ * into L, released with job_alloc_lists_release).  0 or -1 (ENOMEM). */
+int job_alloc_to_proto(const struct job_alloc *a, Pacer__NodeAlloc *na, struct job_alloc_lists *l);
+void job_alloc_lists_release(struct job_alloc_lists *l);
 
 /* Fill a summary line of J (pointers into J; NODELIST is the caller's). */
 void job_to_summary(const struct job *j, Pacer__JobSummary *s, char *nodelist);

@@ -26,13 +26,6 @@
 
 #define PURGE_INTERVAL_S 30
 
-struct ctld ctld;
-
-int64_t ctld_now(void)
-{
-	return (int64_t)time(NULL);
-}
-
 static void usage(FILE *f)
 {
 	fprintf(

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blob.h"
 #include "conf.h"
 #include "conn.h"
 #include "ctld.h"
@@ -18,6 +19,8 @@
 #include "sched.h"
 #include "state.h"
 #include "timefmt.h"
+#include "topo.h"
+#include "topocache.h"
 
 #define BACKOFF_MIN_MS 200
 #define BACKOFF_MAX_MS 5000
@@ -67,21 +70,103 @@ static void set_state(struct node *n, Pacer__NodeState s, const char *reason)
 	n->res.usable = s == PACER__NODE_STATE__NODE_UP;
 }
 
+int node_cpuset_pus(const struct node *n, const char *cpuset, uint32_t **pus, size_t *npus)
+{
+	const struct topo_layout *l = n->res.layout;
+	uint32_t *os = NULL;
+	size_t nos = 0;
+	if (!l || topo_list_parse(cpuset, UINT32_MAX - 1, &os, &nos) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (size_t i = 0; i < nos; i++) {
+		uint32_t pu = topo_pu_by_os(n->topo, os[i]);
+		if (pu == TOPO_NONE) {
+			free(os);
+			errno = EINVAL;
+			return -1;
+		}
+		os[i] = pu;
+	}
+	*pus = os;
+	*npus = nos;
+	return 0;
+}
+
+/* Mark one node of J's allocation on that node, when its layout is known. */
+static void charge_one(struct job *j, struct job_alloc *a, bool add)
+{
+	if (a->node >= nnodes) { /* the table is gone (at exit) */
+		a->charged = false;
+		return;
+	}
+	struct node *n = &nodes[a->node];
+	if (!add) {
+		if (a->charged) {
+			uint32_t *pus = NULL, *gpus = NULL;
+			size_t npus = 0, ngpus = 0;
+			/* Releasing frees only what the job holds: a parse
+			 * failure still releases memory and the exclusive hold. */
+			node_cpuset_pus(n, a->cpuset->data, &pus, &npus);
+			topo_list_parse(a->gpus->data, UINT32_MAX - 1, &gpus, &ngpus);
+			select_charge(&n->res, j->id, pus, npus, gpus, ngpus, a->mem_mb,
+				      a->exclusive, false);
+			free(pus);
+			free(gpus);
+		}
+		a->charged = false;
+		return;
+	}
+	if (a->charged || !n->res.layout)
+		return;
+	uint32_t *pus = NULL, *gpus = NULL;
+	size_t npus = 0, ngpus = 0;
+	if (node_cpuset_pus(n, a->cpuset->data, &pus, &npus) < 0 ||
+	    topo_list_parse(a->gpus->data, n->res.layout->ngpus ? n->res.layout->ngpus - 1 : 0,
+			    &gpus, &ngpus) < 0) {
+		/* The node now reports a smaller machine than the job was given:
+		 * count what can be counted, and say so. */
+		log_err("job %u: its CPUs %s / GPUs %s are not all on node %s as it is now", j->id,
+			a->cpuset->data, a->gpus->data, n->res.name);
+	}
+	if (select_charge(&n->res, j->id, pus, npus, gpus, ngpus, a->mem_mb, a->exclusive, true) <
+	    0)
+		log_err("job %u: CPUs %s on node %s are held by another job too", j->id,
+			a->cpuset->data, n->res.name);
+	else
+		a->charged = true;
+	free(pus);
+	free(gpus);
+}
+
 void node_charge(struct job *j, bool add)
 {
-	for (uint32_t i = 0; i < j->nalloc; i++) {
-		struct select_node *r = &nodes[j->alloc[i].node].res;
-		if (add) {
-			r->cpus_alloc += j->alloc[i].cpus;
-			r->mem_alloc_mb += j->alloc[i].mem_mb;
-		} else {
-			r->cpus_alloc -=
-			    j->alloc[i].cpus < r->cpus_alloc ? j->alloc[i].cpus : r->cpus_alloc;
-			r->mem_alloc_mb -= j->alloc[i].mem_mb < r->mem_alloc_mb ? j->alloc[i].mem_mb
-										: r->mem_alloc_mb;
-		}
-	}
+	for (uint32_t i = 0; i < j->nalloc; i++)
+		charge_one(j, &j->alloc[i], add);
 	j->charged = add;
+}
+
+/* N now has topology T (a reference from topocache): usage is rebuilt from
+ * the jobs that run there, as the journal gave their CPUs. */
+static int set_topology(struct node *n, struct topo *t)
+{
+	for (struct job *j = job_first(); j; j = j->next)
+		for (uint32_t i = 0; i < j->nalloc; i++)
+			if (j->alloc[i].node == n->index)
+				j->alloc[i].charged = false;
+	if (select_node_set_layout(&n->res, t ? topo_layout(t) : NULL) < 0)
+		return -1;
+	topocache_put(n->topo);
+	n->topo = t;
+	snprintf(n->topo_hash, sizeof(n->topo_hash), "%s", t ? topo_hash(t) : "");
+	for (struct job *j = job_first(); j; j = j->next) {
+		if (!j->charged)
+			continue;
+		for (uint32_t i = 0; i < j->nalloc; i++)
+			if (j->alloc[i].node == n->index)
+				charge_one(j, &j->alloc[i], true);
+	}
+	return 0;
 }
 
 static int send_msg(struct node *n, Pacer__Msg *m)
@@ -117,6 +202,9 @@ int node_launch(struct job *j)
 	l.nodelist = nodelist;
 	l.cpus_on_node = j->alloc[0].cpus;
 	l.kill_wait = ctld.conf->kill_wait;
+	l.alloc = p.job.alloc[0];
+	l.ntasks = j->ntasks;
+	l.nnodes = j->nalloc;
 	Pacer__Msg m = PACER__MSG__INIT;
 	m.body_case = PACER__MSG__BODY_LAUNCH;
 	m.launch = &l;
@@ -244,6 +332,28 @@ static void reconcile(struct node *n, const Pacer__NodeRegister *r)
 
 static void schedule_retry(struct node *n);
 
+int node_bring_up(struct node *n, struct topo *t, uint64_t reported_mem_mb)
+{
+	const struct conf_node *cn = &ctld.conf->nodes[n->index];
+	if (t == n->topo) {
+		topocache_put(t);
+	} else if (set_topology(n, t) < 0) {
+		topocache_put(t);
+		return -1;
+	}
+	const struct topo_layout *l = n->res.layout;
+	uint64_t mem = l->mem_mb ? l->mem_mb : reported_mem_mb;
+	/* pacer.conf `memory` keeps some back for the system, like Slurm's
+	 * RealMemory; it never raises what the node has. */
+	n->res.mem_mb = cn->mem_mb && (cn->mem_mb < mem || !mem) ? cn->mem_mb : mem;
+	if (cn->cpus && cn->cpus != l->npus)
+		log_warn("node %s: pacer.conf says %u CPUs, its topology has %u: using the "
+			 "topology",
+			 n->res.name, cn->cpus, l->npus);
+	set_state(n, PACER__NODE_STATE__NODE_UP, NULL);
+	return 0;
+}
+
 static void on_register(struct node *n, const Pacer__NodeRegister *r)
 {
 	if (strcmp(r->name, n->res.name) != 0) {
@@ -257,16 +367,34 @@ static void on_register(struct node *n, const Pacer__NodeRegister *r)
 	}
 	if (n->boot_id[0] && strcmp(n->boot_id, r->boot_id) != 0)
 		log_warn("node %s rebooted (boot id changed)", n->res.name);
+	const struct conf_node *cn = &ctld.conf->nodes[n->index];
+	char err[256] = "";
+	struct topo *t = r->topology.len ? topocache_get(r->topology.data, r->topology.len,
+							 cn->gpus, err, sizeof(err))
+					 : NULL;
+	if (!t) {
+		log_err("node %s: %s", n->res.name,
+			r->topology.len ? err
+					: "the node daemon sent no topology (it is older than "
+					  "this controller: upgrade it)");
+		conn_close(n->link, false);
+		n->link = NULL;
+		set_state(n, PACER__NODE_STATE__NODE_DOWN,
+			  "bad topology (see the controller's log)");
+		schedule_retry(n);
+		return;
+	}
+	if (node_bring_up(n, t, r->mem_mb) < 0) {
+		log_err("node %s: out of memory", n->res.name);
+		return;
+	}
+	snprintf(n->topo_source, sizeof(n->topo_source), "%s", r->topology_source);
 	snprintf(n->boot_id, sizeof(n->boot_id), "%s", r->boot_id);
 	snprintf(n->version, sizeof(n->version), "%s", r->version);
-	const struct conf_node *cn = &ctld.conf->nodes[n->index];
-	n->res.cpus = cn->cpus ? cn->cpus : r->cpus;
-	n->res.mem_mb = cn->mem_mb ? cn->mem_mb : r->mem_mb;
 	n->registered = true;
 	n->backoff_ms = 0;
 	n->last_heard = ctld_now();
 	n->last_heard_ms = timefmt_monotonic_ms();
-	set_state(n, PACER__NODE_STATE__NODE_UP, NULL);
 
 	Pacer__RegisterAck ack = PACER__REGISTER_ACK__INIT;
 	ack.heartbeat_interval = ctld.conf->heartbeat_interval;
@@ -292,6 +420,18 @@ static void link_msg(struct conn *c, Pacer__Msg *m, void *arg)
 	switch (m->body_case) {
 	case PACER__MSG__BODY_NODE_REGISTER: on_register(n, m->node_register); break;
 	case PACER__MSG__BODY_HEARTBEAT:
+		if (m->heartbeat->topology_hash && *m->heartbeat->topology_hash &&
+		    strcmp(m->heartbeat->topology_hash, n->topo_hash) != 0) {
+			/* Its hardware changed under it: registering again brings
+			 * the new layout. */
+			log_warn("node %s: topology changed: reconnecting", n->res.name);
+			conn_close(c, false);
+			n->link = NULL;
+			n->registered = false;
+			set_state(n, PACER__NODE_STATE__NODE_SUSPECT, "topology changed");
+			schedule_retry(n);
+			break;
+		}
 		if (n->state != PACER__NODE_STATE__NODE_UP)
 			set_state(n, PACER__NODE_STATE__NODE_UP, NULL);
 		break;
@@ -400,8 +540,8 @@ int node_table_init(void)
 		struct node *n = &nodes[i];
 		n->index = (uint32_t)i;
 		n->res.name = ctld.conf->nodes[i].name;
-		n->res.cpus = ctld.conf->nodes[i].cpus;
 		n->res.mem_mb = ctld.conf->nodes[i].mem_mb;
+		n->res.feature_mask = ctld.conf->nodes[i].feature_mask;
 		n->state = PACER__NODE_STATE__NODE_UNKNOWN;
 		snprintf(n->reason, sizeof(n->reason), "not registered yet");
 	}
@@ -435,7 +575,10 @@ void node_table_destroy(void)
 			conn_close(nodes[i].link, false);
 		if (nodes[i].retry)
 			event_free(nodes[i].retry);
+		select_node_release(&nodes[i].res);
+		topocache_put(nodes[i].topo);
 	}
+	topocache_destroy();
 	if (watch_ev)
 		event_free(watch_ev);
 	free(nodes);
@@ -443,20 +586,212 @@ void node_table_destroy(void)
 	nnodes = 0;
 }
 
-void node_to_info(const struct node *n, Pacer__NodeInfo *info)
+/* Strings of the layout, back to back in one buffer. */
+struct strbuf {
+	char *buf;
+	size_t len, cap;
+};
+
+static long sb_list(struct strbuf *sb, const uint32_t *v, size_t n, bool pus,
+		    const struct topo_layout *l)
+{
+	for (;;) {
+		size_t room = sb->cap - sb->len;
+		int w = pus ? topo_pus_format(l, v, n, sb->buf + sb->len, room)
+			    : topo_list_format(v, n, sb->buf + sb->len, room);
+		if (w < 0)
+			return -1;
+		if ((size_t)w < room) {
+			long at = (long)sb->len;
+			sb->len += (size_t)w + 1;
+			return at;
+		}
+		size_t ncap = (sb->cap + (size_t)w + 1) * 2;
+		char *nb = realloc(sb->buf, ncap);
+		if (!nb)
+			return -1;
+		sb->buf = nb;
+		sb->cap = ncap;
+	}
+}
+
+static int fill_layout(const struct node *n, struct node_info_scratch *x)
+{
+	const struct topo_layout *l = n->res.layout;
+	const struct select_node *r = &n->res;
+	Pacer__NodeLayout *lay = &x->layout;
+	pacer__node_layout__init(lay);
+	lay->topology_source = (char *)n->topo_source;
+	x->cores = calloc(l->ncores ? l->ncores : 1, sizeof(*x->cores));
+	x->corep = calloc(l->ncores ? l->ncores : 1, sizeof(*x->corep));
+	x->gpus = calloc(l->ngpus ? l->ngpus : 1, sizeof(*x->gpus));
+	x->gpup = calloc(l->ngpus ? l->ngpus : 1, sizeof(*x->gpup));
+	x->numas = calloc(l->ndomains ? l->ndomains : 1, sizeof(*x->numas));
+	x->numap = calloc(l->ndomains ? l->ndomains : 1, sizeof(*x->numap));
+	x->jobs = calloc(l->npus ? l->npus : 1, sizeof(*x->jobs));
+	uint32_t *tmp = calloc(l->npus ? l->npus : 1, sizeof(*tmp));
+	struct strbuf sb = { 0 };
+	long *core_at = calloc(l->ncores ? l->ncores : 1, sizeof(*core_at));
+	long *numa_at = calloc(l->ndomains ? l->ndomains : 1, sizeof(*numa_at));
+	if (!x->cores || !x->corep || !x->gpus || !x->gpup || !x->numas || !x->numap || !x->jobs ||
+	    !tmp || !core_at || !numa_at)
+		goto failed;
+	size_t njobs = 0;
+	for (uint32_t c = 0; c < l->ncores; c++) {
+		const struct topo_core *tc = &l->cores[c];
+		Pacer__CoreInfo *ci = &x->cores[c];
+		pacer__core_info__init(ci);
+		ci->index = c;
+		ci->package = tc->package;
+		ci->numa = tc->domain;
+		for (uint32_t k = 0; k < tc->npus; k++)
+			tmp[k] = tc->first_pu + k;
+		if ((core_at[c] = sb_list(&sb, tmp, tc->npus, true, l)) < 0)
+			goto failed;
+		/* The jobs holding this core's PUs, without repeats. */
+		ci->jobs = x->jobs + njobs;
+		for (uint32_t k = 0; k < tc->npus; k++) {
+			uint32_t job = r->pu_job ? r->pu_job[tc->first_pu + k] : 0;
+			bool seen = job == 0;
+			for (size_t q = 0; q < ci->n_jobs && !seen; q++)
+				seen = ci->jobs[q] == job;
+			if (!seen)
+				ci->jobs[ci->n_jobs++] = job;
+		}
+		njobs += ci->n_jobs;
+		x->corep[c] = ci;
+	}
+	for (uint32_t d = 0; d < l->ndomains; d++) {
+		Pacer__NumaInfo *ni = &x->numas[d];
+		pacer__numa_info__init(ni);
+		ni->index = d;
+		ni->package = l->domains[d].package;
+		ni->nodeset = (char *)l->domains[d].nodeset;
+		ni->mem_mb = l->domains[d].mem_mb;
+		size_t k = 0;
+		for (uint32_t c = 0; c < l->ncores; c++)
+			for (uint32_t q = 0; l->cores[c].domain == d && q < l->cores[c].npus; q++)
+				tmp[k++] = l->cores[c].first_pu + q;
+		if ((numa_at[d] = sb_list(&sb, tmp, k, true, l)) < 0)
+			goto failed;
+		x->numap[d] = ni;
+	}
+	for (uint32_t g = 0; g < l->ngpus; g++) {
+		const struct topo_gpu *tg = &l->gpus[g];
+		Pacer__GpuInfo *gi = &x->gpus[g];
+		pacer__gpu_info__init(gi);
+		gi->index = g;
+		gi->name = (char *)tg->name;
+		gi->kind = (char *)tg->kind;
+		gi->numa = tg->domain == TOPO_NONE ? -1 : (int32_t)tg->domain;
+		gi->package = tg->package == TOPO_NONE ? -1 : (int32_t)tg->package;
+		gi->busid = (char *)tg->busid;
+		gi->job = r->gpu_job ? r->gpu_job[g] : 0;
+		x->gpup[g] = gi;
+	}
+	/* Only now, when the buffer no longer moves, point into it. */
+	for (uint32_t c = 0; c < l->ncores; c++)
+		x->cores[c].pus = sb.buf + core_at[c];
+	for (uint32_t d = 0; d < l->ndomains; d++)
+		x->numas[d].cpuset = sb.buf + numa_at[d];
+	x->strings = sb.buf;
+	lay->cores = x->corep;
+	lay->n_cores = l->ncores;
+	lay->numas = x->numap;
+	lay->n_numas = l->ndomains;
+	lay->gpus = x->gpup;
+	lay->n_gpus = l->ngpus;
+	free(tmp);
+	free(core_at);
+	free(numa_at);
+	return 0;
+failed:
+	free(sb.buf);
+	free(tmp);
+	free(core_at);
+	free(numa_at);
+	errno = ENOMEM;
+	return -1;
+}
+
+int node_to_info(const struct node *n, Pacer__NodeInfo *info, bool layout,
+		 struct node_info_scratch *x)
 {
 	const struct conf_node *cn = &ctld.conf->nodes[n->index];
+	const struct conf *conf = ctld.conf;
+	const struct select_node *r = &n->res;
+	const struct topo_layout *l = r->layout;
+	memset(x, 0, sizeof(*x));
 	pacer__node_info__init(info);
-	info->name = (char *)n->res.name;
+	info->name = (char *)r->name;
 	info->state = n->state;
 	info->reason = (char *)n->reason;
 	info->address = cn->address;
 	info->port = cn->port;
-	info->cpus = n->res.cpus;
-	info->cpus_alloc = n->res.cpus_alloc;
-	info->mem_mb = n->res.mem_mb;
-	info->mem_alloc_mb = n->res.mem_alloc_mb;
+	info->mem_mb = r->mem_mb;
+	info->mem_alloc_mb = r->mem_alloc_mb;
 	info->boot_id = (char *)n->boot_id;
 	info->last_heard = n->last_heard;
 	info->version = (char *)n->version;
+	info->topology_hash = (char *)n->topo_hash;
+	x->features = calloc(conf->nfeatures + 1, sizeof(*x->features));
+	if (!x->features)
+		goto failed;
+	for (size_t f = 0; f < conf->nfeatures; f++)
+		if (r->feature_mask & (1u << f))
+			x->features[info->n_features++] = conf->features[f];
+	info->features = x->features;
+	if (!l) {
+		info->cpus = cn->cpus;
+		return 0;
+	}
+	info->cpus = l->npus;
+	info->cpus_alloc = r->pus_alloc;
+	info->sockets = l->npackages;
+	info->cores = l->ncores;
+	info->threads = l->threads_per_core;
+	info->numas = l->ndomains;
+	info->gpus = l->ngpus;
+	info->gpus_alloc = r->gpus_alloc;
+	info->cores_alloc = r->cores_busy;
+	uint32_t *held = calloc(l->npus ? l->npus : 1, sizeof(*held));
+	if (!held)
+		goto failed;
+	size_t nheld = 0;
+	for (uint32_t p = 0; r->pu_job && p < l->npus; p++)
+		if (r->pu_job[p])
+			held[nheld++] = p;
+	int len = topo_pus_format(l, held, nheld, NULL, 0);
+	x->cpuset_alloc = len >= 0 ? malloc((size_t)len + 1) : NULL;
+	if (x->cpuset_alloc)
+		topo_pus_format(l, held, nheld, x->cpuset_alloc, (size_t)len + 1);
+	free(held);
+	if (!x->cpuset_alloc)
+		goto failed;
+	info->cpuset_alloc = x->cpuset_alloc;
+	if (layout) {
+		if (fill_layout(n, x) < 0)
+			goto failed;
+		info->layout = &x->layout;
+	}
+	return 0;
+failed:
+	node_info_release(x);
+	errno = ENOMEM;
+	return -1;
+}
+
+void node_info_release(struct node_info_scratch *x)
+{
+	free(x->features);
+	free(x->cpuset_alloc);
+	free(x->cores);
+	free(x->corep);
+	free(x->gpus);
+	free(x->gpup);
+	free(x->numas);
+	free(x->numap);
+	free(x->strings);
+	free(x->jobs);
+	memset(x, 0, sizeof(*x));
 }

@@ -21,6 +21,9 @@ struct job;
 
 struct node {
 	struct select_node res; /* what the select plugin sees */
+	struct topo *topo;      /* from topocache, NULL until it registers */
+	char topo_hash[24];
+	char topo_source[128];
 	uint32_t index;
 	Pacer__NodeState state;
 	char reason[160];
@@ -50,8 +53,21 @@ struct node *node_at(size_t i);
 long node_index(const char *name);
 const char *node_name_at(uint32_t i);
 
-/* Count J's allocation on its nodes (ADD) or give it back. */
+struct topo;
+
+/* Node N registered with topology T (a topocache reference, which N now
+ * owns) and REPORTED_MEM_MB of memory: adopt the layout, recount the jobs
+ * that run there and mark it UP.  0 or -1 (ENOMEM; T is released). */
+int node_bring_up(struct node *n, struct topo *t, uint64_t reported_mem_mb);
+
+/* Count J's allocation on its nodes (ADD) or give it back.  A node whose
+ * topology is not known yet is charged when it registers. */
 void node_charge(struct job *j, bool add);
+
+/* PU indexes (into N's layout) of the os-index list CPUSET, into *PUS
+ * (malloc'd).  0, or -1 with errno (EINVAL: not a list, or a PU the node
+ * does not have). */
+int node_cpuset_pus(const struct node *n, const char *cpuset, uint32_t **pus, size_t *npus);
 
 /* Send J's batch script to its first node.  0, or -1 when that node has no
  * link now (registration reconciles it later). */
@@ -60,8 +76,24 @@ int node_launch(struct job *j);
 /* Send SIG to J (TERMINATE: TERM, wait kill_wait, KILL the whole job). */
 int node_signal(struct job *j, int sig, bool terminate);
 
-/* Fill INFO for `pacer nodes` (strings point into N). */
-void node_to_info(const struct node *n, Pacer__NodeInfo *info);
+/* Fill INFO for `pacer nodes` (strings point into N or into SCRATCH,
+ * freed with node_info_release); LAYOUT adds the full layout. 0 or -1. */
+struct node_info_scratch {
+	char **features;
+	char *cpuset_alloc;
+	Pacer__NodeLayout layout;
+	Pacer__CoreInfo *cores;
+	Pacer__CoreInfo **corep;
+	Pacer__GpuInfo *gpus;
+	Pacer__GpuInfo **gpup;
+	Pacer__NumaInfo *numas;
+	Pacer__NumaInfo **numap;
+	char *strings; /* every formatted list, back to back */
+	uint32_t *jobs;
+};
+int node_to_info(const struct node *n, Pacer__NodeInfo *info, bool layout,
+		 struct node_info_scratch *scratch);
+void node_info_release(struct node_info_scratch *scratch);
 
 /* Lower-case name of a node state. */
 const char *node_state_name(Pacer__NodeState s);

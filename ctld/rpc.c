@@ -19,8 +19,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <grp.h>
+#include <pwd.h>
+
+#include "arrayspec.h"
 #include "blob.h"
 #include "conf.h"
+#include "depend.h"
 #include "conn.h"
 #include "ctld.h"
 #include "frame.h"
@@ -90,6 +95,7 @@ struct pending_reply {
 	struct client *cl;
 	uint32_t seq;
 	uint32_t job_id;
+	uint32_t ntasks; /* submit: jobs recorded (tasks of an array) */
 	size_t n;
 	uint32_t *signal; /* running jobs to terminate once durable */
 	Pacer__JobResult *results;
@@ -111,9 +117,11 @@ static void pending_free(struct pending_reply *p)
 static void submit_durable(void *arg)
 {
 	struct pending_reply *p = arg;
-	struct job *j = job_find(p->job_id);
-	if (j)
-		j->unrecorded = false;
+	for (uint32_t k = 0; k < p->ntasks; k++) {
+		struct job *j = job_find(p->job_id + k);
+		if (j)
+			j->unrecorded = false;
+	}
 	Pacer__SubmitReply r = PACER__SUBMIT_REPLY__INIT;
 	r.job_id = p->job_id;
 	Pacer__Msg m = PACER__MSG__INIT;
@@ -149,17 +157,91 @@ static int check_spec(const Pacer__JobSpec *s, char *why, size_t whylen)
 	return 0;
 }
 
+/* May CL submit to PART (allow_users, allow_groups)? */
+static bool may_use(const struct client *cl, const struct conf_partition *part)
+{
+	if (cl->admin || (!part->nallow_users && !part->nallow_groups))
+		return true;
+	for (size_t i = 0; i < part->nallow_users; i++)
+		if (strcmp(part->allow_users[i], cl->user) == 0)
+			return true;
+	gid_t groups[256];
+	int ng = 256;
+	if (getgrouplist(cl->user, cl->gid, groups, &ng) < 0) {
+		ng = 1;
+		groups[0] = cl->gid;
+	}
+	for (size_t i = 0; i < part->nallow_groups; i++) {
+		struct group *g = getgrnam(part->allow_groups[i]);
+		for (int k = 0; g && k < ng; k++)
+			if (groups[k] == g->gr_gid)
+				return true;
+	}
+	return false;
+}
+
+/* Scheduling options of a submit: arrays, dependencies, nice.  Sets
+ * *NTASKS to the number of jobs the submit makes. */
+static int check_scheduling(const struct client *cl, Pacer__JobSpec *s, uint32_t *ntasks, char *why,
+			    size_t whylen)
+{
+	*ntasks = 1;
+	if (s->nice < -10000 || s->nice > 10000) {
+		snprintf(why, whylen, "--nice %d is outside -10000..10000", s->nice);
+		return -1;
+	}
+	if (s->nice < 0 && !cl->admin) {
+		snprintf(why, whylen,
+			 "only an administrator may give a negative --nice (it raises priority)");
+		return -1;
+	}
+	if (*s->array) {
+		uint32_t *idx, max_running;
+		size_t n;
+		if (arrayspec_parse(s->array, &idx, &n, &max_running, why, whylen) < 0)
+			return -1;
+		free(idx);
+		if ((uint64_t)ctld.next_job_id + n >= UINT32_MAX) {
+			snprintf(why, whylen, "job ids are exhausted");
+			return -1;
+		}
+		s->array_max_running = max_running;
+		*ntasks = (uint32_t)n;
+	}
+	if (*s->dependency) {
+		struct dep *deps;
+		uint16_t n;
+		bool any, single;
+		if (depend_parse(s->dependency, &deps, &n, &any, &single, why, whylen) < 0)
+			return -1;
+		int rc = depend_check_exists(deps, n, why, whylen);
+		free(deps);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static void do_submit(struct client *cl, uint32_t seq, Pacer__SubmitRequest *req)
 {
 	char why[512];
 	Pacer__JobSpec *s = req->spec;
+	uint32_t ntasks = 1;
 	if (!s) {
 		reply_error(cl, seq, EINVAL, "submit without a job description");
 		return;
 	}
 	const struct conf_partition *part = NULL;
-	if (check_spec(s, why, sizeof(why)) < 0 || sched_check(s, &part, why, sizeof(why)) < 0) {
+	if (check_spec(s, why, sizeof(why)) < 0 || sched_check(s, &part, why, sizeof(why)) < 0 ||
+	    check_scheduling(cl, s, &ntasks, why, sizeof(why)) < 0) {
 		reply_error(cl, seq, EINVAL, "%s", why);
+		return;
+	}
+	if (!may_use(cl, part)) {
+		reply_error(cl, seq, EPERM,
+			    "partition %s is not open to %s (see its allow_users and allow_groups "
+			    "in pacer.conf)",
+			    part->name, cl->user);
 		return;
 	}
 	/* The record names the partition the job really went to; the request's
@@ -176,7 +258,7 @@ static void do_submit(struct client *cl, uint32_t seq, Pacer__SubmitRequest *req
 	j.reason = s->hold ? "JobHeldUser" : "Priority";
 	j.submit_time = ctld_now();
 	j.held = s->hold;
-	j.priority = part->priority;
+	j.priority = 0; /* worked out by every scheduling pass */
 	j.epoch = ctld.epoch;
 	struct pending_reply *p = calloc(1, sizeof(*p));
 	if (!p) {
@@ -191,13 +273,22 @@ static void do_submit(struct client *cl, uint32_t seq, Pacer__SubmitRequest *req
 			    strerror(errno));
 		return;
 	}
-	struct job *job = job_find(j.id);
-	job->unrecorded = true;
-	*p = (struct pending_reply){ .cl = client_ref(cl), .seq = seq, .job_id = j.id };
+	for (uint32_t k = 0; k < ntasks; k++) {
+		struct job *job = job_find(j.id + k);
+		if (job)
+			job->unrecorded = true;
+	}
+	*p = (struct pending_reply){
+		.cl = client_ref(cl), .seq = seq, .job_id = j.id, .ntasks = ntasks
+	};
 	if (state_after(t, submit_durable, p) < 0) {
 		/* No reply then (the client sees the connection end), but the job
 		 * is recorded all the same: it must not stay hidden. */
-		job->unrecorded = false;
+		for (uint32_t k = 0; k < ntasks; k++) {
+			struct job *job = job_find(j.id + k);
+			if (job)
+				job->unrecorded = false;
+		}
 		pending_free(p);
 	}
 	sched_request();
@@ -205,17 +296,28 @@ static void do_submit(struct client *cl, uint32_t seq, Pacer__SubmitRequest *req
 
 /* queue ------------------------------------------------------------------*/
 
+/* Does J match a list of ids (an array's id matching all its tasks) and
+ * task references? */
+static bool id_matches(const struct job *j, const uint32_t *ids, size_t nids,
+		       Pacer__ArrayTaskRef *const *tasks, size_t ntasks)
+{
+	for (size_t i = 0; i < nids; i++)
+		if (ids[i] == j->id || (j->array_job_id && ids[i] == j->array_job_id))
+			return true;
+	for (size_t i = 0; i < ntasks; i++)
+		if (j->array_job_id && tasks[i]->array_job_id == j->array_job_id &&
+		    tasks[i]->task_id == j->array_task_id)
+			return true;
+	return false;
+}
+
 static bool wanted(const Pacer__QueueRequest *q, const struct job *j)
 {
 	if (j->unrecorded)
 		return false;
-	if (q->n_job_ids) {
-		bool found = false;
-		for (size_t i = 0; i < q->n_job_ids && !found; i++)
-			found = q->job_ids[i] == j->id;
-		if (!found)
-			return false;
-	}
+	if ((q->n_job_ids || q->n_tasks) &&
+	    !id_matches(j, q->job_ids, q->n_job_ids, q->tasks, q->n_tasks))
+		return false;
 	if (q->n_uids) {
 		bool found = false;
 		for (size_t i = 0; i < q->n_uids && !found; i++)
@@ -230,7 +332,7 @@ static bool wanted(const Pacer__QueueRequest *q, const struct job *j)
 		return false;
 	}
 	/* Asking for jobs by id shows them whatever their state, as squeue -j. */
-	return q->all || q->n_job_ids || !job_state_final(j->state);
+	return q->all || q->n_job_ids || q->n_tasks || !job_state_final(j->state);
 }
 
 static char *nodelist_of(const struct job *j)
@@ -378,26 +480,116 @@ static void result(struct pending_reply *p, uint32_t id, int code, const char *f
 	p->n++;
 }
 
+/* The jobs a request names: plain ids (an array's id standing for all its
+ * tasks) and array task references, each with the label users gave. */
+struct target {
+	uint32_t id; /* job id; for a missing task, 0 */
+	char label[24];
+};
+struct targets {
+	struct target *v;
+	size_t n, cap;
+};
+
+static int target_add(struct targets *tg, uint32_t id, const char *label)
+{
+	if (tg->n == tg->cap) {
+		size_t cap = tg->cap ? tg->cap * 2 : 16;
+		struct target *nv = realloc(tg->v, cap * sizeof(*nv));
+		if (!nv)
+			return -1;
+		tg->v = nv;
+		tg->cap = cap;
+	}
+	tg->v[tg->n].id = id;
+	snprintf(tg->v[tg->n].label, sizeof(tg->v[tg->n].label), "%s", label);
+	tg->n++;
+	return 0;
+}
+
+/* WANT says which tasks an array's id stands for (unfinished ones for a
+ * cancel, pending ones for a hold), as scancel does; when none is left the
+ * array's id itself is the target, so the user hears why nothing happened. */
+static int targets_resolve(struct targets *tg, const uint32_t *ids, size_t nids,
+			   Pacer__ArrayTaskRef *const *tasks, size_t ntasks,
+			   bool (*want)(const struct job *j))
+{
+	memset(tg, 0, sizeof(*tg));
+	char label[24];
+	for (size_t i = 0; i < nids; i++) {
+		struct job *j = job_find(ids[i]);
+		size_t before = tg->n;
+		if (j && j->array_job_id == j->id) {
+			for (; j && j->array_job_id == ids[i]; j = j->next) {
+				if (!want(j))
+					continue;
+				job_format_id(j, label, sizeof(label));
+				if (target_add(tg, j->id, label) < 0)
+					return -1;
+			}
+		}
+		if (tg->n == before) {
+			j = job_find(ids[i]);
+			if (j)
+				job_format_id(j, label, sizeof(label));
+			else
+				snprintf(label, sizeof(label), "%u", ids[i]);
+			if (target_add(tg, ids[i], label) < 0)
+				return -1;
+		}
+	}
+	for (size_t i = 0; i < ntasks; i++) {
+		uint32_t a = tasks[i]->array_job_id, t = tasks[i]->task_id, id = 0;
+		for (struct job *j = job_find(a); j && j->array_job_id == a; j = j->next)
+			if (j->array_task_id == t) {
+				id = j->id;
+				break;
+			}
+		snprintf(label, sizeof(label), "%u_%u", a, t);
+		if (target_add(tg, id, label) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static bool unfinished(const struct job *j)
+{
+	return !job_state_final(j->state);
+}
+
+static bool pending(const struct job *j)
+{
+	return j->state == PACER__JOB_STATE__JOB_PENDING;
+}
+
+static void targets_free(struct targets *tg)
+{
+	free(tg->v);
+	memset(tg, 0, sizeof(*tg));
+}
+
 /* Cancel or signal one job; returns the ticket of what it recorded, or 0. */
 static uint64_t cancel_one(struct client *cl, struct pending_reply *p, struct job *j, int sig)
 {
 	size_t slot = p->n;
+	char id[24];
+	job_format_id(j, id, sizeof(id));
 	if (!may_act_on(cl, j)) {
-		result(p, j->id, EPERM, "job %u belongs to %s, not to you", j->id, j->user->data);
+		result(p, j->id, EPERM, "job %s belongs to %s, not to you", id, j->user->data);
 		return 0;
 	}
 	if (job_state_final(j->state)) {
-		result(p, j->id, EALREADY, "job %u has already finished (%s)", j->id,
+		result(p, j->id, EALREADY, "job %s has already finished (%s)", id,
 		       job_state_name(j->state));
 		return 0;
 	}
 	if (sig) {
 		if (j->state != PACER__JOB_STATE__JOB_RUNNING || j->launch_pending) {
-			result(p, j->id, ESRCH, "job %u is not running: nothing to signal", j->id);
+			result(p, j->id, ESRCH, "job %s is not running: nothing to signal", id);
 			return 0;
 		}
 		if (node_signal(j, sig, false) < 0) {
-			result(p, j->id, EHOSTUNREACH, "job %u: node %s cannot be reached", j->id,
+			result(p, j->id, EHOSTUNREACH, "job %s: node %s cannot be reached", id,
 			       node_name_at(j->alloc[0].node));
 			return 0;
 		}
@@ -436,24 +628,32 @@ static void do_cancel(struct client *cl, uint32_t seq, Pacer__CancelRequest *req
 		reply_error(cl, seq, EPERM, "only an administrator may cancel another user's jobs");
 		return;
 	}
-	size_t n = req->n_job_ids;
+	struct targets tg;
+	if (targets_resolve(&tg, req->job_ids, req->n_job_ids, req->tasks, req->n_tasks,
+			    unfinished) < 0) {
+		targets_free(&tg);
+		reply_error(cl, seq, ENOMEM, "controller out of memory");
+		return;
+	}
+	size_t n = tg.n;
 	if (req->by_user)
 		for (struct job *j = job_first(); j; j = j->next)
 			n += j->uid == req->uid && !job_state_final(j->state);
 	struct pending_reply *p = results_new(cl, seq, n, false);
 	if (!p) {
+		targets_free(&tg);
 		reply_error(cl, seq, ENOMEM, "controller out of memory");
 		return;
 	}
 	uint64_t last = 0, t;
-	for (size_t i = 0; i < req->n_job_ids; i++) {
-		struct job *j = job_find(req->job_ids[i]);
+	for (size_t i = 0; i < tg.n; i++) {
+		struct job *j = job_find(tg.v[i].id);
 		if (!j)
-			result(p, req->job_ids[i], ENOENT, "job %u does not exist",
-			       req->job_ids[i]);
+			result(p, tg.v[i].id, ENOENT, "job %s does not exist", tg.v[i].label);
 		else if ((t = cancel_one(cl, p, j, req->signal)) > last)
 			last = t;
 	}
+	targets_free(&tg);
 	if (req->by_user) {
 		struct job *next;
 		for (struct job *j = job_first(); j && p->n < n; j = next) {
@@ -469,22 +669,32 @@ static void do_cancel(struct client *cl, uint32_t seq, Pacer__CancelRequest *req
 
 static void do_hold(struct client *cl, uint32_t seq, Pacer__HoldRequest *req)
 {
-	struct pending_reply *p = results_new(cl, seq, req->n_job_ids, true);
+	struct targets tg;
+	if (targets_resolve(&tg, req->job_ids, req->n_job_ids, req->tasks, req->n_tasks, pending) <
+	    0) {
+		targets_free(&tg);
+		reply_error(cl, seq, ENOMEM, "controller out of memory");
+		return;
+	}
+	struct pending_reply *p = results_new(cl, seq, tg.n, true);
 	if (!p) {
+		targets_free(&tg);
 		reply_error(cl, seq, ENOMEM, "controller out of memory");
 		return;
 	}
 	uint64_t last = 0;
-	for (size_t i = 0; i < req->n_job_ids; i++) {
-		uint32_t id = req->job_ids[i];
+	for (size_t i = 0; i < tg.n; i++) {
+		uint32_t id = tg.v[i].id;
 		struct job *j = job_find(id);
 		if (!j)
-			result(p, id, ENOENT, "job %u does not exist", id);
+			result(p, id, ENOENT, "job %s does not exist", tg.v[i].label);
 		else if (!may_act_on(cl, j))
-			result(p, id, EPERM, "job %u belongs to %s, not to you", id, j->user->data);
+			result(p, id, EPERM, "job %s belongs to %s, not to you", tg.v[i].label,
+			       j->user->data);
 		else if (j->state != PACER__JOB_STATE__JOB_PENDING)
-			result(p, id, EBUSY, "job %u is %s: only pending jobs can be %s", id,
-			       job_state_name(j->state), req->release ? "released" : "held");
+			result(p, id, EBUSY, "job %s is %s: only pending jobs can be %s",
+			       tg.v[i].label, job_state_name(j->state),
+			       req->release ? "released" : "held");
 		else {
 			if (j->held == req->release) {
 				uint64_t t = state_hold(j, !req->release);
@@ -494,6 +704,7 @@ static void do_hold(struct client *cl, uint32_t seq, Pacer__HoldRequest *req)
 			result(p, id, 0, NULL);
 		}
 	}
+	targets_free(&tg);
 	finish_results(p, last);
 	if (req->release)
 		sched_request();
@@ -501,44 +712,76 @@ static void do_hold(struct client *cl, uint32_t seq, Pacer__HoldRequest *req)
 
 /* nodes ------------------------------------------------------------------*/
 
-static void do_nodes(struct client *cl, uint32_t seq)
+static void do_nodes(struct client *cl, uint32_t seq, const Pacer__NodesRequest *req)
 {
-	size_t n = node_count();
-	Pacer__NodeInfo *infos = calloc(n ? n : 1, sizeof(*infos));
-	Pacer__NodeInfo **infop = calloc(n ? n : 1, sizeof(*infop));
-	char ***parts = calloc(n ? n : 1, sizeof(*parts));
-	uint32_t **jobs = calloc(n ? n : 1, sizeof(*jobs));
-	size_t *njobs = calloc(n ? n : 1, sizeof(*njobs));
-	if (!infos || !infop || !parts || !jobs || !njobs) {
+	size_t total = node_count(), n = 0;
+	size_t *which = calloc(total ? total : 1, sizeof(*which));
+	Pacer__NodeInfo *infos = calloc(total ? total : 1, sizeof(*infos));
+	Pacer__NodeInfo **infop = calloc(total ? total : 1, sizeof(*infop));
+	struct node_info_scratch *scratch = calloc(total ? total : 1, sizeof(*scratch));
+	char ***parts = calloc(total ? total : 1, sizeof(*parts));
+	uint32_t **jobs = calloc(total ? total : 1, sizeof(*jobs));
+	size_t *njobs = calloc(total ? total : 1, sizeof(*njobs));
+	size_t filled = 0;
+	if (!which || !infos || !infop || !scratch || !parts || !jobs || !njobs) {
 		reply_error(cl, seq, ENOMEM, "controller out of memory");
 		goto done;
+	}
+	if (req->n_names) {
+		for (size_t k = 0; k < req->n_names; k++) {
+			long idx = node_index(req->names[k]);
+			if (idx < 0) {
+				reply_error(
+				    cl, seq, ENOENT,
+				    "node %s is not in this cluster (pacer nodes lists them)",
+				    req->names[k]);
+				goto done;
+			}
+			which[n++] = (size_t)idx;
+		}
+	} else {
+		for (size_t i = 0; i < total; i++)
+			which[n++] = i;
 	}
 	for (struct job *j = job_first(); j; j = j->next)
 		if (j->state == PACER__JOB_STATE__JOB_RUNNING && !j->unrecorded)
 			for (uint32_t a = 0; a < j->nalloc; a++)
 				njobs[j->alloc[a].node]++;
-	for (size_t i = 0; i < n; i++) {
-		node_to_info(node_at(i), &infos[i]);
-		infop[i] = &infos[i];
-		jobs[i] = calloc(njobs[i] ? njobs[i] : 1, sizeof(**jobs));
-		parts[i] = calloc(ctld.conf->npartitions + 1, sizeof(**parts));
-		if (!jobs[i] || !parts[i]) {
+	for (size_t k = 0; k < n; k++) {
+		size_t i = which[k];
+		if (node_to_info(node_at(i), &infos[k], req->layout, &scratch[k]) < 0) {
+			reply_error(cl, seq, ENOMEM, "controller out of memory");
+			goto done;
+		}
+		filled = k + 1;
+		infop[k] = &infos[k];
+		jobs[k] = calloc(njobs[i] ? njobs[i] : 1, sizeof(**jobs));
+		parts[k] = calloc(ctld.conf->npartitions + 1, sizeof(**parts));
+		if (!jobs[k] || !parts[k]) {
 			reply_error(cl, seq, ENOMEM, "controller out of memory");
 			goto done;
 		}
 		for (size_t p = 0; p < ctld.conf->npartitions; p++) {
 			const struct conf_partition *part = &ctld.conf->partitions[p];
-			for (size_t k = 0; k < part->nnodes; k++)
-				if (part->nodes[k] == i)
-					parts[i][infos[i].n_partitions++] = part->name;
+			for (size_t q = 0; q < part->nnodes; q++)
+				if (part->nodes[q] == i)
+					parts[k][infos[k].n_partitions++] = part->name;
 		}
-		infos[i].partitions = parts[i];
-		infos[i].jobs = jobs[i];
+		infos[k].partitions = parts[k];
+		infos[k].jobs = jobs[k];
 	}
+	/* Node index -> position in the reply, for the job lists. */
+	for (size_t i = 0; i < total; i++)
+		njobs[i] = SIZE_MAX;
+	for (size_t k = 0; k < n; k++)
+		njobs[which[k]] = k;
 	for (struct job *j = job_first(); j; j = j->next)
 		if (j->state == PACER__JOB_STATE__JOB_RUNNING && !j->unrecorded)
 			for (uint32_t a = 0; a < j->nalloc; a++) {
-				Pacer__NodeInfo *ni = &infos[j->alloc[a].node];
+				size_t k = njobs[j->alloc[a].node];
+				if (k == SIZE_MAX)
+					continue;
+				Pacer__NodeInfo *ni = &infos[k];
 				ni->jobs[ni->n_jobs++] = j->id;
 			}
 	Pacer__NodesReply r = PACER__NODES_REPLY__INIT;
@@ -550,10 +793,14 @@ static void do_nodes(struct client *cl, uint32_t seq)
 	m.nodes_reply = &r;
 	reply(cl, seq, &m);
 done:
-	for (size_t i = 0; i < n && parts && jobs; i++) {
-		free(parts[i]);
-		free(jobs[i]);
+	for (size_t k = 0; k < n && parts && jobs; k++) {
+		free(parts[k]);
+		free(jobs[k]);
 	}
+	for (size_t k = 0; scratch && k < filled; k++)
+		node_info_release(&scratch[k]);
+	free(scratch);
+	free(which);
 	free(parts);
 	free(jobs);
 	free(njobs);
@@ -571,7 +818,7 @@ static void client_msg(struct conn *c, Pacer__Msg *m, void *arg)
 	case PACER__MSG__BODY_QUEUE: do_queue(cl, m->seq, m->queue); break;
 	case PACER__MSG__BODY_CANCEL: do_cancel(cl, m->seq, m->cancel); break;
 	case PACER__MSG__BODY_HOLD: do_hold(cl, m->seq, m->hold); break;
-	case PACER__MSG__BODY_NODES: do_nodes(cl, m->seq); break;
+	case PACER__MSG__BODY_NODES: do_nodes(cl, m->seq, m->nodes); break;
 	default:
 		log_warn("client %s (uid %u) sent %s, which is not a request: closing",
 			 conn_peer(c), (unsigned)cl->uid, frame_type_name(m->body_case));

@@ -1,4 +1,16 @@
-/* sched.c - priority/FIFO scheduling over the select plugin (see sched.h). */
+/* sched.c - priorities, placement and backfill (see sched.h).
+ *
+ * A pass sorts the pending jobs by priority, then walks them once:
+ *   - a job whose dependencies, partition limits or array limit hold it
+ *     back gets that reason and is passed over;
+ *   - a job that fits now (the select plugin chooses its cores) starts,
+ *     unless it would delay a job holding a reservation;
+ *   - the first `backfill_reservations` jobs that do not fit get a
+ *     reservation at the earliest time they could start (backfill.h), and
+ *     the next SCHED_ESTIMATES an expected start without one.
+ * With `backfill = no`, the first job of a partition that does not fit
+ * blocks every lower one there (strict priority order).
+ */
 #include "sched.h"
 
 #include <errno.h>
@@ -8,9 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backfill.h"
 #include "blob.h"
 #include "conf.h"
 #include "ctld.h"
+#include "depend.h"
+#include "hostlist.h"
 #include "job.h"
 #include "log.h"
 #include "node.h"
@@ -18,16 +33,19 @@
 #include "select.h"
 #include "state.h"
 #include "timefmt.h"
+#include "topo.h"
 
-static struct event *pass_ev;
+/* Expected starts worked out per pass for blocked jobs beyond the reserved
+ * ones: each costs a walk of the running jobs' end times. */
+#define SCHED_ESTIMATES 100
+
+/* A pass also runs this often without any event, as job ages and the
+ * clock move priorities and expected starts. */
+#define SCHED_PERIOD_S 30
+
+static struct event *pass_ev, *tick_ev;
 static bool pass_due;
-
-/* Per pass: each partition's nodes as the select plugin sees them. */
-struct part_view {
-	struct select_node **nodes;
-	size_t n;
-	bool blocked;
-};
+static struct sched_stats stats;
 
 void sched_request(void)
 {
@@ -35,6 +53,11 @@ void sched_request(void)
 		return;
 	pass_due = true;
 	event_active(pass_ev, EV_TIMEOUT, 0);
+}
+
+const struct sched_stats *sched_stats(void)
+{
+	return &stats;
 }
 
 /* The start record is on disk: now the node may run it. */
@@ -55,15 +78,18 @@ static void launch_when_durable(void *arg)
 			 "node registers again",
 			 j->id, node_name_at(j->alloc[0].node), strerror(errno));
 	else
-		log_info("job %u started on %s", j->id, node_name_at(j->alloc[0].node));
+		log_debug("job %u started on %s", j->id, node_name_at(j->alloc[0].node));
 }
 
 /* An output pattern made into the path the node will open. */
 static struct blob *resolve_path(const struct job *j, const char *pattern, const char *node)
 {
-	struct pattern_vars v = {
-		.job_id = j->id, .job_name = j->name, .user = j->user->data, .node = node
-	};
+	struct pattern_vars v = { .job_id = j->id,
+				  .job_name = j->name,
+				  .user = j->user->data,
+				  .node = node,
+				  .array_job_id = j->array_job_id,
+				  .array_task_id = j->array_task_id };
 	char name[4096], path[8192];
 	int n = pattern_expand(pattern, &v, name, sizeof(name));
 	if (n < 0 || (size_t)n >= sizeof(name))
@@ -76,16 +102,171 @@ static struct blob *resolve_path(const struct job *j, const char *pattern, const
 	return blob_str(path);
 }
 
-static int start_job(struct job *j, const struct select_alloc *a, size_t na,
-		     const struct conf_partition *part)
+/* Per pass, per partition: its nodes as the select plugin sees them. */
+struct part_view {
+	struct select_node **nodes;
+	uint32_t *idx; /* node table index of each */
+	size_t n;
+	uint64_t cpus; /* PUs of its registered nodes, for the size factor */
+	bool blocked;  /* strict order (no backfill): a job did not fit */
+	bool waiting;  /* a higher-priority job waits for some of these nodes */
+	bool marked;   /* its nodes are in pass->node_waited */
+};
+
+/* Running tasks per array, counted once per pass. */
+struct array_count {
+	uint32_t id;
+	uint32_t running;
+};
+
+struct pass {
+	int64_t now;
+	struct part_view *views;
+	size_t nviews;
+	struct select_node **all;
+	struct bf *bf;
+	struct array_count *arrays;
+	size_t narrays, caparrays;
+	uint32_t max_part_prio;
+	bool *node_waited; /* a job that did not fit could use this node */
+	char *list;        /* scratch for cpusets */
+	size_t listcap;
+};
+
+/* A list formatted into the pass's scratch buffer, then interned. */
+static const char *fmt_list(struct pass *p, const struct topo_layout *l, const uint32_t *v,
+			    size_t n, bool pus)
 {
-	Pacer__NodeAlloc allocs[na], *allocp[na];
+	for (;;) {
+		int len = pus ? topo_pus_format(l, v, n, p->list, p->listcap)
+			      : topo_list_format(v, n, p->list, p->listcap);
+		if (len < 0)
+			return NULL;
+		if ((size_t)len < p->listcap)
+			return p->list;
+		size_t cap = (size_t)len + 64;
+		char *nl = realloc(p->list, cap);
+		if (!nl)
+			return NULL;
+		p->list = nl;
+		p->listcap = cap;
+	}
+}
+
+/* NUMA nodes (os indexes) local to the PUs of A, as a list. */
+static char *mems_of(const struct topo_layout *l, const struct select_alloc *a)
+{
+	bool *dom = calloc(l->ndomains ? l->ndomains : 1, sizeof(*dom));
+	uint32_t *all = NULL;
+	size_t nall = 0;
+	char *out = NULL;
+	if (!dom)
+		return NULL;
+	for (uint32_t k = 0; k < a->npus; k++)
+		for (uint32_t c = 0; c < l->ncores; c++)
+			if (a->pus[k] >= l->cores[c].first_pu &&
+			    a->pus[k] < l->cores[c].first_pu + l->cores[c].npus) {
+				if (l->cores[c].domain < l->ndomains)
+					dom[l->cores[c].domain] = true;
+				break;
+			}
+	for (uint32_t d = 0; d < l->ndomains; d++) {
+		uint32_t *v;
+		size_t nv;
+		if (!dom[d] || topo_list_parse(l->domains[d].nodeset, UINT32_MAX - 1, &v, &nv) < 0)
+			continue;
+		uint32_t *na = realloc(all, (nall + nv + 1) * sizeof(*all));
+		if (na) {
+			all = na;
+			memcpy(all + nall, v, nv * sizeof(*v));
+			nall += nv;
+		}
+		free(v);
+	}
+	int len = topo_list_format(all, nall, NULL, 0);
+	if (len >= 0 && (out = malloc((size_t)len + 1)))
+		topo_list_format(all, nall, out, (size_t)len + 1);
+	free(all);
+	free(dom);
+	return out;
+}
+
+/* What a chosen allocation holds, per node, for the timeline. */
+static struct bf_use *uses_of(const struct part_view *v, const struct select_result *res)
+{
+	struct bf_use *u = calloc(res->n ? res->n : 1, sizeof(*u));
+	if (!u)
+		return NULL;
+	for (size_t i = 0; i < res->n; i++) {
+		const struct select_alloc *a = &res->allocs[i];
+		u[i] = (struct bf_use){ .node = v->idx[a->node],
+					.pus = a->npus,
+					.mem_mb = a->mem_mb,
+					.gpus = a->ngpus,
+					.exclusive = a->exclusive };
+	}
+	return u;
+}
+
+static int64_t end_of(int64_t start, uint32_t limit)
+{
+	return limit == TIMEFMT_UNLIMITED ? BF_NEVER : start + (int64_t)limit;
+}
+
+/* Record J's start on RES (the journal applies it, which charges the
+ * nodes) and launch it once that is durable. */
+static int start_job(struct pass *p, struct job *j, const struct part_view *v,
+		     const struct select_result *res)
+{
+	size_t na = res->n;
+	Pacer__NodeAlloc *allocs = calloc(na, sizeof(*allocs));
+	Pacer__NodeAlloc **allocp = calloc(na, sizeof(*allocp));
+	char **strs = calloc(na * 3 + 1, sizeof(*strs)); /* cpuset, gpu_env, mems per node */
+	char **tcs = NULL;
+	size_t ntcs = 0;
+	uint64_t t = 0;
+	int rc = -1;
+	for (size_t i = 0; i < na; i++)
+		ntcs += res->allocs[i].ntasks;
+	tcs = calloc(ntcs ? ntcs : 1, sizeof(*tcs));
+	if (!allocs || !allocp || !strs || !tcs)
+		goto done;
+	size_t tc = 0;
 	for (size_t i = 0; i < na; i++) {
-		pacer__node_alloc__init(&allocs[i]);
-		allocs[i].node = (char *)node_name_at((uint32_t)part->nodes[a[i].node]);
-		allocs[i].cpus = a[i].cpus;
-		allocs[i].mem_mb = a[i].mem_mb;
-		allocp[i] = &allocs[i];
+		const struct select_alloc *a = &res->allocs[i];
+		const struct node *n = node_at(v->idx[a->node]);
+		const struct topo_layout *l = n->res.layout;
+		Pacer__NodeAlloc *na_ = &allocs[i];
+		pacer__node_alloc__init(na_);
+		na_->node = (char *)n->res.name;
+		na_->cpus = a->npus;
+		na_->mem_mb = a->mem_mb;
+		na_->exclusive = a->exclusive;
+		const char *s = fmt_list(p, l, a->pus, a->npus, true);
+		if (!s || !(strs[3 * i] = strdup(s)))
+			goto done;
+		na_->cpuset = strs[3 * i];
+		na_->task_cpus = tcs + tc;
+		for (uint32_t k = 0; k < a->ntasks; k++) {
+			s = fmt_list(p, l, a->pus + a->task_off[k],
+				     a->task_off[k + 1] - a->task_off[k], true);
+			if (!s || !(tcs[tc++] = strdup(s)))
+				goto done;
+			na_->n_task_cpus++;
+		}
+		na_->task_ids = a->task_ids;
+		na_->n_task_ids = a->ntasks;
+		na_->gpus = a->gpus;
+		na_->n_gpus = a->ngpus;
+		int len = topo_gpu_env(l, a->gpus, a->ngpus, NULL, 0);
+		if (len < 0 || !(strs[3 * i + 1] = malloc((size_t)len + 1)))
+			goto done;
+		topo_gpu_env(l, a->gpus, a->ngpus, strs[3 * i + 1], (size_t)len + 1);
+		na_->gpu_env = strs[3 * i + 1];
+		if (!(strs[3 * i + 2] = mems_of(l, a)))
+			goto done;
+		na_->mems = strs[3 * i + 2];
+		allocp[i] = na_;
 	}
 	const char *first = allocs[0].node;
 	const char *out_pat =
@@ -93,7 +274,6 @@ static int start_job(struct job *j, const struct select_alloc *a, size_t na,
 	struct blob *out = resolve_path(j, out_pat, first);
 	struct blob *err = j->stderr_pattern->len ? resolve_path(j, j->stderr_pattern->data, first)
 						  : blob_ref(out ? out : j->workdir);
-	uint64_t t = 0;
 	if (out && err)
 		t = state_start(j, (const Pacer__NodeAlloc *const *)allocp, na, out->data,
 				err->data);
@@ -101,79 +281,552 @@ static int start_job(struct job *j, const struct select_alloc *a, size_t na,
 	blob_put(err);
 	if (!t) {
 		log_err("job %u cannot be started: %s", j->id, strerror(errno));
-		return -1;
+		goto done;
 	}
 	j->launch_pending = true;
-	return state_after(t, launch_when_durable, (void *)(uintptr_t)j->id);
+	rc = state_after(t, launch_when_durable, (void *)(uintptr_t)j->id);
+done:
+	for (size_t i = 0; strs && i < na * 3; i++)
+		free(strs[i]);
+	for (size_t i = 0; tcs && i < ntcs; i++)
+		free(tcs[i]);
+	free(strs);
+	free(tcs);
+	free(allocs);
+	free(allocp);
+	return rc;
 }
 
-static int part_views(struct part_view *views)
+/* Priority: Slurm's multifactor idea, each factor in [0, 1] times its
+ * weight, less the job's nice value. */
+static uint32_t job_priority(const struct pass *p, const struct job *j)
 {
-	for (size_t p = 0; p < ctld.conf->npartitions; p++) {
-		const struct conf_partition *part = &ctld.conf->partitions[p];
-		views[p].n = part->nnodes;
-		views[p].nodes = calloc(part->nnodes ? part->nnodes : 1, sizeof(*views[p].nodes));
-		if (!views[p].nodes)
+	const struct conf *c = ctld.conf;
+	const struct part_view *v = &p->views[j->partition];
+	double age = p->now > j->submit_time ? (double)(p->now - j->submit_time) : 0;
+	double age_f = c->priority_max_age ? age / c->priority_max_age : 1;
+	if (age_f > 1)
+		age_f = 1;
+	double want = (double)j->ntasks * j->cpus_per_task;
+	double size_f = v->cpus ? want / (double)v->cpus : 0;
+	if (size_f > 1 || j->exclusive)
+		size_f = 1;
+	double part_f = p->max_part_prio ? (double)ctld.conf->partitions[j->partition].priority /
+					       p->max_part_prio
+					 : 0;
+	double prio = c->priority_weight_age * age_f + c->priority_weight_size * size_f +
+		      c->priority_weight_partition * part_f - (double)j->nice;
+	if (prio < 0)
+		prio = 0;
+	if (prio > UINT32_MAX)
+		prio = UINT32_MAX;
+	return (uint32_t)prio;
+}
+
+static int by_priority(const void *a, const void *b)
+{
+	const struct job *x = *(struct job *const *)a, *y = *(struct job *const *)b;
+	if (x->priority != y->priority)
+		return x->priority > y->priority ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static struct array_count *array_count(struct pass *p, uint32_t id)
+{
+	for (size_t i = 0; i < p->narrays; i++)
+		if (p->arrays[i].id == id)
+			return &p->arrays[i];
+	if (p->narrays == p->caparrays) {
+		size_t cap = p->caparrays ? p->caparrays * 2 : 16;
+		struct array_count *na = realloc(p->arrays, cap * sizeof(*na));
+		if (!na)
+			return NULL;
+		p->arrays = na;
+		p->caparrays = cap;
+	}
+	struct array_count *ac = &p->arrays[p->narrays++];
+	*ac = (struct array_count){ .id = id };
+	for (struct job *t = job_find(id); t && t->array_job_id == id; t = t->next)
+		ac->running += t->state == PACER__JOB_STATE__JOB_RUNNING;
+	return ac;
+}
+
+/* Node features of a constraint ("a&b|c": | of & terms) as masks. */
+static int constraint_masks(const char *expr, uint32_t *masks, size_t max, size_t *n)
+{
+	*n = 0;
+	uint32_t m = 0;
+	const char *p = expr;
+	while (*p) {
+		size_t len = strcspn(p, "&|");
+		char word[64];
+		if (len == 0 || len >= sizeof(word))
 			return -1;
-		for (size_t i = 0; i < part->nnodes; i++)
-			views[p].nodes[i] = &node_at(part->nodes[i])->res;
+		memcpy(word, p, len);
+		word[len] = '\0';
+		int f = conf_feature_index(ctld.conf, word);
+		if (f < 0)
+			return -1;
+		m |= 1u << f;
+		p += len;
+		if (*p == '|' || !*p) {
+			if (*n == max)
+				return -1;
+			masks[(*n)++] = m;
+			m = 0;
+		}
+		if (*p)
+			p++;
+	}
+	return *n ? 0 : -1;
+}
+
+/* Mark which of V's nodes J may use (--exclude, --constraint).  -1 when
+ * its options no longer make sense (a feature dropped from pacer.conf). */
+static int set_eligible(const struct job *j, struct part_view *v)
+{
+	uint32_t masks[16];
+	size_t nmasks = 0;
+	struct hostlist *ex = NULL;
+	if (j->constraint->len && constraint_masks(j->constraint->data, masks, 16, &nmasks) < 0)
+		return -1;
+	if (j->exclude->len && !(ex = hostlist_decode(j->exclude->data)))
+		return -1;
+	for (size_t i = 0; i < v->n; i++) {
+		struct select_node *sn = v->nodes[i];
+		bool ok = sn->usable && sn->layout;
+		if (ok && ex)
+			ok = hostlist_find(ex, sn->name) < 0;
+		if (ok && nmasks) {
+			bool any = false;
+			for (size_t k = 0; k < nmasks && !any; k++)
+				any = (sn->feature_mask & masks[k]) == masks[k];
+			ok = any;
+		}
+		sn->eligible = ok;
+	}
+	hostlist_destroy(ex);
+	return 0;
+}
+
+static void fill_request(const struct job *j, struct select_request *r)
+{
+	*r = (struct select_request){ .job_id = j->id,
+				      .nodes = j->nodes_req,
+				      .ntasks = j->ntasks,
+				      .cpus_per_task = j->cpus_per_task,
+				      .ntasks_per_node = j->ntasks_per_node,
+				      .ntasks_per_socket = j->ntasks_per_socket,
+				      .mem_mb = j->mem_mb,
+				      .mem_per_cpu_mb = j->mem_per_cpu_mb,
+				      .gpus = j->gpus,
+				      .gpus_per_node = j->gpus_per_node,
+				      .exclusive = j->exclusive,
+				      .threads = j->threads,
+				      .dist_node = j->dist_node,
+				      .dist_socket = j->dist_socket };
+}
+
+/* Nodes a --nodelist names, as a NULL-ended array (hostlist strings). */
+static const char **required_of(const struct job *j, struct hostlist **hlp, size_t *n)
+{
+	*hlp = NULL;
+	*n = 0;
+	if (!j->nodelist->len)
+		return NULL;
+	struct hostlist *hl = hostlist_decode(j->nodelist->data);
+	if (!hl)
+		return NULL;
+	size_t c = hostlist_count(hl);
+	const char **v = calloc(c + 1, sizeof(*v));
+	if (!v) {
+		hostlist_destroy(hl);
+		return NULL;
+	}
+	for (size_t i = 0; i < c; i++)
+		v[i] = hostlist_nth(hl, i);
+	*hlp = hl;
+	*n = c;
+	return v;
+}
+
+static int views_build(struct pass *p)
+{
+	const struct conf *c = ctld.conf;
+	size_t nn = node_count();
+	p->all = calloc(nn ? nn : 1, sizeof(*p->all));
+	p->node_waited = calloc(nn ? nn : 1, sizeof(*p->node_waited));
+	p->nviews = c->npartitions;
+	p->views = calloc(p->nviews ? p->nviews : 1, sizeof(*p->views));
+	if (!p->all || !p->views || !p->node_waited)
+		return -1;
+	for (size_t i = 0; i < nn; i++)
+		p->all[i] = &node_at(i)->res;
+	for (size_t k = 0; k < p->nviews; k++) {
+		const struct conf_partition *part = &c->partitions[k];
+		struct part_view *v = &p->views[k];
+		if (part->priority > p->max_part_prio)
+			p->max_part_prio = part->priority;
+		v->n = part->nnodes;
+		v->nodes = calloc(v->n ? v->n : 1, sizeof(*v->nodes));
+		v->idx = calloc(v->n ? v->n : 1, sizeof(*v->idx));
+		if (!v->nodes || !v->idx)
+			return -1;
+		for (size_t i = 0; i < v->n; i++) {
+			v->idx[i] = (uint32_t)part->nodes[i];
+			v->nodes[i] = p->all[part->nodes[i]];
+			if (v->nodes[i]->layout)
+				v->cpus += v->nodes[i]->layout->npus;
+		}
 	}
 	return 0;
 }
 
-static void pass(evutil_socket_t fd, short what, void *arg)
+static void pass_free(struct pass *p)
+{
+	for (size_t k = 0; p->views && k < p->nviews; k++) {
+		free(p->views[k].nodes);
+		free(p->views[k].idx);
+	}
+	free(p->views);
+	free(p->all);
+	free(p->arrays);
+	free(p->node_waited);
+	free(p->list);
+	bf_free(p->bf);
+}
+
+/* The timeline, made when the first job does not fit: every running
+ * job's allocation until the end of its time limit. */
+static int timeline(struct pass *p)
+{
+	if (p->bf)
+		return 0;
+	p->bf = bf_new(p->now, p->all, node_count());
+	if (!p->bf)
+		return -1;
+	struct bf_use use[64];
+	for (struct job *j = job_first(); j; j = j->next) {
+		if (j->state != PACER__JOB_STATE__JOB_RUNNING || !j->charged)
+			continue;
+		int64_t end = end_of(j->start_time, j->time_limit);
+		size_t n = 0;
+		for (uint32_t i = 0; i < j->nalloc; i++) {
+			const struct job_alloc *a = &j->alloc[i];
+			if (!a->charged)
+				continue;
+			use[n++] = (struct bf_use){ .node = a->node,
+						    .pus = a->cpus,
+						    .mem_mb = a->mem_mb,
+						    .gpus = a->ngpus,
+						    .exclusive = a->exclusive };
+			if (n == sizeof(use) / sizeof(use[0])) {
+				if (bf_add_running(p->bf, end, use, n) < 0)
+					return -1;
+				n = 0;
+			}
+		}
+		if (n && bf_add_running(p->bf, end, use, n) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Candidate nodes of a job for the timeline: usable and eligible. */
+static uint32_t *candidates(const struct part_view *v, size_t *n)
+{
+	uint32_t *c = malloc((v->n ? v->n : 1) * sizeof(*c));
+	*n = 0;
+	for (size_t i = 0; c && i < v->n; i++)
+		if (v->nodes[i]->eligible)
+			c[(*n)++] = v->idx[i];
+	return c;
+}
+
+/* A job of V waits for resources: every partition sharing a node with V
+ * now has a higher-priority job waiting.  Once per partition and pass. */
+static void mark_waited(struct pass *p, struct part_view *v)
+{
+	if (v->marked)
+		return;
+	v->marked = true;
+	for (size_t i = 0; i < v->n; i++)
+		p->node_waited[v->idx[i]] = true;
+	for (size_t k = 0; k < p->nviews; k++) {
+		struct part_view *w = &p->views[k];
+		for (size_t i = 0; i < w->n && !w->waiting; i++)
+			w->waiting = p->node_waited[w->idx[i]];
+	}
+}
+
+/* Why J may not be considered now, or NULL. */
+static const char *held_back(struct pass *p, const struct job *j)
+{
+	const struct conf_partition *part = &ctld.conf->partitions[j->partition];
+	switch (depend_eval(j)) {
+	case DEPEND_WAIT: return "Dependency";
+	case DEPEND_NEVER: return "DependencyNeverSatisfied";
+	case DEPEND_OK: break;
+	}
+	/* pacer.conf may have changed since the job was accepted. */
+	if (part->max_time != TIMEFMT_UNLIMITED && j->time_limit > part->max_time)
+		return "PartitionTimeLimit";
+	if (part->max_nodes && j->nodes_req > part->max_nodes)
+		return "PartitionNodeLimit";
+	if (j->array_job_id && j->array_max_running) {
+		struct array_count *ac = array_count(p, j->array_job_id);
+		if (ac && ac->running >= j->array_max_running)
+			return "JobArrayTaskLimit";
+	}
+	return NULL;
+}
+
+/* Try J now: 1 started, 0 not (reason set), -1 error. */
+static int try_job(struct pass *p, struct job *j, size_t *nresv, size_t *nest)
+{
+	const struct conf *c = ctld.conf;
+	struct part_view *v = &p->views[j->partition];
+	if (v->blocked) {
+		job_set_reason(j, "Priority");
+		return 0;
+	}
+	const char *why = held_back(p, j);
+	if (why) {
+		job_set_reason(j, why);
+		j->expected_start = 0;
+		return 0;
+	}
+	if (set_eligible(j, v) < 0) {
+		job_set_reason(j, "BadConstraints");
+		return 0;
+	}
+	struct select_request req;
+	fill_request(j, &req);
+	struct hostlist *rhl;
+	req.required = required_of(j, &rhl, &req.nrequired);
+	struct select_result res = { 0 };
+	int rc = ctld.select->allocate(&req, v->nodes, v->n, &res);
+	int started = 0;
+	if (rc == 0) {
+		int64_t end = end_of(p->now, j->time_limit);
+		struct bf_use *use = p->bf ? uses_of(v, &res) : NULL;
+		if (p->bf && (!use || bf_delays(p->bf, end, use, res.n))) {
+			job_set_reason(j, "Priority");
+		} else if (start_job(p, j, v, &res) == 0) {
+			started = 1;
+			stats.started++;
+			if (p->bf && bf_started(p->bf, end, use, res.n) < 0)
+				log_err("scheduler: out of memory");
+			if (j->array_job_id) {
+				struct array_count *ac = array_count(p, j->array_job_id);
+				if (ac)
+					ac->running++;
+			}
+		}
+		free(use);
+		select_result_free(&res);
+	} else if (!c->backfill) {
+		job_set_reason(j, "Resources");
+		v->blocked = true;
+	} else if (timeline(p) == 0) {
+		size_t ncand;
+		uint32_t *cand = candidates(v, &ncand);
+		bool reserve = *nresv < c->backfill_reservations;
+		int64_t when = 0;
+		if (cand && (reserve || *nest < SCHED_ESTIMATES)) {
+			when = bf_when(p->bf, &req, cand, ncand, j->time_limit, c->backfill_window,
+				       reserve);
+			if (reserve && when)
+				(*nresv)++;
+			else
+				(*nest)++;
+		}
+		free(cand);
+		j->expected_start = when;
+		/* As Slurm says it: the first job that waits for resources
+		 * waits on Resources, the ones behind it (on any of its nodes,
+		 * whatever the partition) on Priority. */
+		job_set_reason(j, v->waiting ? "Priority" : "Resources");
+		mark_waited(p, v);
+	}
+	free((void *)req.required);
+	hostlist_destroy(rhl);
+	return started;
+}
+
+void sched_pass_now(void)
+{
+	uint64_t t0 = timefmt_monotonic_ms();
+	const struct conf *c = ctld.conf;
+	struct pass p = { .now = ctld_now() };
+	struct job **q = NULL;
+	size_t n = 0, cap = 0;
+	pass_due = false;
+	if (views_build(&p) < 0)
+		goto oom;
+	for (struct job *j = job_pending_first(); j; j = j->pnext) {
+		if (j->cancel_requested)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			struct job **nq = realloc(q, cap * sizeof(*q));
+			if (!nq)
+				goto oom;
+			q = nq;
+		}
+		j->priority = job_priority(&p, j);
+		q[n++] = j;
+	}
+	if (n)
+		qsort(q, n, sizeof(*q), by_priority);
+	size_t nresv = 0, nest = 0, looked = 0;
+	for (size_t i = 0; i < n && looked < c->sched_max_jobs; i++, looked++)
+		if (try_job(&p, q[i], &nresv, &nest) < 0)
+			break;
+	stats.passes++;
+	stats.last_jobs = looked;
+	stats.last_reservations = nresv;
+	goto done;
+oom:
+	log_err("scheduler: out of memory");
+done:
+	pass_free(&p);
+	free(q);
+	stats.last_ms = timefmt_monotonic_ms() - t0;
+	if (stats.last_ms > stats.max_ms)
+		stats.max_ms = stats.last_ms;
+	stats.total_ms += stats.last_ms;
+}
+
+static void pass_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	(void)arg;
-	pass_due = false;
-	size_t np = ctld.conf->npartitions, nblocked = 0;
-	struct part_view *views = calloc(np, sizeof(*views));
-	struct select_alloc *out = calloc(node_count() ? node_count() : 1, sizeof(*out));
-	if (!views || !out || part_views(views) < 0) {
-		log_err("scheduler: out of memory");
-		goto done;
+	sched_pass_now();
+}
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	sched_request();
+}
+
+/* Parse and check everything about placement a submit can get wrong, so
+ * the scheduler never meets a job it cannot understand. */
+static int check_placement(const Pacer__JobSpec *s, const struct conf_partition *part, char *why,
+			   size_t whylen)
+{
+	uint8_t dn, ds;
+	if (job_parse_distribution(s->distribution, &dn, &ds) < 0) {
+		snprintf(why, whylen,
+			 "--distribution '%s' is not block or cyclic, optionally followed by "
+			 ":block or :cyclic",
+			 s->distribution);
+		return -1;
 	}
-	struct job *next;
-	for (struct job *j = job_pending_first(); j && nblocked < np; j = next) {
-		next = j->pnext;
-		if (j->held || j->cancel_requested)
-			continue;
-		struct part_view *v = &views[j->partition];
-		if (v->blocked) {
-			job_set_reason(j, "Priority");
-			continue;
-		}
-		struct select_request req = { .nodes = j->nodes_req,
-					      .ntasks = j->ntasks,
-					      .cpus_per_task = j->cpus_per_task,
-					      .mem_mb = j->mem_mb };
-		size_t nout = 0;
-		if (ctld.select->allocate(&req, v->nodes, v->n, out, &nout) < 0) {
-			job_set_reason(j, "Resources");
-			v->blocked = true;
-			nblocked++;
-			continue;
-		}
-		start_job(j, out, nout, &ctld.conf->partitions[j->partition]);
+	if (s->mem_mb && s->mem_per_cpu_mb) {
+		snprintf(why, whylen, "--mem and --mem-per-cpu exclude each other: give one");
+		return -1;
 	}
-done:
-	for (size_t p = 0; views && p < np; p++)
-		free(views[p].nodes);
-	free(views);
-	free(out);
+	if (s->gpus && s->gpus_per_node) {
+		snprintf(why, whylen, "--gpus and --gpus-per-node exclude each other: give one");
+		return -1;
+	}
+	if (s->ntasks_per_node && s->nodes && (uint64_t)s->ntasks_per_node * s->nodes < s->ntasks) {
+		snprintf(why, whylen,
+			 "%u tasks do not fit in %u nodes at %u tasks per node: raise -N or "
+			 "--ntasks-per-node",
+			 s->ntasks, s->nodes, s->ntasks_per_node);
+		return -1;
+	}
+	uint32_t masks[16];
+	size_t nm;
+	if (*s->constraint && constraint_masks(s->constraint, masks, 16, &nm) < 0) {
+		size_t off =
+		    (size_t)snprintf(why, whylen,
+				     "--constraint '%s' names a feature no node has, or is "
+				     "not words joined by & or | (features:",
+				     s->constraint);
+		for (size_t i = 0; i < ctld.conf->nfeatures && off < whylen; i++)
+			off += (size_t)snprintf(why + off, whylen - off, " %s",
+						ctld.conf->features[i]);
+		if (off < whylen)
+			snprintf(why + off, whylen - off, "%s)",
+				 ctld.conf->nfeatures ? "" : " none");
+		return -1;
+	}
+	const char *lists[2] = { s->nodelist, s->exclude };
+	const char *opts[2] = { "--nodelist", "--exclude" };
+	for (int k = 0; k < 2; k++) {
+		if (!*lists[k])
+			continue;
+		struct hostlist *hl = hostlist_decode(lists[k]);
+		if (!hl) {
+			snprintf(why, whylen, "%s '%s' is not a host list like node[1-4,7]",
+				 opts[k], lists[k]);
+			return -1;
+		}
+		for (size_t i = 0; i < hostlist_count(hl); i++) {
+			const char *name = hostlist_nth(hl, i);
+			long idx = node_index(name);
+			bool in = false;
+			for (size_t q = 0; idx >= 0 && q < part->nnodes && !in; q++)
+				in = part->nodes[q] == (size_t)idx;
+			if (idx < 0 || (k == 0 && !in)) {
+				snprintf(why, whylen, "%s names %s, which is %s", opts[k], name,
+					 idx < 0 ? "not a node of this cluster"
+						 : "not in the job's partition");
+				hostlist_destroy(hl);
+				return -1;
+			}
+		}
+		if (k == 0 && hostlist_count(hl) > s->ntasks) {
+			snprintf(why, whylen,
+				 "--nodelist names %zu nodes but the job has only %u tasks",
+				 hostlist_count(hl), s->ntasks);
+			hostlist_destroy(hl);
+			return -1;
+		}
+		hostlist_destroy(hl);
+	}
+	return 0;
 }
 
 static int check_feasible(const Pacer__JobSpec *spec, const struct conf_partition *part, char *why,
 			  size_t whylen)
 {
 	struct select_node *nodes[part->nnodes ? part->nnodes : 1];
-	for (size_t i = 0; i < part->nnodes; i++)
+	uint32_t masks[16];
+	size_t nm = 0;
+	struct hostlist *ex = *spec->exclude ? hostlist_decode(spec->exclude) : NULL;
+	if (*spec->constraint)
+		constraint_masks(spec->constraint, masks, 16, &nm);
+	for (size_t i = 0; i < part->nnodes; i++) {
 		nodes[i] = &node_at(part->nodes[i])->res;
-	struct select_request req = { .nodes = spec->nodes,
-				      .ntasks = spec->ntasks,
-				      .cpus_per_task = spec->cpus_per_task,
-				      .mem_mb = spec->mem_mb };
+		bool ok = !ex || hostlist_find(ex, nodes[i]->name) < 0;
+		bool any = nm == 0;
+		for (size_t k = 0; k < nm && !any; k++)
+			any = (nodes[i]->feature_mask & masks[k]) == masks[k];
+		nodes[i]->eligible = ok && any;
+	}
+	hostlist_destroy(ex);
+	struct select_request req;
+	struct job tmp = { .nodes_req = spec->nodes,
+			   .ntasks = spec->ntasks,
+			   .cpus_per_task = spec->cpus_per_task,
+			   .ntasks_per_node = spec->ntasks_per_node,
+			   .ntasks_per_socket = spec->ntasks_per_socket,
+			   .mem_mb = spec->mem_mb,
+			   .mem_per_cpu_mb = spec->mem_per_cpu_mb,
+			   .gpus = spec->gpus,
+			   .gpus_per_node = spec->gpus_per_node,
+			   .exclusive = spec->exclusive,
+			   .threads = spec->multithread };
+	job_parse_distribution(spec->distribution, &tmp.dist_node, &tmp.dist_socket);
+	fill_request(&tmp, &req);
 	char reason[256];
 	if (ctld.select->feasible(&req, nodes, part->nnodes, reason, sizeof(reason)) < 0) {
 		snprintf(why, whylen, "job can never run in partition %s: it %s", part->name,
@@ -201,8 +854,10 @@ int sched_check(Pacer__JobSpec *spec, const struct conf_partition **partp, char 
 	*partp = part;
 	if (spec->cpus_per_task == 0)
 		spec->cpus_per_task = 1;
-	if (spec->ntasks == 0)
-		spec->ntasks = spec->nodes ? spec->nodes : 1;
+	if (spec->ntasks == 0) {
+		uint32_t nodes = spec->nodes ? spec->nodes : 1;
+		spec->ntasks = spec->ntasks_per_node ? nodes * spec->ntasks_per_node : nodes;
+	}
 	if (spec->nodes > spec->ntasks) {
 		snprintf(why, whylen,
 			 "asks for %u nodes but only %u tasks (each node needs a task: "
@@ -225,6 +880,8 @@ int sched_check(Pacer__JobSpec *spec, const struct conf_partition **partp, char 
 			 part->name, max);
 		goto refuse;
 	}
+	if (check_placement(spec, part, why, whylen) < 0)
+		goto refuse;
 	return check_feasible(spec, part, why, whylen);
 refuse:
 	errno = EINVAL;
@@ -233,13 +890,17 @@ refuse:
 
 int sched_init(void)
 {
-	pass_ev = event_new(ctld.base, -1, 0, pass, NULL);
-	return pass_ev ? 0 : -1;
+	pass_ev = event_new(ctld.base, -1, 0, pass_cb, NULL);
+	tick_ev = event_new(ctld.base, -1, EV_PERSIST, tick_cb, NULL);
+	struct timeval tv = { SCHED_PERIOD_S, 0 };
+	return pass_ev && tick_ev && event_add(tick_ev, &tv) == 0 ? 0 : -1;
 }
 
 void sched_destroy(void)
 {
 	if (pass_ev)
 		event_free(pass_ev);
-	pass_ev = NULL;
+	if (tick_ev)
+		event_free(tick_ev);
+	pass_ev = tick_ev = NULL;
 }

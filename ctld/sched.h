@@ -2,12 +2,16 @@
  *
  * Event-driven: a submit, an ended job, a node coming up or a release asks
  * for a pass with sched_request(); requests made while one is due coalesce
- * into one pass.  Order is priority, then submit order; within a partition a
- * job that does not fit blocks the lower ones (no backfill yet), so nothing
- * jumps the queue.
+ * into one pass, and a pass also runs every 30 s as priorities age.  Order
+ * is priority (age, size, partition, nice), then submit order; lower jobs
+ * start early only when they delay no reserved job (EASY backfill, see
+ * backfill.h and docs/scheduling.md).
  */
 #ifndef PACER_SCHED_H
 #define PACER_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #include "pacer.pb-c.h"
 
@@ -18,6 +22,20 @@ void sched_destroy(void);
 
 /* Ask for a pass soon (at the end of the current loop iteration). */
 void sched_request(void);
+
+/* Run a pass now (the loop does it after sched_request; benchmarks call it
+ * directly). */
+void sched_pass_now(void);
+
+struct sched_stats {
+	uint64_t passes;
+	uint64_t started;
+	uint64_t last_ms, max_ms, total_ms;
+	size_t last_jobs; /* pending jobs looked at by the last pass */
+	size_t last_reservations;
+};
+
+const struct sched_stats *sched_stats(void);
 
 struct conf_partition;
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arrayspec.h"
 #include "blob.h"
 #include "conf.h"
 #include "ctld.h"
@@ -37,19 +38,9 @@ static void apply_start(const Pacer__JobStart *s)
 	struct job *j = job_find(s->job_id);
 	if (!j)
 		return;
-	if (j->charged)
-		node_charge(j, false);
-	free(j->alloc);
-	j->alloc = calloc(s->n_alloc ? s->n_alloc : 1, sizeof(*j->alloc));
-	j->nalloc = 0;
-	for (size_t i = 0; j->alloc && i < s->n_alloc; i++) {
-		long idx = node_index(s->alloc[i]->node);
-		if (idx < 0)
-			continue;
-		j->alloc[j->nalloc++] = (struct job_alloc){ .node = (uint32_t)idx,
-							    .cpus = s->alloc[i]->cpus,
-							    .mem_mb = s->alloc[i]->mem_mb };
-	}
+	if (job_set_alloc(j, s->alloc, s->n_alloc) < 0)
+		log_err("job %u: out of memory recording its allocation", j->id);
+	j->expected_start = 0;
 	j->start_time = s->start_time;
 	j->end_time = 0;
 	blob_put(j->stdout_path);
@@ -80,15 +71,50 @@ static void apply_requeue(const Pacer__JobRequeue *r)
 	struct job *j = job_find(r->job_id);
 	if (!j)
 		return;
-	if (j->charged)
-		node_charge(j, false);
-	free(j->alloc);
-	j->alloc = NULL;
-	j->nalloc = 0;
+	job_clear_alloc(j);
 	j->start_time = 0;
 	j->requeue_count++;
 	job_set_reason(j, r->reason);
 	job_set_state(j, PACER__JOB_STATE__JOB_PENDING);
+}
+
+/* A job, or an array: one record, expanded here into a task per index
+ * with consecutive ids, the same way live and on replay. */
+static int apply_submit(Pacer__Job *pj)
+{
+	const char *spec = pj->spec ? pj->spec->array : NULL;
+	if (!spec || !*spec || pj->array_job_id) {
+		struct job *j = job_create(pj);
+		if (!j)
+			return -1;
+		if (j->id >= ctld.next_job_id)
+			ctld.next_job_id = j->id + 1;
+		return 0;
+	}
+	uint32_t *idx, max_running;
+	size_t n;
+	char err[256];
+	if (arrayspec_parse(spec, &idx, &n, &max_running, err, sizeof(err)) < 0) {
+		log_err("job %u: %s", pj->id, err);
+		return -1;
+	}
+	uint32_t first = pj->id;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		pj->id = first + (uint32_t)i;
+		pj->array_job_id = first;
+		pj->array_task_id = idx[i];
+		struct job *j = job_create(pj);
+		if (!j)
+			rc = -1;
+		else if (j->id >= ctld.next_job_id)
+			ctld.next_job_id = j->id + 1;
+	}
+	pj->id = first;
+	pj->array_job_id = 0;
+	pj->array_task_id = 0;
+	free(idx);
+	return rc;
 }
 
 static int apply(const Pacer__JournalRecord *rec)
@@ -97,14 +123,10 @@ static int apply(const Pacer__JournalRecord *rec)
 	if (rec->epoch > ctld.epoch)
 		ctld.epoch = rec->epoch;
 	switch (rec->op_case) {
-	case PACER__JOURNAL_RECORD__OP_JOB_SUBMIT: {
-		struct job *j = job_create(rec->job_submit);
-		if (!j)
+	case PACER__JOURNAL_RECORD__OP_JOB_SUBMIT:
+		if (apply_submit(rec->job_submit) < 0)
 			return -1;
-		if (j->id >= ctld.next_job_id)
-			ctld.next_job_id = j->id + 1;
 		break;
-	}
 	case PACER__JOURNAL_RECORD__OP_JOB_START: apply_start(rec->job_start); break;
 	case PACER__JOURNAL_RECORD__OP_JOB_END: apply_end(rec->job_end); break;
 	case PACER__JOURNAL_RECORD__OP_JOB_HOLD: {

@@ -20,7 +20,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bind.h"
 #include "conf.h"
+#include "confine.h"
+#include "jobenv.h"
 #include "launch.h"
 #include "log.h"
 #include "noded.h"
@@ -48,10 +50,12 @@ struct job {
 	uint32_t id;
 	pid_t pid; /* the script, leader of the job's session */
 	struct track *track;
-	int64_t start_time;  /* wall clock, for the controller */
-	uint32_t time_limit; /* seconds, 0 = none */
-	uint32_t kill_wait;  /* seconds between TERM and KILL */
-	bool terminating;    /* TERM sent, KILL due at kill_at_ms */
+	struct confine *confine; /* its memory limit and cpuset */
+	uint64_t oom_kills;      /* read from the cgroup when the job is over */
+	int64_t start_time;      /* wall clock, for the controller */
+	uint32_t time_limit;     /* seconds, 0 = none */
+	uint32_t kill_wait;      /* seconds between TERM and KILL */
+	bool terminating;        /* TERM sent, KILL due at kill_at_ms */
 	bool cancelled, timed_out, stopped;
 	bool exited; /* the script was reaped: cleaning up */
 	int wstatus;
@@ -159,6 +163,7 @@ static void job_free(struct job *job)
 		event_free(job->kill_ev);
 	if (job->poll_ev)
 		event_free(job->poll_ev);
+	confine_destroy(job->confine);
 	if (job->track)
 		track_destroy(job->track);
 	free(job);
@@ -234,7 +239,7 @@ static void check_stop_done(struct jobs *js)
 static void end_of(const struct job *job, struct job_end *e)
 {
 	int st = job->wstatus;
-	char limit[32];
+	char limit[32], oom[64] = "stopped it";
 
 	memset(e, 0, sizeof(*e));
 	e->job_id = job->id;
@@ -253,6 +258,17 @@ static void end_of(const struct job *job, struct job_end *e)
 	} else if (job->stopped || !job->exited) {
 		e->state = PACER__JOB_STATE__JOB_NODE_FAIL;
 		snprintf(e->reason, sizeof(e->reason), "node daemon stopped");
+	} else if (job->oom_kills) {
+		/* Whatever the script's status: the job did not get to do its
+		 * work within its memory (Slurm says OUT_OF_MEMORY too). */
+		e->state = PACER__JOB_STATE__JOB_OUT_OF_MEMORY;
+		if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))
+			snprintf(oom, sizeof(oom), "killed %" PRIu64 " of its processes",
+				 job->oom_kills);
+		snprintf(e->reason, sizeof(e->reason),
+			 "used more than its %" PRIu64
+			 " MiB memory limit (the kernel's OOM killer %s)",
+			 confine_mem_mb(job->confine), oom);
 	} else if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
 		e->state = PACER__JOB_STATE__JOB_COMPLETED;
 	} else if (WIFEXITED(st)) {
@@ -271,6 +287,9 @@ static void finish(struct job *job)
 	struct jobs *js = job->js;
 	struct job_end e;
 
+	/* From the cgroup, before it goes: the kernel counted the kills. */
+	job->oom_kills = confine_oom_kills(job->confine, job->exited && WIFSIGNALED(job->wstatus) &&
+							     WTERMSIG(job->wstatus) == SIGKILL);
 	end_of(job, &e);
 	job_unlink(job);
 	launch_cleanup(js->nd->spool_dir, job->id);
@@ -431,68 +450,6 @@ void jobs_signal(struct jobs *js, const Pacer__SignalJob *sj)
 
 /* Launching ---------------------------------------------------------------*/
 
-/* A NULL-terminated vector of strings it owns. */
-struct strv {
-	char **v;
-	size_t n;
-};
-
-static int strv_add(struct strv *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int strv_add(struct strv *s, const char *fmt, ...)
-{
-	char **v = realloc(s->v, (s->n + 2) * sizeof(*v));
-	va_list ap;
-	int rc;
-
-	if (!v)
-		return -1;
-	s->v = v;
-	va_start(ap, fmt);
-	rc = vasprintf(&v[s->n], fmt, ap);
-	va_end(ap);
-	if (rc < 0) {
-		v[s->n] = NULL;
-		return -1;
-	}
-	v[++s->n] = NULL;
-	return 0;
-}
-
-static void strv_free(struct strv *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	s->v = NULL;
-	s->n = 0;
-}
-
-/* What the script learns about its job.  No SLURM_* names: Open MPI's
- * mpirun would take them for a Slurm allocation and try srun. */
-static int pacer_env(const struct jobs *js, const Pacer__LaunchJob *lj, struct strv *env)
-{
-	const Pacer__Job *j = lj->job;
-	const Pacer__JobSpec *s = j->spec;
-	const struct noded *nd = js->nd;
-
-	if (strv_add(env, "PACER_JOB_ID=%" PRIu32, j->id) < 0 ||
-	    strv_add(env, "PACER_JOB_NAME=%s", s->name) < 0 ||
-	    strv_add(env, "PACER_NODELIST=%s", lj->nodelist) < 0 ||
-	    strv_add(env, "PACER_NNODES=%zu", j->n_alloc ? j->n_alloc : (size_t)1) < 0 ||
-	    strv_add(env, "PACER_NTASKS=%" PRIu32, s->ntasks) < 0 ||
-	    strv_add(env, "PACER_CPUS_ON_NODE=%" PRIu32, lj->cpus_on_node) < 0 ||
-	    strv_add(env, "PACER_SUBMIT_DIR=%s", s->submit_dir) < 0 ||
-	    strv_add(env, "PACER_SUBMIT_HOST=%s", s->submit_host) < 0 ||
-	    strv_add(env, "PACER_JOB_PARTITION=%s", s->partition) < 0 ||
-	    strv_add(env, "PACER_NODENAME=%s", nd->name) < 0 ||
-	    strv_add(env, "PACER_CLUSTER_NAME=%s", nd->conf->cluster) < 0 ||
-	    strv_add(env, "PACER_JOB_USER=%s", j->user) < 0)
-		return -1;
-	if (s->mem_mb && strv_add(env, "PACER_MEM_PER_NODE=%" PRIu64, s->mem_mb) < 0)
-		return -1;
-	return 0;
-}
-
 /* A NULL-terminated copy of a protobuf string array (the strings shared). */
 static char **ptrv(char **v, size_t n)
 {
@@ -523,12 +480,14 @@ static struct job *job_new(struct jobs *js, uint32_t id)
 	return job;
 }
 
-/* Fork and exec the script of LJ into JOB.  0, or -1 with ERR set. */
-static int exec_script(struct job *job, const Pacer__LaunchJob *lj, char *err, size_t errlen)
+/* Fork and exec the script of LJ into JOB, bound as PLAN says.  0, or -1
+ * with ERR set. */
+static int exec_script(struct job *job, const Pacer__LaunchJob *lj, const struct bind_plan *plan,
+		       char *err, size_t errlen)
 {
 	const Pacer__Job *j = lj->job;
 	const Pacer__JobSpec *s = j->spec;
-	struct strv penv = { 0 };
+	char **penv = NULL;
 	struct launch_req req;
 	char out[64];
 	int rc = -1;
@@ -536,7 +495,8 @@ static int exec_script(struct job *job, const Pacer__LaunchJob *lj, char *err, s
 	memset(&req, 0, sizeof(req));
 	req.argv = ptrv(s->argv, s->n_argv);
 	req.env = ptrv(s->env, s->n_env);
-	if (!req.argv || !req.env || pacer_env(job->js, lj, &penv) < 0) {
+	penv = jobenv_make(lj, job->js->nd->name, job->js->nd->conf->cluster);
+	if (!req.argv || !req.env || !penv) {
 		snprintf(err, errlen, "out of memory preparing job %" PRIu32, j->id);
 		goto out;
 	}
@@ -549,13 +509,15 @@ static int exec_script(struct job *job, const Pacer__LaunchJob *lj, char *err, s
 	req.workdir = s->workdir;
 	req.script = s->script.data;
 	req.script_len = s->script.len;
-	req.pacer_env = penv.v;
+	req.pacer_env = penv;
 	req.stdout_path = j->stdout_path[0] ? j->stdout_path : out;
 	req.stderr_path = j->stderr_path[0] ? j->stderr_path : NULL;
 	req.spool_dir = job->js->nd->spool_dir;
+	req.confine = job->confine;
+	req.bind = plan;
 	rc = launch_job(&req, job->track, &job->pid, err, errlen);
 out:
-	strv_free(&penv);
+	jobenv_free(penv);
 	free((void *)req.argv);
 	free((void *)req.env);
 	return rc;
@@ -577,11 +539,33 @@ static void spool_running(const struct job *job)
 			job->id, nd->spool_dir, strerror(errno));
 }
 
+/* Where the job may run on this machine.  Its cgroups are made from the
+ * plan: the job's whole (mapped) cpuset, whatever --cpu-bind says. */
+static int plan_job(struct job *job, const Pacer__LaunchJob *lj, struct bind_plan **plan, char *err,
+		    size_t errlen)
+{
+	const struct noded *nd = job->js->nd;
+	const Pacer__NodeAlloc *a = lj->alloc;
+	struct bind_req br = { .job_id = job->id,
+			       .node = nd->name,
+			       .cpuset = a ? a->cpuset : NULL,
+			       .mems = a ? a->mems : NULL,
+			       .cpu_bind = lj->job->spec->cpu_bind };
+
+	if (bind_plan_make(nd->bind, &br, plan, err, errlen) < 0)
+		return -1;
+	job->confine = confine_create(job->id, job->track, a ? a->mem_mb : 0, bind_plan_cpus(*plan),
+				      bind_plan_mems(*plan), err, errlen);
+	return job->confine ? 0 : -1;
+}
+
 static int start_job(struct jobs *js, const Pacer__LaunchJob *lj, char *err, size_t errlen)
 {
 	const Pacer__Job *j = lj->job;
 	uint32_t limit = j->spec->time_limit;
 	struct job *job = job_new(js, j->id);
+	struct bind_plan *plan = NULL;
+	char lim[48] = "none";
 
 	if (!job) {
 		snprintf(err, errlen, "out of memory starting job %" PRIu32, j->id);
@@ -593,13 +577,15 @@ static int start_job(struct jobs *js, const Pacer__LaunchJob *lj, char *err, siz
 			 j->id, strerror(errno));
 		goto failed;
 	}
+	if (plan_job(job, lj, &plan, err, errlen) < 0)
+		goto failed;
 	/* Recorded before the fork: a daemon killed between fork and record
 	 * would otherwise restart not knowing the job, and the controller
 	 * would queue it again while its processes still ran.  With the record
 	 * (no pid yet), recovery finds the job's cgroup and kills it first. */
 	job->start_time = wall_now();
 	spool_running(job);
-	if (exec_script(job, lj, err, errlen) < 0)
+	if (exec_script(job, lj, plan, err, errlen) < 0)
 		goto failed;
 	job->time_limit = limit == TIMEFMT_UNLIMITED ? 0 : limit;
 	job->kill_wait = lj->kill_wait ? lj->kill_wait : js->nd->conf->kill_wait;
@@ -614,10 +600,16 @@ static int start_job(struct jobs *js, const Pacer__LaunchJob *lj, char *err, siz
 		struct timeval tv = { .tv_sec = (time_t)job->time_limit };
 		evtimer_add(job->limit_ev, &tv);
 	}
-	log_info("job %" PRIu32 " launched as user %s (uid %" PRIu32 ") pid %ld, tracked by %s",
-		 j->id, j->user, j->uid, (long)job->pid, track_method());
+	if (confine_mem_mb(job->confine))
+		snprintf(lim, sizeof(lim), "%" PRIu64 " MiB", confine_mem_mb(job->confine));
+	log_info("job %" PRIu32 " launched as user %s (uid %" PRIu32 ") pid %ld, tracked by %s, "
+		 "bound to %s, memory limit %s",
+		 j->id, j->user, j->uid, (long)job->pid, track_method(), bind_plan_describe(plan),
+		 lim);
+	bind_plan_free(plan);
 	return 0;
 failed:
+	bind_plan_free(plan);
 	job_free(job);
 	return -1;
 }
@@ -795,6 +787,7 @@ static void recover_running(struct jobs *js, const struct spool_rec *r)
 
 	log_warn("job %" PRIu32 " was running when the previous node daemon stopped", r->job_id);
 	kill_leftovers(r, same_boot);
+	confine_cleanup(r->job_id);
 	launch_cleanup(js->nd->spool_dir, r->job_id);
 	end_at_once(js, r->job_id, PACER__JOB_STATE__JOB_NODE_FAIL, 0,
 		    same_boot ? "node daemon restarted while the job ran"

@@ -1,9 +1,12 @@
 /* launch.c - start a batch script as its user; a failure before exec comes
  * back to the daemon as (stage, errno) over a close-on-exec pipe.
  *
- * Everything the child needs (paths, group list, argv, envp) is prepared
- * before fork: between fork and exec the child only makes system calls, so
- * a lock held by another thread of the daemon (malloc, NSS) cannot hang it.
+ * Everything the child needs (paths, group list, argv, envp, the binding
+ * plan) is prepared before fork: between fork and exec the child only makes
+ * system calls, so a lock held by another thread of the daemon (malloc,
+ * NSS) cannot hang it.  The one exception is hwloc's binding calls, which
+ * may allocate: the node daemon has a single thread, so no lock can be held
+ * across the fork.
  */
 #include "launch.h"
 #include "strfmt.h"
@@ -25,6 +28,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bind.h"
+#include "confine.h"
 #include "log.h"
 #include "track.h"
 
@@ -36,6 +41,8 @@ enum stage {
 	ST_UNKNOWN = 0,
 	ST_SETSID,
 	ST_TRACK,
+	ST_CONFINE,
+	ST_BIND,
 	ST_GROUPS,
 	ST_SETGID,
 	ST_SETUID,
@@ -521,6 +528,12 @@ child_run(const struct launch_req *req, const struct plan *p, struct track *trac
 		child_fail(fd, ST_SETSID);
 	if (track && track_join_self(track) < 0)
 		child_fail(fd, ST_TRACK);
+	/* Joining a v1 cpuset resets the affinity to the cpuset's CPUs:
+	 * binding comes after. */
+	if (confine_join_self(req->confine) < 0)
+		child_fail(fd, ST_CONFINE);
+	if (bind_apply(req->bind) < 0)
+		child_fail(fd, ST_BIND);
 	if (setgroups((size_t)p->ngroups, p->groups) < 0)
 		child_fail(fd, ST_GROUPS);
 	if (setgid(req->gid) < 0)
@@ -541,6 +554,7 @@ child_run(const struct launch_req *req, const struct plan *p, struct track *trac
 		child_fail(fd, ST_STDERR);
 	if (close_others(fd, p->maxfd) < 0)
 		child_fail(fd, ST_FDS);
+	bind_report(req->bind, 2);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execve(p->script, p->argv.v, p->envp.v);
@@ -608,6 +622,14 @@ static void report_message(const struct launch_req *req, const struct plan *p,
 		break;
 	case ST_TRACK:
 		fail(err, errlen, r->err, "cannot move job %u into its cgroup: %s", id, s);
+		break;
+	case ST_CONFINE:
+		fail(err, errlen, r->err,
+		     "cannot move job %u into its memory and cpuset cgroups: %s", id, s);
+		break;
+	case ST_BIND:
+		fail(err, errlen, r->err, "cannot bind job %u to %s: %s", id,
+		     bind_plan_describe(req->bind), s);
 		break;
 	case ST_GROUPS: fail(err, errlen, r->err, "cannot set the groups of %s: %s", u, s); break;
 	case ST_SETGID:

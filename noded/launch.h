@@ -1,9 +1,11 @@
 /* launch.h - start a batch script as the submitting user.
  *
  * The node daemon (root) forks; the child starts a new session, joins the
- * job's tracking group (track.h), drops to the user's uid, gid and
- * supplementary groups, enters the working directory, opens the output
- * files as the user, and execs the script.  A failure before exec is sent
+ * job's tracking group (track.h) and its confining cgroups (confine.h),
+ * binds itself to the job's CPUs and memory (bind.h), drops to the user's
+ * uid, gid and supplementary groups, enters the working directory, opens
+ * the output files as the user (and with --cpu-bind=verbose reports its
+ * binding on stderr), and execs the script.  A failure before exec is sent
  * back over a close-on-exec pipe, so launch_job reports it precisely
  * instead of the job dying silently.
  */
@@ -14,6 +16,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct bind_plan;
+struct confine;
 struct track;
 
 struct launch_req {
@@ -30,6 +34,8 @@ struct launch_req {
 	const char *stdout_path; /* absolute, or relative to workdir */
 	const char *stderr_path; /* NULL or equal to stdout_path = same file */
 	const char *spool_dir;   /* the node's spool directory (root-owned) */
+	const struct confine *confine; /* the job's cgroups to join; NULL = none */
+	const struct bind_plan *bind;  /* CPU and memory binding; NULL = none */
 };
 
 /* Write the script into the spool, fork and exec it as described above.

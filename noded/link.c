@@ -30,6 +30,7 @@
 #include "log.h"
 #include "noded.h"
 #include "timefmt.h"
+#include "topo.h"
 
 #define HANDSHAKE_MS    10000
 #define FLUSH_WAIT_MS   1000 /* shutdown: how long queued messages may take */
@@ -64,8 +65,14 @@ static void send_register(struct link *l)
 	r.name = nd->name;
 	r.boot_id = nd->boot_id;
 	r.daemon_id = nd->daemon_id;
-	r.cpus = nd->topo.cpus;
-	r.mem_mb = nd->topo.mem_mb;
+	r.cpus = nd->cpus;
+	r.mem_mb = nd->mem_mb;
+	/* The whole layout, once per registration; heartbeats carry its hash
+	 * only, so the controller notices a change without the bytes. */
+	r.topology.data = nd->topo_xml;
+	r.topology.len = nd->topo_xml_len;
+	r.topology_hash = (char *)topo_hash(nd->topo);
+	r.topology_source = (char *)topo_source(nd->topo);
 	r.hostname = nd->hostname;
 	r.version = (char *)PACER_VERSION;
 	if (jobs_fill_register(nd->jobs, &r) < 0) {
@@ -118,6 +125,7 @@ static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
 		return;
 	hb.seq = ++l->hb_seq;
 	hb.running = (uint32_t)jobs_count(l->nd->jobs);
+	hb.topology_hash = (char *)topo_hash(l->nd->topo);
 	m.body_case = PACER__MSG__BODY_HEARTBEAT;
 	m.heartbeat = &hb;
 	if (conn_send(l->cur, &m) < 0)

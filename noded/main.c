@@ -17,12 +17,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth.h"
+#include "bind.h"
 #include "conf.h"
+#include "confine.h"
 #include "jobs.h"
 #include "log.h"
 #include "noded.h"
@@ -42,6 +45,7 @@ struct opts {
 
 static struct noded nd;
 static bool pidfile_written;
+static bool port_held; /* we are this node's daemon: its cgroups are ours */
 static struct event *sig_ev[4];
 static struct event *stop_ev;
 
@@ -325,6 +329,58 @@ static int set_log(const struct opts *o)
 	return 0;
 }
 
+/* As conf.c tells files from synthetic descriptions. */
+static bool names_file(const char *spec)
+{
+	size_t len = strlen(spec);
+
+	return strchr(spec, '/') || (len >= 4 && strcasecmp(spec + len - 4, ".xml") == 0);
+}
+
+/* The hardware this node reports: the machine pacer.conf says to emulate,
+ * else what hwloc discovers; and this machine itself, for binding. */
+static int load_topology(const char *conf_path)
+{
+	const char *spec = nd.node->topology;
+	const struct topo_layout *l;
+	char err[1024];
+
+	nd.emulated = spec && *spec;
+	if (nd.emulated && names_file(spec) && access(spec, R_OK) < 0) {
+		log_err("cannot read the topology file %s of node %s: %s (fix topology in %s)",
+			spec, nd.name, strerror(errno), conf_path);
+		return -1;
+	}
+	if (topo_load(nd.emulated ? spec : NULL, nd.node->gpus, &nd.topo, err, sizeof(err)) < 0) {
+		if (nd.emulated)
+			log_err("node %s: topology = %s in %s: %s", nd.name, spec, conf_path, err);
+		else
+			log_err("node %s: %s", nd.name, err);
+		return -1;
+	}
+	if (bind_init(nd.emulated, &nd.bind, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		return -1;
+	}
+	if (topo_export(nd.topo, &nd.topo_xml, &nd.topo_xml_len) < 0) {
+		log_err("cannot export the topology of node %s: %s", nd.name, strerror(errno));
+		return -1;
+	}
+	l = topo_layout(nd.topo);
+	nd.cpus = l->npus;
+	nd.mem_mb = l->mem_mb ? l->mem_mb : bind_mem_mb(nd.bind);
+	log_info("topology %s: %u packages, %u NUMA domains, %u cores, %u PUs, %u GPUs, "
+		 "%llu MiB (hash %s)",
+		 topo_source(nd.topo), l->npackages, l->ndomains, l->ncores, l->npus, l->ngpus,
+		 (unsigned long long)nd.mem_mb, topo_hash(nd.topo));
+	if (nd.emulated)
+		log_info("emulated node: jobs are bound to this machine's %u PUs and %u NUMA "
+			 "nodes (emulated PU i on real PU i mod %u, NUMA node j on j mod %u)",
+			 bind_npus(nd.bind), bind_nnumas(nd.bind), bind_npus(nd.bind),
+			 bind_nnumas(nd.bind) ? bind_nnumas(nd.bind) : 1);
+	return 0;
+}
+
 /* Who and what this node is: configuration, name, log, spool, identity. */
 static int setup_node(const struct opts *o)
 {
@@ -352,10 +408,8 @@ static int setup_node(const struct opts *o)
 		log_err("cannot draw random bytes: %s", strerror(errno));
 		return -1;
 	}
-	if (topo_probe(&nd.topo, err, sizeof(err)) < 0) {
-		log_err("%s", err);
+	if (load_topology(path) < 0)
 		return -1;
-	}
 	find_daemon_uid();
 	return 0;
 }
@@ -385,8 +439,6 @@ static int setup_loop(const struct opts *o)
 		log_err("cannot set up munge authentication: %s", strerror(errno));
 		return -1;
 	}
-	track_key(key, sizeof(key));
-	track_init(key);
 	nd.base = event_base_new();
 	nd.jobs = nd.base ? jobs_create(&nd) : NULL;
 	if (!nd.jobs || add_signals() < 0) {
@@ -400,6 +452,15 @@ static int setup_loop(const struct opts *o)
 		log_err("%s", err);
 		return -1;
 	}
+	port_held = true;
+	/* Only once the port is ours: a daemon started twice by mistake must
+	 * not touch the first one's cgroups, nor leave folders behind. */
+	track_key(key, sizeof(key));
+	track_init(key);
+	if (confine_init(nd.conf->confine, key, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		return -1;
+	}
 	if (o->pidfile && write_pidfile(o->pidfile) < 0) {
 		log_err("cannot write the pid file %s: %s", o->pidfile, strerror(errno));
 		return -1;
@@ -410,8 +471,8 @@ static int setup_loop(const struct opts *o)
 		return -1;
 	}
 	log_info("node %s (%u cpus, %llu MiB) of cluster %s started, version %s, daemon id %s",
-		 nd.name, nd.topo.cpus, (unsigned long long)nd.topo.mem_mb, nd.conf->cluster,
-		 PACER_VERSION, nd.daemon_id);
+		 nd.name, nd.cpus, (unsigned long long)nd.mem_mb, nd.conf->cluster, PACER_VERSION,
+		 nd.daemon_id);
 	return 0;
 }
 
@@ -430,6 +491,13 @@ static void teardown(const struct opts *o)
 		auth_destroy(nd.auth);
 	if (pidfile_written)
 		unlink(o->pidfile);
+	if (port_held) {
+		confine_fini();
+		track_fini();
+	}
+	topo_destroy(nd.topo);
+	free(nd.topo_xml);
+	bind_destroy(nd.bind);
 	conf_destroy(nd.conf);
 }
 

@@ -14,15 +14,16 @@
 #include <sys/types.h>
 
 #include "spool.h"
-#include "topo.h"
 
 struct auth;
+struct bind;
 struct conf;
 struct conf_node;
 struct event_base;
 struct jobs;
 struct link;
 struct job_end;
+struct topo;
 
 struct noded {
 	struct conf *conf;
@@ -32,7 +33,15 @@ struct noded {
 	char boot_id[SPOOL_BOOT_ID_MAX];
 	char daemon_id[33]; /* random hex, new at every daemon start */
 	char hostname[256];
-	struct topo_info topo;
+	/* What this node reports: its own hardware, or the machine pacer.conf
+	 * tells it to emulate (topology =). */
+	struct topo *topo;
+	bool emulated;
+	void *topo_xml; /* topo_export(), sent at every registration */
+	size_t topo_xml_len;
+	uint32_t cpus;        /* PUs of topo */
+	uint64_t mem_mb;      /* its memory, else this machine's */
+	struct bind *bind;    /* this machine, for binding jobs */
 	bool have_daemon_uid; /* conf->daemon_user is known here */
 	uid_t daemon_uid;
 	struct event_base *base;

@@ -1,19 +1,18 @@
 /* track.c - find and kill every process of a job: per-job cgroups, or sessions. */
 #include "track.h"
-#include "strfmt.h"
+#include "cgroup.h"
 #include "proc.h"
+#include "strfmt.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -23,7 +22,6 @@
 #define SIGNAL_ROUNDS 8
 #define KILL_ROUNDS   32
 #define RMDIR_WAIT_MS 1000
-#define RMDIR_STEP_MS 10
 
 enum track_kind { TRACK_SESSION, TRACK_CGROUP1, TRACK_CGROUP2 };
 
@@ -46,35 +44,10 @@ struct pidset {
 	size_t n, cap;
 };
 
-/* The fields of a /proc/self/mountinfo line that matter here. */
-struct mount {
-	char *root;
-	char *point;
-	char *opts;
-	char *fstype;
-	char *super;
-};
-
 /* Tests only: pretend no cgroup hierarchy is usable. */
 void track_force_session(void);
 
 /* ---- small helpers ------------------------------------------------------ */
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 /* Add PID; 1 if it was new, 0 if already there, -1 on ENOMEM. */
 static int pidset_add(struct pidset *s, pid_t pid)
@@ -240,33 +213,10 @@ int track_signal(struct track *t, int sig)
 	return 0;
 }
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	size_t len = strlen(s);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, s, len);
-	if (n != (ssize_t)len) {
-		int e = n < 0 ? errno : EIO;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return close(fd);
-}
-
 /* cgroup.kill (Linux 5.14) kills the whole group at once, forks included. */
 static int cgroup_kill(const struct track *t)
 {
-	char path[PATH_MAX];
-
-	if (strfmt_path(path, sizeof(path), "%s/cgroup.kill", t->dir) < 0)
-		return -1;
-	return write_file(path, "1");
+	return cg_write(t->dir, "cgroup.kill", "1");
 }
 
 int track_kill(struct track *t)
@@ -417,182 +367,63 @@ void track_set_session(struct track *t, pid_t sid)
 
 void track_destroy(struct track *t)
 {
-	double deadline;
-
 	if (!t)
 		return;
-	if (!t->dir[0]) {
-		free(t);
-		return;
-	}
 	/* A killed group may stay busy for a moment while its tasks exit. */
-	deadline = now_ms() + RMDIR_WAIT_MS;
-	while (rmdir(t->dir) < 0 && errno != ENOENT) {
-		if (errno != EBUSY || now_ms() >= deadline) {
-			log_warn("cannot remove cgroup %s of job %u: %s", t->dir, t->job_id,
-				 strerror(errno));
-			break;
-		}
-		sleep_ms(RMDIR_STEP_MS);
-	}
+	if (t->dir[0] && cg_rmdir(t->dir, RMDIR_WAIT_MS) < 0)
+		log_warn("cannot remove cgroup %s of job %u: %s", t->dir, t->job_id,
+			 strerror(errno));
 	free(t);
+}
+
+const char *track_dir(const struct track *t)
+{
+	return t ? t->dir : "";
+}
+
+const char *track_v2_base(void)
+{
+	return tr.kind == TRACK_CGROUP2 ? tr.base : "";
+}
+
+void track_fini(void)
+{
+	/* Jobs are gone: an empty subtree is removed, a busy one (processes
+	 * that would not die) stays for the next daemon to find. */
+	if (tr.kind != TRACK_SESSION && rmdir(tr.base) < 0 && errno != ENOENT && errno != EBUSY &&
+	    errno != ENOTEMPTY)
+		log_warn("cannot remove %s: %s", tr.base, strerror(errno));
 }
 
 /* ---- detection ----------------------------------------------------------- */
 
-/* Undo mountinfo's octal escapes (\040 for a space) in place. */
-static void unescape(char *s)
-{
-	char *w = s;
-
-	for (char *r = s; *r; r++) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-		    r[3] >= '0' && r[3] <= '7') {
-			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-			r += 3;
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
-}
-
-/* Split a mountinfo line: "id parent maj:min root point opts [tags] - type src super". */
-static int mount_parse(char *line, struct mount *m)
-{
-	char *save = NULL, *tok;
-	int i = 0;
-
-	memset(m, 0, sizeof(*m));
-	for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save), i++) {
-		if (i == 3)
-			m->root = tok;
-		else if (i == 4)
-			m->point = tok;
-		else if (i == 5)
-			m->opts = tok;
-		else if (i > 5 && strcmp(tok, "-") == 0)
-			break;
-	}
-	if (!tok)
-		return -1;
-	m->fstype = strtok_r(NULL, " \n", &save);
-	if (!m->fstype || !strtok_r(NULL, " \n", &save))
-		return -1;
-	m->super = strtok_r(NULL, " \n", &save);
-	if (!m->root || !m->point || !m->opts || !m->super)
-		return -1;
-	unescape(m->root);
-	unescape(m->point);
-	return 0;
-}
-
-/* The option after P in a comma-separated list, or NULL. */
-static const char *next_opt(const char *p)
-{
-	p = strchr(p, ',');
-	return p ? p + 1 : NULL;
-}
-
-/* Is OPT (LEN bytes) one of the comma-separated options in LIST? */
-static bool has_opt(const char *list, const char *opt, size_t len)
-{
-	for (const char *p = list; p; p = next_opt(p)) {
-		if (strncmp(p, opt, len) == 0 && (p[len] == ',' || p[len] == '\0'))
-			return true;
-	}
-	return false;
-}
-
-/* Does the controller list CTL ("cpu,cpuacct", "name=systemd") name exactly
- * the hierarchy mounted with options SUPER? */
-static bool controllers_match(const char *ctl, const char *super)
-{
-	if (!*ctl)
-		return false;
-	for (const char *p = ctl; p; p = next_opt(p)) {
-		if (!has_opt(super, p, strcspn(p, ",")))
-			return false;
-	}
-	return true;
-}
-
-/* Our own cgroup in the hierarchy M, from /proc/self/cgroup ("0::/x" for
- * v2, "4:memory:/x" for v1), into OUT. */
-static int own_cgroup(const struct mount *m, bool v2, char *out, size_t len)
-{
-	FILE *f = fopen("/proc/self/cgroup", "re");
-	char *line = NULL;
-	size_t cap = 0;
-	int rc = -1;
-
-	if (!f)
-		return -1;
-	while (rc < 0 && getline(&line, &cap, f) > 0) {
-		char *ctl = strchr(line, ':'), *path;
-
-		if (!ctl || !(path = strchr(++ctl, ':')))
-			continue;
-		*path++ = '\0';
-		path[strcspn(path, "\n")] = '\0';
-		if (v2 ? *ctl != '\0' || strncmp(line, "0:", 2) != 0
-		       : !controllers_match(ctl, m->super))
-			continue;
-		rc = snprintf(out, len, "%s", path) < (int)len ? 0 : -1;
-	}
-	free(line);
-	fclose(f);
-	return rc;
-}
-
-/* The directory of our own cgroup under mount M; the mount may show only
- * part of the hierarchy (M->root), and then paths are relative to it. */
-static int own_dir(const struct mount *m, bool v2, char *out, size_t len)
-{
-	char own[PATH_MAX];
-	size_t rlen = strlen(m->root);
-	const char *rel;
-
-	if (own_cgroup(m, v2, own, sizeof(own)) < 0)
-		return strfmt_path(out, len, "%s", m->point);
-	if (strcmp(m->root, "/") == 0)
-		rel = own;
-	else if (strncmp(own, m->root, rlen) == 0 && (own[rlen] == '/' || !own[rlen]))
-		rel = own + rlen;
-	else
-		rel = "";
-	if (strcmp(rel, "/") == 0)
-		rel = "";
-	return strfmt_path(out, len, "%s%s", m->point, rel);
-}
-
 /* How much we like a hierarchy for tracking: lower is better, -1 unusable.
  * Any v1 hierarchy lists its members in cgroup.procs; freezer and pids are
  * ours alone, name=systemd is shared with the init system. */
-static int mount_rank(const struct mount *m)
+static int mount_rank(const struct cg_mount *m)
 {
-	if (!has_opt(m->opts, "rw", 2))
+	if (!cg_has_opt(m->opts, "rw", 2))
 		return -1;
 	if (strcmp(m->fstype, "cgroup2") == 0)
 		return 0;
 	if (strcmp(m->fstype, "cgroup") != 0)
 		return -1;
-	if (has_opt(m->super, "freezer", 7))
+	if (cg_has_opt(m->super, "freezer", 7))
 		return 1;
-	if (has_opt(m->super, "pids", 4))
+	if (cg_has_opt(m->super, "pids", 4))
 		return 2;
-	if (has_opt(m->super, "name=systemd", 12))
+	if (cg_has_opt(m->super, "name=systemd", 12))
 		return 3;
 	return 4;
 }
 
 /* Try to make our subtree in hierarchy M; 0 and tr filled in on success. */
-static int try_mount(const struct mount *m, const char *sub)
+static int try_mount(const struct cg_mount *m, const char *sub)
 {
 	bool v2 = strcmp(m->fstype, "cgroup2") == 0;
 	char dir[PATH_MAX], base[PATH_MAX];
 
-	if (own_dir(m, v2, dir, sizeof(dir)) < 0 ||
+	if (cg_own_dir(m, v2, dir, sizeof(dir)) < 0 ||
 	    strfmt_path(base, sizeof(base), "%s/%s", dir, sub) < 0)
 		return -1;
 	if (mkdir(base, 0755) < 0 && errno != EEXIST)
@@ -619,9 +450,9 @@ static void detect(const char *sub)
 		if (!f)
 			break;
 		while (!done && getline(&line, &cap, f) > 0) {
-			struct mount m;
+			struct cg_mount m;
 
-			if (mount_parse(line, &m) == 0 && mount_rank(&m) == want)
+			if (cg_mount_parse(line, &m) == 0 && mount_rank(&m) == want)
 				done = try_mount(&m, sub) == 0;
 		}
 		fclose(f);

@@ -55,4 +55,14 @@ bool track_empty(struct track *t);
 /* Remove the cgroup (it must be empty) and free T. */
 void track_destroy(struct track *t);
 
+/* The job's cgroup directory; "" when tracking by session. */
+const char *track_dir(const struct track *t);
+
+/* This daemon's subtree of job cgroups when tracking with cgroup v2, else
+ * "" (confine.h puts v2 limits on the same cgroups). */
+const char *track_v2_base(void);
+
+/* At exit, once every job is gone: remove this daemon's subtree. */
+void track_fini(void);
+
 #endif

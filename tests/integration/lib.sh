@@ -72,6 +72,18 @@ restart_ctld() {
 	wait_nodes_up
 }
 
+# conf_set KEY VALUE: set KEY in pacer.conf's [cluster] section (the
+# controller reads it when it starts: see restart_ctld_with_conf).
+conf_set() {
+	sed -i "/^$1 *=/d; /^\[cluster\]/a $1 = $2" "$PACER_CONF"
+}
+
+# restart_ctld_with_conf: stop the controller cleanly and start it again,
+# so it reads pacer.conf anew.
+restart_ctld_with_conf() {
+	_pid=$(ctld_pid) && kill -TERM "$_pid" && pid_gone "$_pid" && restart_ctld
+}
+
 # wait_nodes_up [N]: every node (or N of them) up, within 30 s.
 wait_nodes_up() {
 	want=${1:-$(ls "$CLUSTER"/run/node*.pid | wc -l)}

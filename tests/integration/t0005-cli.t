@@ -1,11 +1,13 @@
 #!/bin/sh
 test_description='the pacer command line on a real 4-node cluster: help and usage errors,
-configuration errors, queue filters and formats, show job and show node in text and JSON,
-nodes as jobs run, and a controller that is down or hung'
+configuration errors, placement and scheduling options, queue filters and formats, job
+arrays by task, show job and show node (with its layout) in text and JSON, nodes as jobs
+run, and a controller that is down or hung'
 . "$(dirname "$0")/lib.sh"
 
 # Each node offers 2 CPUs whatever this machine has: 8 in all.
 NODE_CPUS=2
+SQ="'"
 COMMANDS="submit queue cancel hold release nodes show"
 
 # A JSON document is checked by a real parser where python3 is installed
@@ -126,6 +128,50 @@ test_expect_success 'an unknown option prints the usage of pacer and of the subc
 	grep "^Usage: pacer " err &&
 	test_expect_code 2 pacer queue --bogus 2>err &&
 	grep "^Usage: pacer queue " err
+'
+
+# refused_at_once ERR ARGS...: pacer submit ARGS fails with exit 1 and
+# exactly ERR, without a configuration: nothing was sent.
+refused_at_once() {
+	_want=$1 && shift &&
+	test_expect_code 1 env PACER_CONF=/nonexistent/pacer.conf "$PACER_BIN" submit "$@" \
+		>out 2>err &&
+	test_must_be_empty out &&
+	echo "$_want" >err.exp &&
+	test_cmp err.exp err
+}
+
+test_expect_success 'submit: a bad placement or scheduling value is refused at once: what and how' '
+	refused_at_once "pacer submit: invalid value ${SQ}2-4${SQ} for -N (a range of node counts is not supported: give an exact count, like -N 2)" \
+		-N 2-4 --wrap true &&
+	refused_at_once "pacer submit: --mem-per-cpu cannot be combined with --mem (give memory per node with --mem, or per CPU with --mem-per-cpu, not both)" \
+		--mem=1G --mem-per-cpu=1G --wrap true &&
+	refused_at_once "pacer submit: bad value for --gpus: ${SQ}v100:2${SQ} names a GPU type, and GPU types are not supported yet (give a count only, like 2)" \
+		--gpus=v100:2 --wrap true &&
+	refused_at_once "pacer submit: bad value for --gres: ${SQ}mps${SQ} is not a resource Pacer schedules: --gres takes GPUs only (gpu or gpu:N)" \
+		--gres=mps:100 --wrap true &&
+	refused_at_once "pacer submit: bad value for -m: the plane distribution is not supported (use block or cyclic, and :block or :cyclic for the sockets)" \
+		-m plane=2 --wrap true &&
+	refused_at_once "pacer submit: bad value for --cpu-bind: mask_cpu binding is not supported (use none, cores, threads, sockets or map_cpu:LIST, with ,verbose if you like)" \
+		--cpu-bind=mask_cpu:0x3 --wrap true &&
+	refused_at_once "pacer submit: bad value for --array: range ${SQ}9-1${SQ} ends below its start (write it LOW-HIGH, like 0-99)" \
+		--array=9-1 --wrap true &&
+	refused_at_once "pacer submit: bad value for --dependency: ${SQ}afterok:1?afterok:2,singleton${SQ} mixes ${SQ},${SQ} (all must hold) and ${SQ}?${SQ} (one is enough): use one of them" \
+		--dependency="afterok:1?afterok:2,singleton" --wrap true &&
+	refused_at_once "pacer submit: bad value for -C: ${SQ}[a|b]${SQ}: brackets, counts and commas are not supported yet (join feature names with & for all, | for any)" \
+		-C "[a|b]" --wrap true
+'
+
+test_expect_success 'submit: a bad value in a directive names the script line' '
+	printf "#!/bin/sh\n#SBATCH -N 1\n#SBATCH --array=0-3%%0\nhostname\n" >arr.sh &&
+	refused_at_once "pacer submit: arr.sh:3: bad value for --array in #SBATCH line: after % in ${SQ}0-3%0${SQ} give how many tasks may run at once, a whole number of at least 1 (like 0-99%10)" \
+		arr.sh &&
+	printf "#!/bin/sh\n#PACER --mem=2G\n\n#SBATCH --mem-per-cpu=1G\n" >mem.sh &&
+	refused_at_once "pacer submit: mem.sh:4: --mem-per-cpu in #SBATCH line cannot be combined with --mem (give memory per node with --mem, or per CPU with --mem-per-cpu, not both)" \
+		mem.sh &&
+	printf "#!/bin/sh\n#SBATCH -w node[1-\n" >w.sh &&
+	refused_at_once "pacer submit: w.sh:2: bad value for -w in #SBATCH line: ${SQ}node[1-${SQ} is not a host list (write names like node[1-4,7],login1)" \
+		w.sh
 '
 
 test_expect_success 'an unknown option of the daemons: named, usage, exit 2' '
@@ -447,6 +493,111 @@ test_expect_success 'show job without an id shows them all; unknown or bad ids a
 	grep "^pacer show: cannot show '"'"'bogus'"'"'" err
 '
 
+# Placement and scheduling options ---------------------------------------------------
+
+test_expect_success 'submit with the placement options: the spec comes back in show job' '
+	printf "node1\nnode2\n" >"$WORK/hosts" &&
+	P=$(submit -J placed --hold -N 2 -n 4 --ntasks-per-node=2 --ntasks-per-socket=2 \
+		--exclusive --mem-per-cpu=16 -w ./hosts -x node4 -m Cyclic:block \
+		--cpu-bind=verbose,cores --hint=multithread --nice=5 -d singleton --wrap true) &&
+	pacer show job $P --json >p.json &&
+	jq -r ".spec | [.ntasks_per_node, .ntasks_per_socket, .exclusive, .mem_per_cpu_mb,
+		.nodelist, .exclude, .distribution, .cpu_bind, .multithread, .nice, .dependency]
+		| map(tostring) | join(\" \")" p.json >out &&
+	echo "2 2 true 16 node[1-2] node4 cyclic:block cores,verbose true 5 singleton" >exp &&
+	test_cmp exp out &&
+	pacer show job $P >show.out &&
+	grep -x "   NumNodes=2 NumTasks=4 CPUs/Task=1 Mem=0" show.out &&
+	grep -x "   MemPerCPU=16M NtasksPerNode=2 NtasksPerSocket=2 Exclusive=Yes Hint=multithread" show.out &&
+	grep -x "   Gpus=0 GpusPerNode=0 Features=(null)" show.out &&
+	grep -F -x "   ReqNodeList=node[1-2] ExcNodeList=node4" show.out &&
+	grep -x "   Distribution=cyclic:block CpuBind=cores,verbose Nice=5" show.out &&
+	grep -x "   Array=(null) ArrayTaskThrottle=0 Dependency=singleton" show.out &&
+	pacer cancel $P
+'
+
+test_expect_success 'the options Pacer now implements draw no warning' '
+	P=$(submit --hold --exclusive --array=0-1 -d singleton --nice --wrap true 2>err) &&
+	test_must_be_empty err &&
+	pacer cancel $P &&
+	P=$(submit --hold --requeue --wrap true 2>err) &&
+	echo "pacer submit: warning: --requeue is not supported yet and was ignored" >exp &&
+	test_cmp exp err &&
+	pacer cancel $P
+'
+
+# Arrays -------------------------------------------------------------------------------
+
+test_expect_success 'an array: each task listed as ID_INDEX' '
+	A=$(submit --hold --array=0-3%2 -J arr -o "$WORK/a-%A_%a.out" --wrap true) &&
+	ids -j $A >out &&
+	printf "%s\n" ${A}_0 ${A}_1 ${A}_2 ${A}_3 >exp &&
+	test_cmp exp out &&
+	pacer queue -j $A --noheader >out &&
+	printf "%18s %9s %8s %8s %2s %10s %6s %s\n" ${A}_0 batch arr root PD 0:00 1 \
+		"(JobHeldUser)" >exp &&
+	head -n 1 out >first &&
+	test_cmp exp first
+'
+
+test_expect_success 'queue -j, show job, hold and release take ID_INDEX and ID_[LIST]' '
+	ids -j "${A}_[1,3]" >out &&
+	printf "%s\n" ${A}_1 ${A}_3 >exp &&
+	test_cmp exp out &&
+	ids -j "${A}_2,${A}_0" >out &&
+	printf "%s\n" ${A}_0 ${A}_2 >exp &&
+	test_cmp exp out &&
+	T2=$(pacer show job ${A}_2 --json | jq .id) &&
+	pacer queue -j ${A}_2 --noheader --format "%i %A %F %K %T %r" >out &&
+	echo "${A}_2 $T2 $A 2 PENDING JobHeldUser" >exp &&
+	test_cmp exp out &&
+	pacer show job ${A}_1 >show.out &&
+	grep -x "JobId=[0-9]* ArrayJobId=$A ArrayTaskId=1 JobName=arr" show.out &&
+	grep -x "   Array=0-3%2 ArrayTaskThrottle=2 Dependency=(null)" show.out &&
+	grep -F -x "   StdOut=$WORK/a-${A}_1.out" show.out &&
+	pacer show job $A --json | jq -r ".jobs[] | [.array_job_id, .array_task_id] | map(tostring)
+		| join(\"_\")" >out &&
+	printf "%s\n" ${A}_0 ${A}_1 ${A}_2 ${A}_3 >exp &&
+	test_cmp exp out &&
+	pacer queue -j $A --json | jq -r ".jobs[] | [.array_job_id, .array_task_id] | map(tostring)
+		| join(\"_\")" >out &&
+	test_cmp exp out &&
+	pacer release "${A}_[0-1]" &&
+	wait_job_state ${A}_0 COMPLETED &&
+	wait_job_state ${A}_1 COMPLETED &&
+	test "$(job_state ${A}_2)" = PENDING
+'
+
+test_expect_success 'cancel one task, a list of tasks, a whole array; a task that is not there' '
+	pacer cancel ${A}_2 &&
+	wait_job_state ${A}_2 CANCELLED &&
+	test "$(job_state ${A}_3)" = PENDING &&
+	pacer cancel "${A}_[3]" &&
+	wait_job_state ${A}_3 CANCELLED &&
+	B=$(submit --hold --array=1-3 --wrap true) &&
+	pacer cancel $B &&
+	pacer queue -j $B --noheader --format "%i %T" >out &&
+	printf "%s CANCELLED\n" ${B}_1 ${B}_2 ${B}_3 >exp &&
+	test_cmp exp out &&
+	test_expect_code 1 pacer cancel ${A}_9 2>err &&
+	grep "^pacer cancel: .*${A}_9" err &&
+	test_line_count = 1 err &&
+	test_expect_code 1 pacer cancel "${A}_[2-1]" 2>err &&
+	echo "pacer cancel: invalid array task ${SQ}${A}_[2-1]${SQ} (write one task as 42_7, several as 42_[1-3,5])" >exp &&
+	test_cmp exp err
+'
+
+test_expect_success 'queue --start: pending jobs and their expected start, squeue --start columns' '
+	S=$(submit --hold -J later --wrap true) &&
+	pacer queue --start >out &&
+	head -n 1 out | awk "{print \$1, \$2, \$3, \$4, \$5, \$6, \$7, \$8}" >hdr &&
+	echo "JOBID PARTITION NAME USER ST START_TIME NODES NODELIST(REASON)" >hdr.exp &&
+	test_cmp hdr.exp hdr &&
+	grep -E "^ +$S +batch +later +root +PD +N/A +1 \(JobHeldUser\)$" out &&
+	test_must_fail grep -E " R " out &&
+	pacer cancel $S
+'
+
 test_expect_success 'finish the running jobs' '
 	touch "$WORK/go-$R" "$WORK/go-$UR" &&
 	wait_job_state $R COMPLETED &&
@@ -467,8 +618,8 @@ test_expect_success 'nodes: 4 lines, all idle, with a header' '
 	test_cmp exp out &&
 	pacer nodes >out &&
 	test_line_count = 5 out &&
-	head -n 1 out | awk "{print \$1, \$2, \$3, \$4, \$5, \$6}" >hdr &&
-	echo "NODELIST STATE CPUS(A/T) MEMORY(A/T) PARTITIONS REASON" >hdr.exp &&
+	head -n 1 out | awk "{print \$1, \$2, \$3, \$4, \$5, \$6, \$7, \$8, \$9}" >hdr &&
+	echo "NODELIST STATE CPUS(A/T) S:C:T MEMORY(A/T) GPUS(A/T) FEATURES PARTITIONS REASON" >hdr.exp &&
 	test_cmp hdr.exp hdr
 '
 
@@ -500,7 +651,35 @@ test_expect_success 'show node NAME: state, CPUs, partition and its jobs' '
 	pacer show node >all.out &&
 	test $(grep -c "^NodeName=" all.out) -eq 4 &&
 	test_expect_code 1 pacer show node nosuchnode 2>err &&
-	grep -x "pacer show node: node nosuchnode not found (pacer nodes lists them)" err
+	grep -x "pacer show node: node nosuchnode .* (pacer nodes lists them)" err
+'
+
+# layout_cores FILE: how many cores the runs of a show node layout list.
+layout_cores() {
+	sed -n "s/^        cores* \([0-9-]*\) (PUs .*/\1/p" "$1" |
+		awk -F- "{ n += (NF == 2 ? \$2 - \$1 + 1 : 1) } END { print n + 0 }"
+}
+
+test_expect_success 'show node NAME: the layout, every core once, the job on its core' '
+	pacer show node $ANODE >out &&
+	grep -E "^   Layout: " out &&
+	grep -E "^    Package [0-9]+:$" out &&
+	grep -E "^      NUMA [0-9]+ \(nodeset [0-9,-]+\): memory [0-9]+M, PUs [0-9,-]+" out &&
+	pacer show node $ANODE --json >a.json &&
+	test "$(layout_cores out)" = "$(jq .cores a.json)" &&
+	test "$(jq ".layout.cores | length" a.json)" = "$(jq .cores a.json)" &&
+	grep -E "^        cores? [0-9-]+ \(PUs [0-9,-]+\): job $A$" out >held &&
+	test_line_count = 1 held &&
+	held_pus=$(sed -n "s/.*(PUs \([0-9,-]*\)).*/\1/p" held) &&
+	test "$(jq -r .cpuset_alloc a.json)" = "$held_pus" &&
+	test "$(jq "[.layout.cores[] | select(.jobs == [$A])] | length" a.json)" = \
+		"$(jq .cores_alloc a.json)"
+'
+
+test_expect_success 'nodes: S:C:T and GPUs agree with the JSON' '
+	pacer nodes --noheader | awk "{print \$1, \$4, \$6}" >out &&
+	pacer nodes --json | jq -r ".nodes[] | \"\(.name) \(.sockets):\(.cores / .sockets):\(.threads) \(.gpus_alloc)/\(.gpus)\"" >exp &&
+	test_cmp exp out
 '
 
 test_expect_success 'nodes --json and show node --json' '

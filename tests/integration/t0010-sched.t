@@ -1,0 +1,146 @@
+#!/bin/sh
+test_description='scheduling policy on 2 emulated 4-core nodes: EASY backfill in the
+order worked out below, strict order without backfill, nice, partitions'
+. "$(dirname "$0")/lib.sh"
+
+# jq VALUE of FIELD of job ID, from the full record.
+job_field() { pacer show job "$1" --json | jq -r ".$2"; }
+
+test_expect_success 'setup: 2 nodes of 4 cores, only submit order and nice count' '
+	start_cluster --nodes 2 --topology "pack:1 core:4 pu:1" &&
+	ensure_test_user &&
+	user_dir work &&
+	conf_set priority_weight_age 0 &&
+	conf_set priority_weight_size 0 &&
+	cat >>"$PACER_CONF" <<-EOF &&
+
+	[partition:private]
+	nodes = node1
+	allow_users = root
+
+	[partition:urgent]
+	nodes = node[1-2]
+	priority = 100
+	EOF
+	restart_ctld_with_conf &&
+	pacer nodes --json | jq -e "[.nodes[] | select(.cpus == 4)] | length == 2"
+'
+
+# The queue, all at the same priority, so in id order:
+#   j1  4 cores, limit 10 min: starts at once (T0) on one node.
+#   j2  8 cores, limit 5 min: needs both nodes: reserved at T0 + 10 min,
+#       when j1's limit runs out.
+#   j3  2 cores, limit 20 min: fits now on the free node, but would still
+#       run at T0 + 10 min on a node j2 needs whole: it must wait.
+#   j4  2 cores, limit 5 min: fits now and ends before T0 + 10 min: it
+#       starts at once, ahead of j2 and j3 (backfill).
+# Then: j1 cancelled -> j2 still waits for j4's cores (reserved at j4's
+# start + 5 min), j3 still may not start; j4 cancelled -> j2 starts;
+# j2 cancelled -> j3 starts.  Start order: j1, j4, j2, j3.
+test_expect_success 'EASY backfill: a short job starts early, a long one waits' '
+	j1=$(pacer submit --parsable -n 4 -t 10 --wrap "sleep 300.${MARK}1") &&
+	wait_job_state $j1 RUNNING &&
+	j2=$(pacer submit --parsable -n 8 -t 5 --wrap "sleep 300.${MARK}2") &&
+	j3=$(pacer submit --parsable -n 2 -t 20 --wrap "sleep 300.${MARK}3") &&
+	j4=$(pacer submit --parsable -n 2 -t 5 --wrap "sleep 300.${MARK}4") &&
+	wait_job_state $j4 RUNNING &&
+	test "$(job_state $j2)" = PENDING &&
+	test "$(job_state $j3)" = PENDING &&
+	test "$(job_field $j2 reason)" = Resources &&
+	test "$(job_field $j3 reason)" = Priority &&
+	t1=$(job_field $j1 start_time) &&
+	test "$(job_field $j2 expected_start)" = $((t1 + 600)) &&
+	test "$(job_field $j1 "alloc[0].node")" != "$(job_field $j4 "alloc[0].node")"
+'
+
+test_expect_success 'queue --start shows the reserved start' '
+	pacer queue --start >start.out &&
+	grep -E "^ *$j2 " start.out >line &&
+	test_must_fail grep -E "N/A" line
+'
+
+test_expect_success 'j1 ends: j2 now waits for j4, and j3 still may not jump ahead' '
+	pacer cancel $j1 &&
+	wait_job_done $j1 &&
+	t4=$(job_field $j4 start_time) &&
+	i=0 &&
+	while test "$(job_field $j2 expected_start)" != $((t4 + 300)) && test $i -lt 50
+	do sleep 0.2; i=$((i + 1)); done &&
+	test "$(job_field $j2 expected_start)" = $((t4 + 300)) &&
+	test "$(job_state $j2)" = PENDING &&
+	test "$(job_state $j3)" = PENDING &&
+	test "$(job_field $j3 reason)" = Priority
+'
+
+test_expect_success 'j4 ends: j2 starts; j2 ends: j3 starts' '
+	pacer cancel $j4 &&
+	wait_job_state $j2 RUNNING &&
+	test "$(job_state $j3)" = PENDING &&
+	pacer cancel $j2 &&
+	wait_job_state $j3 RUNNING &&
+	pacer cancel $j3 &&
+	wait_job_done $j3 &&
+	s1=$(job_field $j1 start_time) && s2=$(job_field $j2 start_time) &&
+	s3=$(job_field $j3 start_time) && s4=$(job_field $j4 start_time) &&
+	test $s1 -le $s4 && test $s4 -le $s2 && test $s2 -le $s3
+'
+
+test_expect_success 'backfill = no: the same short job waits its turn' '
+	conf_set backfill no &&
+	restart_ctld_with_conf &&
+	j1=$(pacer submit --parsable -n 4 -t 10 --wrap "sleep 300.${MARK}1") &&
+	wait_job_state $j1 RUNNING &&
+	j2=$(pacer submit --parsable -n 8 -t 5 --wrap "sleep 300.${MARK}2") &&
+	j4=$(pacer submit --parsable -n 2 -t 5 --wrap "sleep 300.${MARK}4") &&
+	sleep 1 &&
+	test "$(job_state $j4)" = PENDING &&
+	test "$(job_field $j4 reason)" = Priority &&
+	test "$(job_field $j2 reason)" = Resources &&
+	pacer cancel $j1 $j2 $j4 &&
+	wait_job_done $j4 &&
+	conf_set backfill yes &&
+	restart_ctld_with_conf
+'
+
+test_expect_success 'a negative nice (root only) goes ahead of an older job' '
+	big=$(pacer submit --parsable -n 8 -t 5 --wrap "sleep 300.${MARK}5") &&
+	wait_job_state $big RUNNING &&
+	a=$(pacer submit --parsable -n 8 -t 5 --wrap true) &&
+	b=$(pacer submit --parsable -n 8 -t 5 --nice=-100 --wrap true) &&
+	test "$(job_field $b priority)" -gt "$(job_field $a priority)" &&
+	pacer cancel $big &&
+	wait_job_done $b &&
+	wait_job_done $a &&
+	test "$(job_field $b start_time)" -le "$(job_field $a start_time)" &&
+	test "$(job_field $b end_time)" -le "$(job_field $a start_time)"
+'
+
+test_expect_success 'a job of a higher-priority partition goes ahead on shared nodes' '
+	big=$(pacer submit --parsable -n 8 -t 5 --wrap "sleep 300.${MARK}6") &&
+	wait_job_state $big RUNNING &&
+	a=$(pacer submit --parsable -n 8 -t 5 --wrap true) &&
+	b=$(pacer submit --parsable -p urgent -n 8 -t 5 --wrap true) &&
+	test "$(job_field $b priority)" -gt "$(job_field $a priority)" &&
+	test "$(job_field $b reason)" = Resources &&
+	test "$(job_field $a reason)" = Priority &&
+	pacer cancel $big &&
+	wait_job_done $b &&
+	wait_job_done $a &&
+	test "$(job_field $b end_time)" -le "$(job_field $a start_time)"
+'
+
+test_expect_success 'a user may not raise their own priority with a negative nice' '
+	test_must_fail submit_as_user --nice=-5 --wrap true 2>err &&
+	grep -i "administrator" err
+'
+
+test_expect_success 'a partition closed to a user refuses their jobs, with the keys to look at' '
+	test_must_fail submit_as_user -p private --wrap true 2>err &&
+	grep "allow_users" err &&
+	id=$(pacer submit --parsable -p private --wrap true) &&
+	wait_job_done $id &&
+	test "$(job_field $id "alloc[0].node")" = node1
+'
+
+test_stop_cluster
+test_done
