@@ -5,7 +5,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,29 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arrayspec.h"
+#include "depspec.h"
 #include "hostlist.h"
+#include "strfmt.h"
 
 /* Slurm's bound on --nice, so that priority arithmetic cannot overflow. */
 #define NICE_MAX 2147483645
-
-__attribute__((format(printf, 3, 4))) static int invalid(char *why, size_t whylen, const char *fmt,
-							 ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	errno = EINVAL;
-	return -1;
-}
-
-static int nomem(char *why, size_t whylen)
-{
-	snprintf(why, whylen, "out of memory");
-	errno = ENOMEM;
-	return -1;
-}
 
 /* LEN digits at S, at most MAX. */
 static int parse_u32(const char *s, size_t len, uint32_t max, uint32_t *v)
@@ -72,13 +55,14 @@ static int take_u32(const char **p, uint32_t max, uint32_t *v)
 int jobopt_gpu_count(const char *s, uint32_t *n, char *why, size_t whylen)
 {
 	if (strchr(s, ':'))
-		return invalid(why, whylen,
-			       "'%s' names a GPU type, and GPU types are not supported yet (give a "
-			       "count only, like 2)",
-			       s);
+		return strfmt_fail(
+		    why, whylen, EINVAL,
+		    "'%s' names a GPU type, and GPU types are not supported yet (give a "
+		    "count only, like 2)",
+		    s);
 	if (parse_u32(s, strlen(s), UINT32_MAX, n) < 0)
-		return invalid(why, whylen, "'%s' is not a GPU count (give a whole number like 2)",
-			       s);
+		return strfmt_fail(why, whylen, EINVAL,
+				   "'%s' is not a GPU count (give a whole number like 2)", s);
 	return 0;
 }
 
@@ -97,24 +81,24 @@ int jobopt_gres(const char *s, uint32_t *gpus_per_node, char *why, size_t whylen
 		size_t namelen = strcspn(p, ",:");
 
 		if (len == 0)
-			return invalid(
-			    why, whylen,
+			return strfmt_fail(
+			    why, whylen, EINVAL,
 			    "empty entry in '%s' (separate resources with single commas)", s);
 		if (namelen != 3 || strncmp(p, "gpu", 3) != 0)
-			return invalid(
-			    why, whylen,
+			return strfmt_fail(
+			    why, whylen, EINVAL,
 			    "'%.*s' is not a resource Pacer schedules: --gres takes GPUs "
 			    "only (gpu or gpu:N)",
 			    (int)namelen, p);
 		if (seen)
-			return invalid(why, whylen,
-				       "gpu is given twice in '%s' (give it once: gpu:N)", s);
+			return strfmt_fail(why, whylen, EINVAL,
+					   "gpu is given twice in '%s' (give it once: gpu:N)", s);
 		seen = true;
 		if (namelen == len)
 			n = 1;
 		else if (parse_u32(p + 4, len - 4, UINT32_MAX, &n) < 0)
-			return invalid(
-			    why, whylen,
+			return strfmt_fail(
+			    why, whylen, EINVAL,
 			    "'%.*s': GPU types are not supported yet and the count must be "
 			    "a whole number (give gpu:N, like gpu:2)",
 			    (int)len, p);
@@ -149,32 +133,33 @@ int jobopt_distribution(const char *s, char out[JOBOPT_DIST_MAX], char *why, siz
 	int n = 0;
 
 	if (strchr(s, ','))
-		return invalid(why, whylen,
-			       "'%s': Pack and NoPack are not supported (give "
-			       "block|cyclic[:block|cyclic])",
-			       s);
+		return strfmt_fail(why, whylen, EINVAL,
+				   "'%s': Pack and NoPack are not supported (give "
+				   "block|cyclic[:block|cyclic])",
+				   s);
 	for (;;) {
 		size_t len = strcspn(p, ":");
 
 		if (n == 2)
-			return invalid(why, whylen,
-				       "'%s': a third level ('%.*s') is not supported (give "
-				       "block|cyclic[:block|cyclic]: nodes, then sockets)",
-				       s, (int)len, p);
+			return strfmt_fail(why, whylen, EINVAL,
+					   "'%s': a third level ('%.*s') is not supported (give "
+					   "block|cyclic[:block|cyclic]: nodes, then sockets)",
+					   s, (int)len, p);
 		levels[n] = dist_word(p, len);
 		if (!levels[n]) {
 			size_t wlen = strcspn(p, ":=");
 			for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 				if (wlen == strlen(known[i]) && strncasecmp(p, known[i], wlen) == 0)
-					return invalid(why, whylen,
-						       "the %s distribution is not supported (use "
-						       "block or cyclic, and :block or :cyclic for "
-						       "the sockets)",
-						       known[i]);
-			return invalid(why, whylen,
-				       "unknown distribution '%.*s' (use block or cyclic, and "
-				       ":block or :cyclic for the sockets, like cyclic:block)",
-				       (int)len, p);
+					return strfmt_fail(
+					    why, whylen, EINVAL,
+					    "the %s distribution is not supported (use "
+					    "block or cyclic, and :block or :cyclic for "
+					    "the sockets)",
+					    known[i]);
+			return strfmt_fail(why, whylen, EINVAL,
+					   "unknown distribution '%.*s' (use block or cyclic, and "
+					   ":block or :cyclic for the sockets, like cyclic:block)",
+					   (int)len, p);
 		}
 		n++;
 		if (!p[len])
@@ -251,8 +236,8 @@ struct bind {
 static int bind_map_entry(struct bind *b, uint32_t cpu, uint32_t count, char *why, size_t whylen)
 {
 	if (count > JOBOPT_MAP_CPU_MAX - b->nmap)
-		return invalid(why, whylen, "map_cpu lists more than %d CPU ids",
-			       JOBOPT_MAP_CPU_MAX);
+		return strfmt_fail(why, whylen, EINVAL, "map_cpu lists more than %d CPU ids",
+				   JOBOPT_MAP_CPU_MAX);
 	for (uint32_t i = 0; i < count; i++)
 		fprintf(b->map, "%s%u", b->nmap++ ? "," : "", cpu);
 	return 0;
@@ -262,8 +247,8 @@ static int bind_set_type(struct bind *b, const char *type, const char *tok, char
 			 size_t whylen)
 {
 	if (b->type)
-		return invalid(why, whylen, "give one binding type, not both '%s' and '%s'",
-			       b->type, tok);
+		return strfmt_fail(why, whylen, EINVAL,
+				   "give one binding type, not both '%s' and '%s'", b->type, tok);
 	b->type = type;
 	return 0;
 }
@@ -277,8 +262,8 @@ static int bind_word(struct bind *b, const char *s, const char *tok, char *why, 
 	if (b->in_map) {
 		rc = map_entry(tok, &cpu, &count);
 		if (rc < 0)
-			return invalid(
-			    why, whylen,
+			return strfmt_fail(
+			    why, whylen, EINVAL,
 			    "bad CPU id '%s' in map_cpu (give decimal or 0x ids, ID*N to "
 			    "repeat one, like map_cpu:0,2*3)",
 			    tok);
@@ -287,8 +272,8 @@ static int bind_word(struct bind *b, const char *s, const char *tok, char *why, 
 		b->in_map = false;
 	}
 	if (!*tok)
-		return invalid(why, whylen,
-			       "empty entry in '%s' (separate words with single commas)", s);
+		return strfmt_fail(why, whylen, EINVAL,
+				   "empty entry in '%s' (separate words with single commas)", s);
 	if (strcasecmp(tok, "verbose") == 0 || strcasecmp(tok, "v") == 0) {
 		b->verbose = true;
 		return 0;
@@ -305,17 +290,18 @@ static int bind_word(struct bind *b, const char *s, const char *tok, char *why, 
 			return -1;
 		b->in_map = true;
 		if (map_entry(tok + 8, &cpu, &count) == 0)
-			return invalid(why, whylen,
-				       "map_cpu needs CPU ids after the colon, not '%s' (like "
-				       "map_cpu:0,2)",
-				       tok + 8);
+			return strfmt_fail(why, whylen, EINVAL,
+					   "map_cpu needs CPU ids after the colon, not '%s' (like "
+					   "map_cpu:0,2)",
+					   tok + 8);
 		return bind_word(b, s, tok + 8, why, whylen);
 	}
 	for (size_t i = 0; i < sizeof(bind_unsupported) / sizeof(bind_unsupported[0]); i++)
 		if (is_word(tok, bind_unsupported[i]))
-			return invalid(why, whylen, "%s binding is not supported (" BIND_HOW ")",
-				       bind_unsupported[i]);
-	return invalid(why, whylen, "unknown binding '%s' (" BIND_HOW ")", tok);
+			return strfmt_fail(why, whylen, EINVAL,
+					   "%s binding is not supported (" BIND_HOW ")",
+					   bind_unsupported[i]);
+	return strfmt_fail(why, whylen, EINVAL, "unknown binding '%s' (" BIND_HOW ")", tok);
 }
 
 int jobopt_cpu_bind(const char *s, char **out, char *why, size_t whylen)
@@ -326,14 +312,14 @@ int jobopt_cpu_bind(const char *s, char **out, char *why, size_t whylen)
 	int rc = -1;
 
 	if (!copy)
-		return nomem(why, whylen);
+		return strfmt_fail(why, whylen, ENOMEM, "out of memory");
 	b.map = open_memstream(&map, &maplen);
 	if (!b.map) {
 		free(copy);
-		return nomem(why, whylen);
+		return strfmt_fail(why, whylen, ENOMEM, "out of memory");
 	}
 	if (!*s) {
-		invalid(why, whylen, "empty value (" BIND_HOW ")");
+		strfmt_fail(why, whylen, EINVAL, "empty value (" BIND_HOW ")");
 		goto done;
 	}
 	/* strtok_r would fold ",," away: walk the commas by hand. */
@@ -348,7 +334,7 @@ int jobopt_cpu_bind(const char *s, char **out, char *why, size_t whylen)
 	}
 	if (fclose(b.map) != 0) {
 		b.map = NULL;
-		nomem(why, whylen);
+		strfmt_fail(why, whylen, ENOMEM, "out of memory");
 		goto done;
 	}
 	b.map = NULL;
@@ -359,7 +345,7 @@ int jobopt_cpu_bind(const char *s, char **out, char *why, size_t whylen)
 	else
 		rc = asprintf(out, "%s%s", b.type, b.verbose ? ",verbose" : "");
 	if (rc < 0)
-		nomem(why, whylen);
+		strfmt_fail(why, whylen, ENOMEM, "out of memory");
 	else
 		rc = 0;
 done:
@@ -384,9 +370,11 @@ int jobopt_hint(const char *s, bool *multithread, char *why, size_t whylen)
 		return 0;
 	}
 	if (strcasecmp(s, "compute_bound") == 0 || strcasecmp(s, "memory_bound") == 0)
-		return invalid(why, whylen,
-			       "--hint=%s is not supported (use multithread or nomultithread)", s);
-	return invalid(why, whylen, "unknown hint '%s' (use multithread or nomultithread)", s);
+		return strfmt_fail(why, whylen, EINVAL,
+				   "--hint=%s is not supported (use multithread or nomultithread)",
+				   s);
+	return strfmt_fail(why, whylen, EINVAL,
+			   "unknown hint '%s' (use multithread or nomultithread)", s);
 }
 
 int jobopt_nice(const char *s, int32_t *nice, char *why, size_t whylen)
@@ -404,10 +392,10 @@ int jobopt_nice(const char *s, int32_t *nice, char *why, size_t whylen)
 		p++;
 	}
 	if (parse_u32(p, strlen(p), NICE_MAX, &v) < 0)
-		return invalid(why, whylen,
-			       "'%s' is not a nice value (give a whole number from -%d to %d; "
-			       "--nice alone is 100)",
-			       s, NICE_MAX, NICE_MAX);
+		return strfmt_fail(why, whylen, EINVAL,
+				   "'%s' is not a nice value (give a whole number from -%d to %d; "
+				   "--nice alone is 100)",
+				   s, NICE_MAX, NICE_MAX);
 	*nice = neg ? -(int32_t)v : (int32_t)v;
 	return 0;
 }
@@ -416,174 +404,37 @@ int jobopt_exclusive(const char *s, char *why, size_t whylen)
 {
 	if (!s)
 		return 0;
-	return invalid(why, whylen,
-		       "--exclusive=%s is not supported (give --exclusive alone: the job gets "
-		       "whole nodes)",
-		       s);
+	return strfmt_fail(why, whylen, EINVAL,
+			   "--exclusive=%s is not supported (give --exclusive alone: the job gets "
+			   "whole nodes)",
+			   s);
 }
 
 /* ---------------------------------------------------------------------------
- * --array */
-
-#define ARRAY_HOW "write indexes like 0-99, 1,3,5-7 or 0-99:2%%10"
-
-/* What the parse of S expected at P but did not find. */
-static int array_expected(const char *s, const char *p, const char *what, char *why, size_t whylen)
-{
-	if (!*p)
-		return invalid(why, whylen, "'%s' ends where %s should be (" ARRAY_HOW ")", s,
-			       what);
-	return invalid(why, whylen, "expected %s at '%s' in '%s' (" ARRAY_HOW ")", what, p, s);
-}
+ * --array, --dependency: parsed by the controller's own parsers, so that the
+ * two never disagree on what a value means or how big it may be. */
 
 int jobopt_array(const char *s, uint32_t *max_running, char *why, size_t whylen)
 {
-	const char *p = s;
+	uint32_t *idx;
+	size_t n;
 
-	*max_running = 0;
-	if (!*s)
-		return invalid(why, whylen, "empty value (" ARRAY_HOW ")");
-	for (;;) {
-		const char *item = p;
-		uint32_t a, b, step;
-
-		if (take_u32(&p, UINT32_MAX, &a) < 0)
-			return array_expected(s, p, "an index", why, whylen);
-		if (*p == '-') {
-			p++;
-			if (take_u32(&p, UINT32_MAX, &b) < 0)
-				return array_expected(s, p, "the end of a range", why, whylen);
-			if (b < a)
-				return invalid(why, whylen,
-					       "range '%.*s' ends below its start (write it "
-					       "LOW-HIGH, like 0-99)",
-					       (int)(p - item), item);
-			if (*p == ':') {
-				p++;
-				if (take_u32(&p, UINT32_MAX, &step) < 0 || step == 0)
-					return invalid(why, whylen,
-						       "the step after ':' in '%s' must be a whole "
-						       "number of at least 1 (like 0-99:2)",
-						       s);
-			}
-		}
-		if (*p != ',')
-			break;
-		p++;
-	}
-	if (*p == '%') {
-		p++;
-		if (take_u32(&p, UINT32_MAX, max_running) < 0 || *max_running == 0 || *p)
-			return invalid(why, whylen,
-				       "after %% in '%s' give how many tasks may run at once, a "
-				       "whole number of at least 1 (like 0-99%%10)",
-				       s);
-	}
-	if (*p)
-		return invalid(why, whylen, "unexpected '%s' in '%s' (" ARRAY_HOW ")", p, s);
-	return 0;
-}
-
-/* ---------------------------------------------------------------------------
- * --dependency */
-
-#define DEP_TYPES "after, afterany, afterok, afternotok or singleton"
-
-/* A job id of a dependency term: "123" or "123_4" (LEN bytes at S). */
-static int dep_id(const char *s, size_t len)
-{
-	const char *us = memchr(s, '_', len);
-	uint32_t job, task;
-
-	if (!us)
-		return parse_u32(s, len, UINT32_MAX, &job) < 0 || job == 0 ? -1 : 0;
-	if (parse_u32(s, (size_t)(us - s), UINT32_MAX, &job) < 0 || job == 0)
+	if (arrayspec_parse(s, &idx, &n, max_running, why, whylen) < 0)
 		return -1;
-	return parse_u32(us + 1, len - (size_t)(us - s) - 1, UINT32_MAX, &task);
-}
-
-/* One term of LEN bytes at T. */
-static int dep_term(const char *t, size_t len, char *why, size_t whylen)
-{
-	static const char *const types[] = { "after", "afterany", "afterok", "afternotok" };
-	static const char *const unsupported[] = { "aftercorr", "afterburstbuffer", "expand" };
-	size_t wlen = strcspn(t, ":");
-	bool known = false;
-
-	if (wlen > len)
-		wlen = len;
-	if (wlen == 9 && strncmp(t, "singleton", 9) == 0) {
-		if (wlen < len)
-			return invalid(why, whylen, "singleton takes no job ids (give it alone)");
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (wlen == strlen(types[i]) && strncmp(t, types[i], wlen) == 0)
-			known = true;
-	if (!known) {
-		for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
-			if (wlen == strlen(unsupported[i]) && strncmp(t, unsupported[i], wlen) == 0)
-				return invalid(why, whylen,
-					       "%s dependencies are not supported (use " DEP_TYPES
-					       ")",
-					       unsupported[i]);
-		return invalid(why, whylen, "unknown dependency type '%.*s' (use " DEP_TYPES ")",
-			       (int)wlen, t);
-	}
-	if (wlen == len)
-		return invalid(why, whylen, "%.*s needs job ids (like %.*s:123)", (int)wlen, t,
-			       (int)wlen, t);
-	for (const char *p = t + wlen + 1, *end = t + len;;) {
-		const char *colon = memchr(p, ':', (size_t)(end - p));
-		size_t ilen = colon ? (size_t)(colon - p) : (size_t)(end - p);
-		const char *plus = memchr(p, '+', ilen);
-
-		if (plus)
-			return invalid(why, whylen,
-				       "'%.*s': a delay after the job (+MINUTES) is not supported "
-				       "(drop the +%.*s)",
-				       (int)len, t, (int)(ilen - (size_t)(plus - p) - 1), plus + 1);
-		if (ilen == 0)
-			return invalid(why, whylen,
-				       "empty job id in '%.*s' (separate ids with single "
-				       "colons)",
-				       (int)len, t);
-		if (dep_id(p, ilen) < 0)
-			return invalid(why, whylen,
-				       "'%.*s' is not a job id (give one like 123, or 123_4 for a "
-				       "task of an array)",
-				       (int)ilen, p);
-		if (!colon)
-			return 0;
-		p = colon + 1;
-	}
+	free(idx);
+	return 0;
 }
 
 int jobopt_dependency(const char *s, char *why, size_t whylen)
 {
-	const char *p = s;
+	struct depspec_term *terms;
+	uint16_t n;
+	bool any, singleton;
 
-	if (!*s)
-		return invalid(why, whylen,
-			       "empty value (give a dependency like afterok:123 or singleton)");
-	if (strchr(s, ',') && strchr(s, '?'))
-		return invalid(why, whylen,
-			       "'%s' mixes ',' (all must hold) and '?' (one is enough): use one "
-			       "of them",
-			       s);
-	for (;;) {
-		size_t len = strcspn(p, ",?");
-
-		if (len == 0)
-			return invalid(
-			    why, whylen,
-			    "empty term in '%s' (separate terms with a single ',' or '?')", s);
-		if (dep_term(p, len, why, whylen) < 0)
-			return -1;
-		if (!p[len])
-			return 0;
-		p += len + 1;
-	}
+	if (depspec_parse(s, &terms, &n, &any, &singleton, why, whylen) < 0)
+		return -1;
+	free(terms);
+	return 0;
 }
 
 /* ---------------------------------------------------------------------------
@@ -600,38 +451,42 @@ int jobopt_constraint(const char *s, char *why, size_t whylen)
 	size_t word = 0;
 
 	if (!*s)
-		return invalid(why, whylen, "empty value (give feature names joined by & or |)");
+		return strfmt_fail(why, whylen, EINVAL,
+				   "empty value (give feature names joined by & or |)");
 	for (const char *p = s;; p++) {
 		if (*p == '&' || *p == '|' || !*p) {
 			if (word == 0)
-				return invalid(why, whylen,
-					       "'%s' has an empty feature name (join names with a "
-					       "single & or |)",
-					       s);
+				return strfmt_fail(
+				    why, whylen, EINVAL,
+				    "'%s' has an empty feature name (join names with a "
+				    "single & or |)",
+				    s);
 			if (!*p)
 				break;
 			has_and |= *p == '&';
 			has_or |= *p == '|';
 			word = 0;
 		} else if (strchr("[]()*,", *p)) {
-			return invalid(why, whylen,
-				       "'%s': brackets, counts and commas are not supported yet "
-				       "(join feature names with & for all, | for any)",
-				       s);
+			return strfmt_fail(
+			    why, whylen, EINVAL,
+			    "'%s': brackets, counts and commas are not supported yet "
+			    "(join feature names with & for all, | for any)",
+			    s);
 		} else if (!feature_char(*p)) {
-			return invalid(why, whylen,
-				       "bad character '%c' in '%s' (feature names are letters, "
-				       "digits, '-', '_' and '.')",
-				       *p, s);
+			return strfmt_fail(why, whylen, EINVAL,
+					   "bad character '%c' in '%s' (feature names are letters, "
+					   "digits, '-', '_' and '.')",
+					   *p, s);
 		} else {
 			word++;
 		}
 	}
 	if (has_and && has_or)
-		return invalid(why, whylen,
-			       "'%s' mixes & and |, which is ambiguous without brackets (use one "
-			       "of them)",
-			       s);
+		return strfmt_fail(
+		    why, whylen, EINVAL,
+		    "'%s' mixes & and |, which is ambiguous without brackets (use one "
+		    "of them)",
+		    s);
 	return 0;
 }
 
@@ -648,18 +503,20 @@ static int read_nodefile(const char *path, struct hostlist *hl, char *why, size_
 	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
 
 	if (fd < 0)
-		return invalid(why, whylen,
-			       "cannot open node list file '%s': %s (a value holding '/' names a "
-			       "file of host names)",
-			       path, strerror(errno));
+		return strfmt_fail(
+		    why, whylen, EINVAL,
+		    "cannot open node list file '%s': %s (a value holding '/' names a "
+		    "file of host names)",
+		    path, strerror(errno));
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > JOBOPT_NODEFILE_MAX) {
-		invalid(why, whylen, "node list file '%s' is not a regular file of at most %u KiB",
-			path, JOBOPT_NODEFILE_MAX >> 10);
+		strfmt_fail(why, whylen, EINVAL,
+			    "node list file '%s' is not a regular file of at most %u KiB", path,
+			    JOBOPT_NODEFILE_MAX >> 10);
 		goto done;
 	}
 	buf = malloc((size_t)sb.st_size + 1);
 	if (!buf) {
-		nomem(why, whylen);
+		strfmt_fail(why, whylen, ENOMEM, "out of memory");
 		goto done;
 	}
 	/* Read one byte past the size seen, so a file still growing is caught. */
@@ -668,8 +525,8 @@ static int read_nodefile(const char *path, struct hostlist *hl, char *why, size_
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			invalid(why, whylen, "cannot read node list file '%s': %s", path,
-				strerror(errno));
+			strfmt_fail(why, whylen, EINVAL, "cannot read node list file '%s': %s",
+				    path, strerror(errno));
 			goto done;
 		}
 		if (n == 0)
@@ -677,8 +534,8 @@ static int read_nodefile(const char *path, struct hostlist *hl, char *why, size_
 		len += (size_t)n;
 	}
 	if (len > (size_t)sb.st_size || memchr(buf, '\0', len)) {
-		invalid(why, whylen, "node list file '%s' changed while read, or is not text",
-			path);
+		strfmt_fail(why, whylen, EINVAL,
+			    "node list file '%s' changed while read, or is not text", path);
 		goto done;
 	}
 	buf[len] = '\0';
@@ -686,22 +543,23 @@ static int read_nodefile(const char *path, struct hostlist *hl, char *why, size_
 	     tok = strtok_r(NULL, " \t\r\n\v\f", &save)) {
 		if (hostlist_append_expr(hl, tok) < 0) {
 			if (errno == ENOMEM)
-				nomem(why, whylen);
+				strfmt_fail(why, whylen, ENOMEM, "out of memory");
 			else
-				invalid(why, whylen,
-					"'%s' in node list file '%s' is not a host list (write "
-					"names like node[1-4,7] or one name a line)",
-					tok, path);
+				strfmt_fail(why, whylen, EINVAL,
+					    "'%s' in node list file '%s' is not a host list (write "
+					    "names like node[1-4,7] or one name a line)",
+					    tok, path);
 			goto done;
 		}
 		if (hostlist_count(hl) > HOSTLIST_MAX) {
-			invalid(why, whylen, "node list file '%s' names more than %d hosts", path,
-				HOSTLIST_MAX);
+			strfmt_fail(why, whylen, EINVAL,
+				    "node list file '%s' names more than %d hosts", path,
+				    HOSTLIST_MAX);
 			goto done;
 		}
 	}
 	if (hostlist_count(hl) == 0) {
-		invalid(why, whylen, "node list file '%s' names no host", path);
+		strfmt_fail(why, whylen, EINVAL, "node list file '%s' names no host", path);
 		goto done;
 	}
 	rc = 0;
@@ -718,11 +576,12 @@ int jobopt_hostlist(const char *s, bool file_ok, char **out, char *why, size_t w
 	struct hostlist *hl;
 
 	if (!s[strspn(s, " \t")])
-		return invalid(why, whylen, "empty host list (give names like node[1-4,7])");
+		return strfmt_fail(why, whylen, EINVAL,
+				   "empty host list (give names like node[1-4,7])");
 	if (file_ok && strchr(s, '/')) {
 		hl = hostlist_create();
 		if (!hl)
-			return nomem(why, whylen);
+			return strfmt_fail(why, whylen, ENOMEM, "out of memory");
 		if (read_nodefile(s, hl, why, whylen) < 0) {
 			int saved = errno;
 			hostlist_destroy(hl);
@@ -731,19 +590,20 @@ int jobopt_hostlist(const char *s, bool file_ok, char **out, char *why, size_t w
 		}
 		*out = hostlist_encode_alloc(hl);
 		hostlist_destroy(hl);
-		return *out ? 0 : nomem(why, whylen);
+		return *out ? 0 : strfmt_fail(why, whylen, ENOMEM, "out of memory");
 	}
 	hl = hostlist_decode(s);
 	if (!hl) {
 		if (errno == E2BIG)
-			return invalid(why, whylen, "'%s' names more than %d hosts", s,
-				       HOSTLIST_MAX);
+			return strfmt_fail(why, whylen, EINVAL, "'%s' names more than %d hosts", s,
+					   HOSTLIST_MAX);
 		if (errno == ENOMEM)
-			return nomem(why, whylen);
-		return invalid(why, whylen,
-			       "'%s' is not a host list (write names like node[1-4,7],login1)", s);
+			return strfmt_fail(why, whylen, ENOMEM, "out of memory");
+		return strfmt_fail(why, whylen, EINVAL,
+				   "'%s' is not a host list (write names like node[1-4,7],login1)",
+				   s);
 	}
 	hostlist_destroy(hl);
 	*out = strdup(s);
-	return *out ? 0 : nomem(why, whylen);
+	return *out ? 0 : strfmt_fail(why, whylen, ENOMEM, "out of memory");
 }

@@ -49,14 +49,15 @@ int jobopt_hint(const char *s, bool *multithread, char *why, size_t whylen);
  * +/-2147483645. */
 int jobopt_nice(const char *s, int32_t *nice, char *why, size_t whylen);
 
-/* -a/--array: INDEXES[%MAX], INDEXES a comma list of N, N-M or N-M:STEP.
- * *MAX_RUNNING gets MAX, 0 when not given.  Limits on sizes are the
- * controller's. */
+/* -a/--array: INDEXES[%MAX], INDEXES a comma list of N, N-M or N-M:STEP,
+ * checked by the controller's own parser (arrayspec.h), limits included.
+ * *MAX_RUNNING gets MAX, 0 when not given. */
 int jobopt_array(const char *s, uint32_t *max_running, char *why, size_t whylen);
 
 /* -d/--dependency: TYPE:ID[:ID...] terms (TYPE after, afterany, afterok,
  * afternotok; ID 123 or 123_4) and "singleton", joined by ',' (all) or
- * '?' (any), not both. */
+ * '?' (any), not both; checked by the controller's own parser (depspec.h).
+ * Whether the jobs exist is the controller's to judge. */
 int jobopt_dependency(const char *s, char *why, size_t whylen);
 
 /* -C/--constraint: feature names (letters, digits, '-', '_', '.') joined

@@ -30,3 +30,16 @@ int strfmt_path(char *buf, size_t len, const char *fmt, ...)
 	}
 	return 0;
 }
+
+int strfmt_fail(char *err, size_t errlen, int e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	errno = e;
+	return -1;
+}

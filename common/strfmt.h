@@ -1,4 +1,4 @@
-/* strfmt.h - bounded string building, snprintf style. */
+/* strfmt.h - bounded string building, snprintf style, and error messages. */
 #ifndef PACER_STRFMT_H
 #define PACER_STRFMT_H
 
@@ -18,5 +18,11 @@ void strfmt_put(struct strfmt *o, const char *s, size_t n);
 /* Format into BUF: 0, or -1 with ENAMETOOLONG when it does not fit whole
  * (a path cut short is worse than none). */
 int strfmt_path(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Format an error message into ERR (ERRLEN bytes, cut to fit; nothing when
+ * ERR is NULL or ERRLEN 0) and set errno to E.  Returns -1, so that an error
+ * path is one statement: return strfmt_fail(err, errlen, EINVAL, ...). */
+int strfmt_fail(char *err, size_t errlen, int e, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -9,7 +9,7 @@
 #include "blob.h"
 #include "conf.h"
 #include "ctld.h"
-#include "depend.h"
+#include "depspec.h"
 #include "node.h"
 #include "select.h"
 
@@ -200,8 +200,8 @@ struct job *job_create(const Pacer__Job *pj)
 	bool deps_ok = true;
 	if (s->dependency && *s->dependency) {
 		char why[128];
-		deps_ok = depend_parse(s->dependency, &j->deps, &j->ndeps, &j->deps_any,
-				       &j->singleton, why, sizeof(why)) == 0;
+		deps_ok = depspec_parse(s->dependency, &j->deps, &j->ndeps, &j->deps_any,
+					&j->singleton, why, sizeof(why)) == 0;
 	}
 	bool alloc_ok = pj->n_alloc == 0 || job_set_alloc(j, pj->alloc, pj->n_alloc) == 0;
 	if (!j->name || !j->user || !j->workdir || !j->stdout_pattern || !j->stderr_pattern ||

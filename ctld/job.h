@@ -16,6 +16,7 @@
 #include "pacer.pb-c.h"
 
 struct blob;
+struct depspec_term;
 
 /* One node of a running job's allocation, as journaled: CPU sets are lists
  * of the node's PU os indexes, turned into PU indexes only when the node's
@@ -34,15 +35,6 @@ struct job_alloc {
 	struct blob *gpus;      /* list of GPU indexes */
 	struct blob *gpu_env;
 	struct blob *mems;
-};
-
-/* One term of a dependency (--dependency). */
-enum dep_type { DEP_AFTER, DEP_AFTERANY, DEP_AFTEROK, DEP_AFTERNOTOK };
-struct dep {
-	uint8_t type; /* enum dep_type */
-	bool task;    /* JOB is one task ("123_4"), not a job or a whole array */
-	uint32_t job; /* job id or array id */
-	uint32_t task_id;
 };
 
 struct job {
@@ -83,7 +75,7 @@ struct job {
 	uint32_t array_max_running;
 	struct blob *array;      /* the --array spec, on every task */
 	struct blob *dependency; /* as given */
-	struct dep *deps;
+	struct depspec_term *deps;
 	uint16_t ndeps;
 	bool deps_any; /* '?' separated: one term suffices */
 	bool singleton;

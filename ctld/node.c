@@ -3,10 +3,13 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "blob.h"
 #include "conf.h"
@@ -332,6 +335,17 @@ static void reconcile(struct node *n, const Pacer__NodeRegister *r)
 
 static void schedule_retry(struct node *n);
 
+/* What N may allocate: its layout's memory (or what it reported), lowered
+ * by pacer.conf `memory`, which keeps some back for the system like
+ * Slurm's RealMemory but never raises what the node has. */
+static void set_memory(struct node *n, uint64_t reported_mem_mb)
+{
+	const struct conf_node *cn = &ctld.conf->nodes[n->index];
+	const struct topo_layout *l = n->res.layout;
+	uint64_t mem = l->mem_mb ? l->mem_mb : reported_mem_mb;
+	n->res.mem_mb = cn->mem_mb && (cn->mem_mb < mem || !mem) ? cn->mem_mb : mem;
+}
+
 int node_bring_up(struct node *n, struct topo *t, uint64_t reported_mem_mb)
 {
 	const struct conf_node *cn = &ctld.conf->nodes[n->index];
@@ -341,17 +355,87 @@ int node_bring_up(struct node *n, struct topo *t, uint64_t reported_mem_mb)
 		topocache_put(t);
 		return -1;
 	}
-	const struct topo_layout *l = n->res.layout;
-	uint64_t mem = l->mem_mb ? l->mem_mb : reported_mem_mb;
-	/* pacer.conf `memory` keeps some back for the system, like Slurm's
-	 * RealMemory; it never raises what the node has. */
-	n->res.mem_mb = cn->mem_mb && (cn->mem_mb < mem || !mem) ? cn->mem_mb : mem;
-	if (cn->cpus && cn->cpus != l->npus)
+	set_memory(n, reported_mem_mb);
+	if (cn->cpus && cn->cpus != n->res.layout->npus)
 		log_warn("node %s: pacer.conf says %u CPUs, its topology has %u: using the "
 			 "topology",
-			 n->res.name, cn->cpus, l->npus);
+			 n->res.name, cn->cpus, n->res.layout->npus);
 	set_state(n, PACER__NODE_STATE__NODE_UP, NULL);
 	return 0;
+}
+
+/* Remembered topologies --------------------------------------------------
+ *
+ * Each node's last topology is kept in STATE_DIR/topology/NODE (the
+ * compressed XML it sent), so that a restarted controller checks submits
+ * against node sizes at once and charges the journal's allocations before
+ * the nodes register.  Only a cache: lost or stale, the node's next
+ * registration puts it right, so it is written without fsync.
+ */
+#define TOPO_FILE_MAX (64u << 20)
+
+static int topo_file(const struct node *n, char *buf, size_t len)
+{
+	if (strchr(n->res.name, '/'))
+		return -1;
+	int w = snprintf(buf, len, "%s/topology/%s", ctld.conf->state_dir, n->res.name);
+	return w < 0 || (size_t)w >= len ? -1 : 0;
+}
+
+static void remember_topology(const struct node *n, const void *xml, size_t len)
+{
+	char path[4096], tmp[4200], dir[4096];
+	snprintf(dir, sizeof(dir), "%s/topology", ctld.conf->state_dir);
+	if (topo_file(n, path, sizeof(path)) < 0 || (mkdir(dir, 0700) < 0 && errno != EEXIST))
+		goto failed;
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto failed;
+	ssize_t w = write(fd, xml, len);
+	if (close(fd) < 0 || w < 0 || (size_t)w != len || rename(tmp, path) < 0) {
+		unlink(tmp);
+		goto failed;
+	}
+	return;
+failed:
+	log_warn("node %s: cannot keep its topology in %s/topology (%s): after a restart, "
+		 "submits are checked against its size only once it registers",
+		 n->res.name, ctld.conf->state_dir, strerror(errno));
+}
+
+/* At start: N's remembered topology, if any (N stays UNKNOWN). */
+static void recall_topology(struct node *n)
+{
+	char path[4096], err[256];
+	struct stat st;
+	if (topo_file(n, path, sizeof(path)) < 0)
+		return;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	void *buf = NULL;
+	if (fstat(fd, &st) < 0 || st.st_size <= 0 || (uint64_t)st.st_size > TOPO_FILE_MAX ||
+	    !(buf = malloc((size_t)st.st_size)) ||
+	    read(fd, buf, (size_t)st.st_size) != st.st_size) {
+		log_warn("node %s: cannot read %s: ignored", n->res.name, path);
+		goto done;
+	}
+	struct topo *t = topocache_get(buf, (size_t)st.st_size, ctld.conf->nodes[n->index].gpus,
+				       err, sizeof(err));
+	if (!t) {
+		log_warn("node %s: %s: %s: ignored", n->res.name, path, err);
+		goto done;
+	}
+	if (set_topology(n, t) < 0) {
+		topocache_put(t);
+		goto done;
+	}
+	set_memory(n, 0);
+	snprintf(n->topo_source, sizeof(n->topo_source), "remembered from its last registration");
+done:
+	free(buf);
+	close(fd);
 }
 
 static void on_register(struct node *n, const Pacer__NodeRegister *r)
@@ -384,10 +468,13 @@ static void on_register(struct node *n, const Pacer__NodeRegister *r)
 		schedule_retry(n);
 		return;
 	}
+	struct topo *before = n->topo;
 	if (node_bring_up(n, t, r->mem_mb) < 0) {
 		log_err("node %s: out of memory", n->res.name);
 		return;
 	}
+	if (n->topo != before)
+		remember_topology(n, r->topology.data, r->topology.len);
 	snprintf(n->topo_source, sizeof(n->topo_source), "%s", r->topology_source);
 	snprintf(n->boot_id, sizeof(n->boot_id), "%s", r->boot_id);
 	snprintf(n->version, sizeof(n->version), "%s", r->version);
@@ -544,6 +631,7 @@ int node_table_init(void)
 		n->res.feature_mask = ctld.conf->nodes[i].feature_mask;
 		n->state = PACER__NODE_STATE__NODE_UNKNOWN;
 		snprintf(n->reason, sizeof(n->reason), "not registered yet");
+		recall_topology(n);
 	}
 	return 0;
 }

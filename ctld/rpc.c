@@ -26,6 +26,7 @@
 #include "blob.h"
 #include "conf.h"
 #include "depend.h"
+#include "depspec.h"
 #include "conn.h"
 #include "ctld.h"
 #include "frame.h"
@@ -198,8 +199,11 @@ static int check_scheduling(const struct client *cl, Pacer__JobSpec *s, uint32_t
 	if (*s->array) {
 		uint32_t *idx, max_running;
 		size_t n;
-		if (arrayspec_parse(s->array, &idx, &n, &max_running, why, whylen) < 0)
+		char msg[384];
+		if (arrayspec_parse(s->array, &idx, &n, &max_running, msg, sizeof(msg)) < 0) {
+			snprintf(why, whylen, "bad value for --array: %s", msg);
 			return -1;
+		}
 		free(idx);
 		if ((uint64_t)ctld.next_job_id + n >= UINT32_MAX) {
 			snprintf(why, whylen, "job ids are exhausted");
@@ -209,11 +213,16 @@ static int check_scheduling(const struct client *cl, Pacer__JobSpec *s, uint32_t
 		*ntasks = (uint32_t)n;
 	}
 	if (*s->dependency) {
-		struct dep *deps;
+		struct depspec_term *deps;
 		uint16_t n;
 		bool any, single;
-		if (depend_parse(s->dependency, &deps, &n, &any, &single, why, whylen) < 0)
+		char msg[384];
+		/* The parser's words do not name the option: a client that did
+		 * not check first gets them with the name, as the CLI says it. */
+		if (depspec_parse(s->dependency, &deps, &n, &any, &single, msg, sizeof(msg)) < 0) {
+			snprintf(why, whylen, "bad value for --dependency: %s", msg);
 			return -1;
+		}
 		int rc = depend_check_exists(deps, n, why, whylen);
 		free(deps);
 		if (rc < 0)

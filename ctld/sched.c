@@ -827,8 +827,22 @@ static int check_feasible(const Pacer__JobSpec *spec, const struct conf_partitio
 			   .threads = spec->multithread };
 	job_parse_distribution(spec->distribution, &tmp.dist_node, &tmp.dist_socket);
 	fill_request(&tmp, &req);
+	struct hostlist *rhl = NULL;
+	const char **required = NULL;
+	if (*spec->nodelist && (rhl = hostlist_decode(spec->nodelist))) {
+		req.nrequired = hostlist_count(rhl);
+		required = calloc(req.nrequired + 1, sizeof(*required));
+		for (size_t i = 0; required && i < req.nrequired; i++)
+			required[i] = hostlist_nth(rhl, i);
+		req.required = required;
+		if (!required)
+			req.nrequired = 0;
+	}
 	char reason[256];
-	if (ctld.select->feasible(&req, nodes, part->nnodes, reason, sizeof(reason)) < 0) {
+	int rc = ctld.select->feasible(&req, nodes, part->nnodes, reason, sizeof(reason));
+	free((void *)required);
+	hostlist_destroy(rhl);
+	if (rc < 0) {
 		snprintf(why, whylen, "job can never run in partition %s: it %s", part->name,
 			 reason);
 		errno = EINVAL;

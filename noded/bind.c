@@ -4,12 +4,12 @@
 #include <errno.h>
 #include <hwloc.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "strfmt.h"
 #include "topo.h"
 
 /* Os indexes above this are refused: no machine has that many PUs, and a
@@ -41,22 +41,6 @@ struct bind_plan {
 	const char *action; /* " set", or "" when nothing was set */
 };
 
-static int fail(char *err, size_t errlen, int e, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int e, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	errno = e;
-	return -1;
-}
-
 /* ---- this machine ---------------------------------------------------------- */
 
 static uint32_t *os_indexes(hwloc_topology_t topo, hwloc_obj_type_t type, uint32_t *n)
@@ -83,26 +67,26 @@ int bind_init(bool emulated, struct bind **bp, char *err, size_t errlen)
 	int e;
 
 	if (!b)
-		return fail(err, errlen, ENOMEM, "out of memory");
+		return strfmt_fail(err, errlen, ENOMEM, "out of memory");
 	b->emulated = emulated;
 	if (hwloc_topology_init(&b->topo) < 0) {
 		e = errno;
 		free(b);
-		return fail(err, errlen, e, "hwloc_topology_init: %s", strerror(e));
+		return strfmt_fail(err, errlen, e, "hwloc_topology_init: %s", strerror(e));
 	}
 	if (hwloc_topology_load(b->topo) < 0) {
-		fail(err, errlen, errno, "hwloc cannot discover this machine for binding: %s",
-		     strerror(errno));
+		strfmt_fail(err, errlen, errno,
+			    "hwloc cannot discover this machine for binding: %s", strerror(errno));
 		goto failed;
 	}
 	b->pu_os = os_indexes(b->topo, HWLOC_OBJ_PU, &b->npus);
 	b->numa_os = os_indexes(b->topo, HWLOC_OBJ_NUMANODE, &b->nnumas);
 	if (!b->pu_os || !b->numa_os) {
-		fail(err, errlen, ENOMEM, "out of memory");
+		strfmt_fail(err, errlen, ENOMEM, "out of memory");
 		goto failed;
 	}
 	if (b->npus == 0) {
-		fail(err, errlen, ENODEV, "hwloc found no processing unit on this machine");
+		strfmt_fail(err, errlen, ENODEV, "hwloc found no processing unit on this machine");
 		goto failed;
 	}
 	sup = hwloc_topology_get_support(b->topo);
@@ -237,9 +221,9 @@ static int set_type(struct cpu_bind *cb, enum bind_type type, const char *units,
 		    uint32_t job_id, char *err, size_t errlen)
 {
 	if (cb->type != BT_DEFAULT && cb->type != type)
-		return fail(err, errlen, EINVAL,
-			    "job %u: --cpu-bind=%s gives two kinds of binding (%s)", job_id, spec,
-			    bind_help);
+		return strfmt_fail(err, errlen, EINVAL,
+				   "job %u: --cpu-bind=%s gives two kinds of binding (%s)", job_id,
+				   spec, bind_help);
 	cb->type = type;
 	cb->units = units;
 	return 0;
@@ -259,10 +243,11 @@ static int parse_cpu_bind(const char *spec, uint32_t job_id, struct cpu_bind *cb
 		if (strncmp(s, "map_cpu:", 8) == 0) {
 			len = 8 + map_list_len(s + 8);
 			if (map_list(s + 8, len - 8, &cb->map_first) < 0)
-				return fail(err, errlen, EINVAL,
-					    "job %u: bad --cpu-bind map_cpu list in '%s' (write "
-					    "CPU numbers separated by commas, e.g. map_cpu:0,4)",
-					    job_id, spec);
+				return strfmt_fail(
+				    err, errlen, EINVAL,
+				    "job %u: bad --cpu-bind map_cpu list in '%s' (write "
+				    "CPU numbers separated by commas, e.g. map_cpu:0,4)",
+				    job_id, spec);
 			if (set_type(cb, BT_MAP, "", spec, job_id, err, errlen) < 0)
 				return -1;
 		} else if ((len == 7 && strncmp(s, "verbose", 7) == 0) ||
@@ -276,9 +261,10 @@ static int parse_cpu_bind(const char *spec, uint32_t job_id, struct cpu_bind *cb
 				    strncmp(s, bind_types[i].name, len) == 0)
 					break;
 			if (i == sizeof(bind_types) / sizeof(bind_types[0]))
-				return fail(err, errlen, EINVAL,
-					    "job %u: --cpu-bind=%s: '%.*s' is not known here (%s)",
-					    job_id, spec, (int)len, s, bind_help);
+				return strfmt_fail(
+				    err, errlen, EINVAL,
+				    "job %u: --cpu-bind=%s: '%.*s' is not known here (%s)", job_id,
+				    spec, (int)len, s, bind_help);
 			if (set_type(cb, bind_types[i].type, bind_types[i].units, spec, job_id, err,
 				     errlen) < 0)
 				return -1;
@@ -302,8 +288,9 @@ static int map_list_to(const struct bind *b, const char *list, bool numa, uint32
 	size_t n = 0;
 
 	if (topo_list_parse(list, OS_INDEX_MAX, &v, &n) < 0)
-		return fail(err, errlen, errno == ENOMEM ? ENOMEM : EINVAL,
-			    "job %u: bad %s list '%s' from the controller", job_id, what, list);
+		return strfmt_fail(err, errlen, errno == ENOMEM ? ENOMEM : EINVAL,
+				   "job %u: bad %s list '%s' from the controller", job_id, what,
+				   list);
 	for (size_t i = 0; i < n; i++) {
 		uint32_t os = v[i];
 
@@ -312,11 +299,12 @@ static int map_list_to(const struct bind *b, const char *list, bool numa, uint32
 		} else if (numa ? !hwloc_get_numanode_obj_by_os_index(b->topo, os)
 				: !hwloc_get_pu_obj_by_os_index(b->topo, os)) {
 			free(v);
-			return fail(err, errlen, EINVAL,
-				    "job %u: %s %u of its allocation does not exist on this "
-				    "machine (did the node's hardware change since it registered? "
-				    "restart pacernoded)",
-				    job_id, what, os);
+			return strfmt_fail(
+			    err, errlen, EINVAL,
+			    "job %u: %s %u of its allocation does not exist on this "
+			    "machine (did the node's hardware change since it registered? "
+			    "restart pacernoded)",
+			    job_id, what, os);
 		}
 		hwloc_bitmap_set(out, os);
 	}
@@ -362,7 +350,7 @@ static int plan_sets(const struct bind *b, const struct bind_req *req, const str
 	int rc = -1;
 
 	if (!job || !mems) {
-		fail(err, errlen, ENOMEM, "out of memory");
+		strfmt_fail(err, errlen, ENOMEM, "out of memory");
 		goto out;
 	}
 	if (map_list_to(b, req->cpuset, false, req->job_id, job, err, errlen) < 0)
@@ -373,7 +361,7 @@ static int plan_sets(const struct bind *b, const struct bind_req *req, const str
 	p->job_cpus = list_of(job);
 	p->job_mems = list_of(mems);
 	if (!p->job_cpus || !p->job_mems) {
-		fail(err, errlen, ENOMEM, "out of memory");
+		strfmt_fail(err, errlen, ENOMEM, "out of memory");
 		goto out;
 	}
 	if (cb->type == BT_NONE || !b->can_cpubind) {
@@ -383,7 +371,7 @@ static int plan_sets(const struct bind *b, const struct bind_req *req, const str
 	if (cb->type == BT_MAP) {
 		p->cpus = hwloc_bitmap_alloc();
 		if (!p->cpus) {
-			fail(err, errlen, ENOMEM, "out of memory");
+			strfmt_fail(err, errlen, ENOMEM, "out of memory");
 			goto out;
 		}
 		hwloc_bitmap_set(p->cpus,
@@ -412,7 +400,7 @@ int bind_plan_make(const struct bind *b, const struct bind_req *req, struct bind
 	int e;
 
 	if (!p)
-		return fail(err, errlen, ENOMEM, "out of memory");
+		return strfmt_fail(err, errlen, ENOMEM, "out of memory");
 	p->b = b;
 	if (parse_cpu_bind(req->cpu_bind, req->job_id, &cb, err, errlen) < 0)
 		goto failed;
@@ -427,10 +415,11 @@ int bind_plan_make(const struct bind *b, const struct bind_req *req, struct bind
 			goto nomem;
 	} else {
 		if (cb.type == BT_MAP && !in_list(req->cpuset, cb.map_first)) {
-			fail(err, errlen, EINVAL,
-			     "job %u: --cpu-bind=%s names CPU %u, which the job does not hold on "
-			     "%s (it holds %s): give CPUs of the job's allocation",
-			     req->job_id, req->cpu_bind, cb.map_first, req->node, req->cpuset);
+			strfmt_fail(
+			    err, errlen, EINVAL,
+			    "job %u: --cpu-bind=%s names CPU %u, which the job does not hold on "
+			    "%s (it holds %s): give CPUs of the job's allocation",
+			    req->job_id, req->cpu_bind, cb.map_first, req->node, req->cpuset);
 			goto failed;
 		}
 		if (plan_sets(b, req, &cb, p, err, errlen) < 0)
@@ -461,7 +450,7 @@ int bind_plan_make(const struct bind *b, const struct bind_req *req, struct bind
 	*pp = p;
 	return 0;
 nomem:
-	fail(err, errlen, ENOMEM, "out of memory");
+	strfmt_fail(err, errlen, ENOMEM, "out of memory");
 failed:
 	e = errno;
 	free(c);

@@ -237,6 +237,33 @@ int cg_read_key(const char *dir, const char *file, const char *key, unsigned lon
 	return rc;
 }
 
+int cg_join(const char *procs)
+{
+	char buf[24], *p = buf + sizeof(buf);
+	unsigned long pid = (unsigned long)getpid();
+	ssize_t n;
+	int fd;
+
+	if (!procs[0])
+		return 0;
+	do {
+		*--p = (char)('0' + pid % 10);
+		pid /= 10;
+	} while (pid);
+	fd = open(procs, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = write(fd, p, (size_t)(buf + sizeof(buf) - p));
+	if (n < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return close(fd);
+}
+
 static long mono_ms(void)
 {
 	struct timespec ts;

@@ -46,6 +46,11 @@ int cg_read(const char *dir, const char *file, char *buf, size_t len);
  * line). */
 int cg_read_key(const char *dir, const char *file, const char *key, unsigned long long *v);
 
+/* Move this process into the cgroup whose cgroup.procs file is PROCS ("":
+ * none, nothing to do).  Async-signal-safe, no stdio or malloc, for a
+ * forked child before exec.  0 or -1 with errno. */
+int cg_join(const char *procs);
+
 /* Remove DIR, waiting up to MS milliseconds while it is busy (a killed
  * group empties a moment after its last process died).  0 or -1 with
  * errno (ENOENT counts as done). */

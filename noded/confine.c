@@ -48,22 +48,6 @@ struct confine {
 	char cpu_procs[PATH_MAX];
 };
 
-static int fail(char *err, size_t errlen, int e, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int e, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	errno = e;
-	return -1;
-}
-
 static void unusable(struct ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void unusable(struct ctl *c, const char *fmt, ...)
@@ -277,11 +261,12 @@ int confine_init(const char *mode, const char *key, char *err, size_t errlen)
 	if (mode && strcmp(mode, "cgroup") == 0) {
 		const struct ctl *bad = cf.mem.kind == CG_NONE ? &cf.mem : &cf.cpu;
 
-		return fail(err, errlen, ENOTSUP,
-			    "confine = cgroup, but jobs cannot be confined here: %s (run "
-			    "pacernoded as root with its cgroups delegated, or set confine = auto "
-			    "or none in pacer.conf)",
-			    bad->why);
+		return strfmt_fail(
+		    err, errlen, ENOTSUP,
+		    "confine = cgroup, but jobs cannot be confined here: %s (run "
+		    "pacernoded as root with its cgroups delegated, or set confine = auto "
+		    "or none in pacer.conf)",
+		    bad->why);
 	}
 	if (cf.mem.kind == CG_NONE && cf.cpu.kind == CG_NONE)
 		log_warn("no usable memory/cpuset cgroup controller: binding only (memory: %s; "
@@ -334,28 +319,29 @@ static int set_memory(struct confine *c, struct track *t, uint64_t mem_mb, char 
 	const char *file;
 
 	if (mem_mb > (UINT64_MAX >> 20))
-		return fail(err, errlen, EINVAL,
-			    "job %" PRIu32 ": memory limit %" PRIu64 " MiB is out of range",
-			    c->job_id, mem_mb);
+		return strfmt_fail(err, errlen, EINVAL,
+				   "job %" PRIu32 ": memory limit %" PRIu64 " MiB is out of range",
+				   c->job_id, mem_mb);
 	snprintf(bytes, sizeof(bytes), "%" PRIu64, mem_mb << 20);
 	c->mem_kind = cf.mem.kind;
 	if (cf.mem.kind == CG_V2) {
 		if (strfmt_path(c->mem_dir, sizeof(c->mem_dir), "%s", track_dir(t)) < 0 ||
 		    !c->mem_dir[0])
-			return fail(err, errlen, ENOENT,
-				    "job %" PRIu32 " has no cgroup v2 to limit its memory in",
-				    c->job_id);
+			return strfmt_fail(
+			    err, errlen, ENOENT,
+			    "job %" PRIu32 " has no cgroup v2 to limit its memory in", c->job_id);
 		file = "memory.max";
 	} else {
 		if (v1_make(&cf.mem, c->job_id, c->mem_dir, c->mem_procs, sizeof(c->mem_dir)) < 0)
-			return fail(err, errlen, errno,
-				    "cannot create the memory cgroup of job %" PRIu32 " in %s: %s",
-				    c->job_id, cf.mem.base, strerror(errno));
+			return strfmt_fail(err, errlen, errno,
+					   "cannot create the memory cgroup of job %" PRIu32
+					   " in %s: %s",
+					   c->job_id, cf.mem.base, strerror(errno));
 		file = "memory.limit_in_bytes";
 	}
 	if (cg_write(c->mem_dir, file, bytes) < 0)
-		return fail(err, errlen, errno, "cannot write %s to %s/%s: %s", bytes, c->mem_dir,
-			    file, strerror(errno));
+		return strfmt_fail(err, errlen, errno, "cannot write %s to %s/%s: %s", bytes,
+				   c->mem_dir, file, strerror(errno));
 	/* The limit is on memory, not memory plus swap: without this a job
 	 * would page out instead of being stopped.  Missing where the kernel
 	 * does not account swap, which is then fine. */
@@ -376,28 +362,29 @@ static int set_cpuset(struct confine *c, struct track *t, const char *cpus, cons
 	if (cf.cpu.kind == CG_V2) {
 		if (strfmt_path(c->cpu_dir, sizeof(c->cpu_dir), "%s", track_dir(t)) < 0 ||
 		    !c->cpu_dir[0])
-			return fail(err, errlen, ENOENT,
-				    "job %" PRIu32 " has no cgroup v2 to hold its cpuset",
-				    c->job_id);
+			return strfmt_fail(err, errlen, ENOENT,
+					   "job %" PRIu32 " has no cgroup v2 to hold its cpuset",
+					   c->job_id);
 	} else if (v1_make(&cf.cpu, c->job_id, c->cpu_dir, c->cpu_procs, sizeof(c->cpu_dir)) < 0) {
-		return fail(err, errlen, errno,
-			    "cannot create the cpuset cgroup of job %" PRIu32 " in %s: %s",
-			    c->job_id, cf.cpu.base, strerror(errno));
+		return strfmt_fail(err, errlen, errno,
+				   "cannot create the cpuset cgroup of job %" PRIu32 " in %s: %s",
+				   c->job_id, cf.cpu.base, strerror(errno));
 	}
 	if (!mems || !*mems) {
 		/* v2 inherits by itself; v1 needs the nodes written. */
 		if (cf.cpu.kind == CG_V1 &&
 		    cg_read(cf.cpu.base, "cpuset.mems", inherited, sizeof(inherited)) < 0)
-			return fail(err, errlen, errno, "cannot read %s/cpuset.mems: %s",
-				    cf.cpu.base, strerror(errno));
+			return strfmt_fail(err, errlen, errno, "cannot read %s/cpuset.mems: %s",
+					   cf.cpu.base, strerror(errno));
 		mems = cf.cpu.kind == CG_V1 ? inherited : NULL;
 	}
 	if (cg_write(c->cpu_dir, "cpuset.cpus", cpus) < 0)
-		return fail(err, errlen, errno, "cannot write CPUs %s to %s/cpuset.cpus: %s", cpus,
-			    c->cpu_dir, strerror(errno));
+		return strfmt_fail(err, errlen, errno, "cannot write CPUs %s to %s/cpuset.cpus: %s",
+				   cpus, c->cpu_dir, strerror(errno));
 	if (mems && cg_write(c->cpu_dir, "cpuset.mems", mems) < 0)
-		return fail(err, errlen, errno, "cannot write NUMA nodes %s to %s/cpuset.mems: %s",
-			    mems, c->cpu_dir, strerror(errno));
+		return strfmt_fail(err, errlen, errno,
+				   "cannot write NUMA nodes %s to %s/cpuset.mems: %s", mems,
+				   c->cpu_dir, strerror(errno));
 	return 0;
 }
 
@@ -409,7 +396,7 @@ struct confine *confine_create(uint32_t job_id, struct track *track, uint64_t me
 	int e;
 
 	if (!c) {
-		fail(err, errlen, ENOMEM, "out of memory");
+		strfmt_fail(err, errlen, ENOMEM, "out of memory");
 		return NULL;
 	}
 	c->job_id = job_id;
@@ -422,45 +409,17 @@ struct confine *confine_create(uint32_t job_id, struct track *track, uint64_t me
 	return c;
 failed:
 	e = errno;
-	fail(err, errlen, e, "cannot confine job %" PRIu32 ": %s", job_id, why);
+	strfmt_fail(err, errlen, e, "cannot confine job %" PRIu32 ": %s", job_id, why);
 	confine_destroy(c);
 	errno = e;
 	return NULL;
-}
-
-/* Write our pid into PROCS without stdio or malloc (we are a forked child). */
-static int join(const char *procs)
-{
-	char buf[24], *p = buf + sizeof(buf);
-	unsigned long pid = (unsigned long)getpid();
-	ssize_t n;
-	int fd;
-
-	if (!procs[0])
-		return 0;
-	do {
-		*--p = (char)('0' + pid % 10);
-		pid /= 10;
-	} while (pid);
-	fd = open(procs, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = write(fd, p, (size_t)(buf + sizeof(buf) - p));
-	if (n < 0) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return close(fd);
 }
 
 int confine_join_self(const struct confine *c)
 {
 	if (!c)
 		return 0;
-	return join(c->cpu_procs) < 0 || join(c->mem_procs) < 0 ? -1 : 0;
+	return cg_join(c->cpu_procs) < 0 || cg_join(c->mem_procs) < 0 ? -1 : 0;
 }
 
 uint64_t confine_mem_mb(const struct confine *c)

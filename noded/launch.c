@@ -81,23 +81,6 @@ struct plan {
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static int fail(char *err, size_t errlen, int e, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* Fill ERR and return -1 with errno E. */
-static int fail(char *err, size_t errlen, int e, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	errno = e;
-	return -1;
-}
-
 static int strv_add(struct strv *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int strv_add(struct strv *s, const char *fmt, ...)
@@ -200,20 +183,21 @@ static int pw_get(const char *name, uid_t uid, struct passwd *pw, char **buf)
 static int check_req(const struct launch_req *req, const pid_t *pid, char *err, size_t errlen)
 {
 	if (!req || !pid)
-		return fail(err, errlen, EINVAL, "launch request without %s", req ? "pid" : "job");
+		return strfmt_fail(err, errlen, EINVAL, "launch request without %s",
+				   req ? "pid" : "job");
 	if (!req->user || !*req->user)
-		return fail(err, errlen, EINVAL, "job %u has no user name", req->job_id);
+		return strfmt_fail(err, errlen, EINVAL, "job %u has no user name", req->job_id);
 	if (!req->workdir || req->workdir[0] != '/')
-		return fail(err, errlen, EINVAL,
-			    "job %u: working directory \"%s\" is not an absolute path", req->job_id,
-			    req->workdir ? req->workdir : "");
+		return strfmt_fail(err, errlen, EINVAL,
+				   "job %u: working directory \"%s\" is not an absolute path",
+				   req->job_id, req->workdir ? req->workdir : "");
 	if (!req->script || !req->script_len)
-		return fail(err, errlen, EINVAL, "job %u has an empty script", req->job_id);
+		return strfmt_fail(err, errlen, EINVAL, "job %u has an empty script", req->job_id);
 	if (!req->spool_dir || req->spool_dir[0] != '/')
-		return fail(err, errlen, EINVAL, "job %u: the spool directory must be absolute",
-			    req->job_id);
+		return strfmt_fail(err, errlen, EINVAL,
+				   "job %u: the spool directory must be absolute", req->job_id);
 	if (!req->stdout_path || !*req->stdout_path)
-		return fail(err, errlen, EINVAL, "job %u has no output file", req->job_id);
+		return strfmt_fail(err, errlen, EINVAL, "job %u has no output file", req->job_id);
 	return 0;
 }
 
@@ -231,13 +215,13 @@ static int plan_paths(const struct launch_req *req, struct plan *p, char *err, s
 
 	if (strfmt_path(p->script, sizeof(p->script), "%s/job.%u.script", req->spool_dir,
 			req->job_id) < 0)
-		return fail(err, errlen, ENAMETOOLONG, "spool directory path too long: %s",
-			    req->spool_dir);
+		return strfmt_fail(err, errlen, ENAMETOOLONG, "spool directory path too long: %s",
+				   req->spool_dir);
 	if (out_path(req->workdir, req->stdout_path, p->out, sizeof(p->out)) < 0)
-		return fail(err, errlen, ENAMETOOLONG, "output file path too long: %s",
-			    req->stdout_path);
+		return strfmt_fail(err, errlen, ENAMETOOLONG, "output file path too long: %s",
+				   req->stdout_path);
 	if (out_path(req->workdir, e, p->err, sizeof(p->err)) < 0)
-		return fail(err, errlen, ENAMETOOLONG, "error file path too long: %s", e);
+		return strfmt_fail(err, errlen, ENAMETOOLONG, "error file path too long: %s", e);
 	p->same = strcmp(p->out, p->err) == 0;
 	return 0;
 }
@@ -308,25 +292,26 @@ static int plan_user(const struct launch_req *req, struct plan *p, char *err, si
 	by_name = found = pw_get(req->user, 0, &pw, &buf);
 	if (found > 0 && pw.pw_uid != req->uid) {
 		/* Another user's groups must never reach this job. */
-		fail(err, errlen, EPERM,
-		     "user %s is uid %u on this node, but job %u runs as uid %u: "
-		     "make the user databases agree",
-		     req->user, (unsigned)pw.pw_uid, req->job_id, (unsigned)req->uid);
+		strfmt_fail(err, errlen, EPERM,
+			    "user %s is uid %u on this node, but job %u runs as uid %u: "
+			    "make the user databases agree",
+			    req->user, (unsigned)pw.pw_uid, req->job_id, (unsigned)req->uid);
 		goto out;
 	}
 	if (found == 0)
 		found = pw_get(NULL, req->uid, &pw, &buf);
 	if (found < 0) {
-		fail(err, errlen, errno, "cannot look up user %s: %s", req->user, strerror(errno));
+		strfmt_fail(err, errlen, errno, "cannot look up user %s: %s", req->user,
+			    strerror(errno));
 		goto out;
 	}
 	if (plan_groups(req, by_name > 0, p) < 0) {
-		fail(err, errlen, errno, "cannot list the groups of %s: %s", req->user,
-		     strerror(errno));
+		strfmt_fail(err, errlen, errno, "cannot list the groups of %s: %s", req->user,
+			    strerror(errno));
 		goto out;
 	}
 	if (plan_env(req, found ? &pw : NULL, p) < 0 || plan_argv(req, p) < 0) {
-		fail(err, errlen, ENOMEM, "out of memory preparing job %u", req->job_id);
+		strfmt_fail(err, errlen, ENOMEM, "out of memory preparing job %u", req->job_id);
 		goto out;
 	}
 	rc = 0;
@@ -402,25 +387,26 @@ static int spool_write(const struct launch_req *req, const struct plan *p, char 
 	int fd, e;
 
 	if (mkdir_p(req->spool_dir) < 0)
-		return fail(err, errlen, errno, "cannot create spool directory %s: %s",
-			    req->spool_dir, strerror(errno));
+		return strfmt_fail(err, errlen, errno, "cannot create spool directory %s: %s",
+				   req->spool_dir, strerror(errno));
 	if (unlink(p->script) < 0 && errno != ENOENT)
-		return fail(err, errlen, errno, "cannot replace %s: %s", p->script,
-			    strerror(errno));
+		return strfmt_fail(err, errlen, errno, "cannot replace %s: %s", p->script,
+				   strerror(errno));
 	fd = open(p->script, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700);
 	if (fd < 0)
-		return fail(err, errlen, errno, "cannot create %s: %s", p->script, strerror(errno));
+		return strfmt_fail(err, errlen, errno, "cannot create %s: %s", p->script,
+				   strerror(errno));
 	if (write_all(fd, req->script, req->script_len) < 0 || fchown(fd, req->uid, req->gid) < 0 ||
 	    fchmod(fd, 0700) < 0) {
 		e = errno;
 		close(fd);
 		unlink(p->script);
-		return fail(err, errlen, e, "cannot write %s: %s", p->script, strerror(e));
+		return strfmt_fail(err, errlen, e, "cannot write %s: %s", p->script, strerror(e));
 	}
 	if (close(fd) < 0) {
 		e = errno;
 		unlink(p->script);
-		return fail(err, errlen, e, "cannot write %s: %s", p->script, strerror(e));
+		return strfmt_fail(err, errlen, e, "cannot write %s: %s", p->script, strerror(e));
 	}
 	return 0;
 }
@@ -618,51 +604,60 @@ static void report_message(const struct launch_req *req, const struct plan *p,
 
 	switch (r->stage) {
 	case ST_SETSID:
-		fail(err, errlen, r->err, "cannot start a session for job %u: %s", id, s);
+		strfmt_fail(err, errlen, r->err, "cannot start a session for job %u: %s", id, s);
 		break;
 	case ST_TRACK:
-		fail(err, errlen, r->err, "cannot move job %u into its cgroup: %s", id, s);
+		strfmt_fail(err, errlen, r->err, "cannot move job %u into its cgroup: %s", id, s);
 		break;
 	case ST_CONFINE:
-		fail(err, errlen, r->err,
-		     "cannot move job %u into its memory and cpuset cgroups: %s", id, s);
+		strfmt_fail(err, errlen, r->err,
+			    "cannot move job %u into its memory and cpuset cgroups: %s", id, s);
 		break;
 	case ST_BIND:
-		fail(err, errlen, r->err, "cannot bind job %u to %s: %s", id,
-		     bind_plan_describe(req->bind), s);
+		strfmt_fail(err, errlen, r->err, "cannot bind job %u to %s: %s", id,
+			    bind_plan_describe(req->bind), s);
 		break;
-	case ST_GROUPS: fail(err, errlen, r->err, "cannot set the groups of %s: %s", u, s); break;
+	case ST_GROUPS:
+		strfmt_fail(err, errlen, r->err, "cannot set the groups of %s: %s", u, s);
+		break;
 	case ST_SETGID:
-		fail(err, errlen, r->err, "cannot set gid %u for %s: %s", (unsigned)req->gid, u, s);
+		strfmt_fail(err, errlen, r->err, "cannot set gid %u for %s: %s", (unsigned)req->gid,
+			    u, s);
 		break;
 	case ST_SETUID:
-		fail(err, errlen, r->err, "cannot set uid %u for %s: %s", (unsigned)req->uid, u, s);
+		strfmt_fail(err, errlen, r->err, "cannot set uid %u for %s: %s", (unsigned)req->uid,
+			    u, s);
 		break;
 	case ST_IDS:
-		fail(err, errlen, r->err, "uid/gid change to %u/%u for %s did not take",
-		     (unsigned)req->uid, (unsigned)req->gid, u);
+		strfmt_fail(err, errlen, r->err, "uid/gid change to %u/%u for %s did not take",
+			    (unsigned)req->uid, (unsigned)req->gid, u);
 		break;
 	case ST_CHDIR:
-		fail(err, errlen, r->err, "cannot chdir to %s as %s: %s", req->workdir, u, s);
+		strfmt_fail(err, errlen, r->err, "cannot chdir to %s as %s: %s", req->workdir, u,
+			    s);
 		break;
 	case ST_STDIN:
-		fail(err, errlen, r->err, "cannot open /dev/null for job %u: %s", id, s);
+		strfmt_fail(err, errlen, r->err, "cannot open /dev/null for job %u: %s", id, s);
 		break;
 	case ST_STDOUT:
-		fail(err, errlen, r->err, "cannot open output file %s as %s: %s", p->out, u, s);
+		strfmt_fail(err, errlen, r->err, "cannot open output file %s as %s: %s", p->out, u,
+			    s);
 		break;
 	case ST_STDERR:
-		fail(err, errlen, r->err, "cannot open error file %s as %s: %s", p->err, u, s);
+		strfmt_fail(err, errlen, r->err, "cannot open error file %s as %s: %s", p->err, u,
+			    s);
 		break;
 	case ST_FDS:
-		fail(err, errlen, r->err, "cannot close inherited files for job %u: %s", id, s);
+		strfmt_fail(err, errlen, r->err, "cannot close inherited files for job %u: %s", id,
+			    s);
 		break;
 	case ST_EXEC:
-		fail(err, errlen, r->err, "cannot execute %s as %s: %s%s", p->script, u, s,
-		     r->err == ENOEXEC ? " (a batch script must start with #!)" : "");
+		strfmt_fail(err, errlen, r->err, "cannot execute %s as %s: %s%s", p->script, u, s,
+			    r->err == ENOEXEC ? " (a batch script must start with #!)" : "");
 		break;
 	default:
-		fail(err, errlen, r->err, "lost track of job %u while starting it: %s", id, s);
+		strfmt_fail(err, errlen, r->err, "lost track of job %u while starting it: %s", id,
+			    s);
 		break;
 	}
 }
@@ -686,14 +681,14 @@ int launch_job(const struct launch_req *req, struct track *track, pid_t *pid, ch
 		goto out;
 	spooled = true;
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		fail(err, errlen, errno, "cannot create a pipe for job %u: %s", req->job_id,
-		     strerror(errno));
+		strfmt_fail(err, errlen, errno, "cannot create a pipe for job %u: %s", req->job_id,
+			    strerror(errno));
 		goto out;
 	}
 	child = fork_child(req, &p, track, pfd);
 	if (child < 0) {
-		fail(err, errlen, errno, "cannot fork for job %u: %s", req->job_id,
-		     strerror(errno));
+		strfmt_fail(err, errlen, errno, "cannot fork for job %u: %s", req->job_id,
+			    strerror(errno));
 		goto out;
 	}
 	close(pfd[1]);

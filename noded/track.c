@@ -331,32 +331,9 @@ struct track *track_find(uint32_t job_id)
 	return t;
 }
 
-/* Async-signal-safe: no stdio, no malloc. */
 int track_join_self(struct track *t)
 {
-	char buf[24], *p = buf + sizeof(buf);
-	unsigned long pid = (unsigned long)getpid();
-	ssize_t n;
-	int fd;
-
-	if (!t || !t->dir[0])
-		return 0;
-	do {
-		*--p = (char)('0' + pid % 10);
-		pid /= 10;
-	} while (pid);
-	fd = open(t->procs, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = write(fd, p, (size_t)(buf + sizeof(buf) - p));
-	if (n < 0) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return close(fd);
+	return t && t->dir[0] ? cg_join(t->procs) : 0;
 }
 
 void track_set_session(struct track *t, pid_t sid)

@@ -177,5 +177,21 @@ test_expect_success 'the allocation survives a controller restart exactly' '
 	pacer cancel $id && wait_job_done $id
 '
 
+test_expect_success 'a restarted controller knows node sizes before the nodes register' '
+	n2=$(noded_pid 2) &&
+	kill -TERM $n2 && pid_gone $n2 &&
+	kill_ctld &&
+	"$LOCAL_CLUSTER" start "$CLUSTER" ctld &&
+	i=0 && while ! pacer queue >/dev/null 2>&1 && test $i -lt 100
+	do sleep 0.1; i=$((i + 1)); done &&
+	pacer nodes --noheader | awk "\$1 == \"node2\" { print \$2, \$4 }" >n2 &&
+	echo "unknown 4:2:2" >expect &&
+	test_cmp expect n2 &&
+	test_must_fail pacer submit -w node2 -n 1 -c 9 --wrap true 2>err &&
+	grep "never run" err &&
+	"$LOCAL_CLUSTER" start "$CLUSTER" node2 &&
+	wait_nodes_up
+'
+
 test_stop_cluster
 test_done
