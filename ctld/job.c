@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "ctld.h"
 #include "depspec.h"
+#include "log.h"
 #include "node.h"
 #include "select.h"
 
@@ -197,11 +198,18 @@ struct job *job_create(const Pacer__Job *pj)
 	j->array_job_id = pj->array_job_id;
 	j->array_task_id = pj->array_task_id;
 	j->array_max_running = s->array_max_running;
-	bool deps_ok = true;
+	bool deps_ok = true, dep_bad = false;
 	if (s->dependency && *s->dependency) {
-		char why[128];
-		deps_ok = depspec_parse(s->dependency, &j->deps, &j->ndeps, &j->deps_any,
-					&j->singleton, why, sizeof(why)) == 0;
+		char why[256];
+		if (depspec_parse(s->dependency, &j->deps, &j->ndeps, &j->deps_any, &j->singleton,
+				  why, sizeof(why)) < 0) {
+			/* Checked at submit with the same parser: only running out
+			 * of memory, or a record from a Pacer that parsed more, gets
+			 * here.  The job must not be lost over it: it waits, held,
+			 * for someone to look. */
+			deps_ok = errno != ENOMEM;
+			dep_bad = deps_ok;
+		}
 	}
 	bool alloc_ok = pj->n_alloc == 0 || job_set_alloc(j, pj->alloc, pj->n_alloc) == 0;
 	if (!j->name || !j->user || !j->workdir || !j->stdout_pattern || !j->stderr_pattern ||
@@ -214,6 +222,13 @@ struct job *job_create(const Pacer__Job *pj)
 		return NULL;
 	}
 	j->state = (uint8_t)pj->state;
+	if (dep_bad && j->state == PACER__JOB_STATE__JOB_PENDING) {
+		log_err("job %u: its dependency '%s' cannot be read: held (fix it by cancelling "
+			"and submitting it again)",
+			j->id, j->dependency->data);
+		j->held = true;
+		job_set_reason(j, "BadDependency");
+	}
 	j->hnext = table[j->id & (nbuckets - 1)];
 	table[j->id & (nbuckets - 1)] = j;
 	list_insert(j);

@@ -43,8 +43,16 @@
  * clock move priorities and expected starts. */
 #define SCHED_PERIOD_S 30
 
+/* Passes take at most about 1/(1 + SCHED_REST) of the controller's time:
+ * after a pass of T ms the next waits until SCHED_REST * T ms have gone
+ * by.  A pass over a long queue costs tens of ms; without this, a stream
+ * of submits would run one after each and the submits would queue behind
+ * them.  Short passes (a short queue) are not delayed noticeably. */
+#define SCHED_REST 9
+
 static struct event *pass_ev, *tick_ev;
 static bool pass_due;
+static uint64_t last_end_ms; /* monotonic end of the last pass */
 static struct sched_stats stats;
 
 void sched_request(void)
@@ -52,7 +60,15 @@ void sched_request(void)
 	if (pass_due || !pass_ev)
 		return;
 	pass_due = true;
-	event_active(pass_ev, EV_TIMEOUT, 0);
+	uint64_t rest = stats.last_ms * SCHED_REST, since = timefmt_monotonic_ms() - last_end_ms;
+	if (since >= rest) {
+		event_active(pass_ev, EV_TIMEOUT, 0);
+		return;
+	}
+	uint64_t wait = rest - since;
+	struct timeval tv = { .tv_sec = (time_t)(wait / 1000),
+			      .tv_usec = (suseconds_t)(wait % 1000) * 1000 };
+	event_add(pass_ev, &tv);
 }
 
 const struct sched_stats *sched_stats(void)
@@ -133,13 +149,13 @@ struct pass {
 	size_t listcap;
 };
 
-/* A list formatted into the pass's scratch buffer, then interned. */
-static const char *fmt_list(struct pass *p, const struct topo_layout *l, const uint32_t *v,
-			    size_t n, bool pus)
+/* The os-index list of PUS[0..n) in the pass's scratch buffer (valid until
+ * the next call). */
+static const char *fmt_pus(struct pass *p, const struct topo_layout *l, const uint32_t *pus,
+			   size_t n)
 {
 	for (;;) {
-		int len = pus ? topo_pus_format(l, v, n, p->list, p->listcap)
-			      : topo_list_format(v, n, p->list, p->listcap);
+		int len = topo_pus_format(l, pus, n, p->list, p->listcap);
 		if (len < 0)
 			return NULL;
 		if ((size_t)len < p->listcap)
@@ -153,6 +169,22 @@ static const char *fmt_list(struct pass *p, const struct topo_layout *l, const u
 	}
 }
 
+/* The core owning PU (cores own consecutive PUs in order: topo.h). */
+static uint32_t core_of_pu(const struct topo_layout *l, uint32_t pu)
+{
+	uint32_t lo = 0, hi = l->ncores;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (pu < l->cores[mid].first_pu)
+			hi = mid;
+		else if (pu >= l->cores[mid].first_pu + l->cores[mid].npus)
+			lo = mid + 1;
+		else
+			return mid;
+	}
+	return TOPO_NONE;
+}
+
 /* NUMA nodes (os indexes) local to the PUs of A, as a list. */
 static char *mems_of(const struct topo_layout *l, const struct select_alloc *a)
 {
@@ -162,14 +194,11 @@ static char *mems_of(const struct topo_layout *l, const struct select_alloc *a)
 	char *out = NULL;
 	if (!dom)
 		return NULL;
-	for (uint32_t k = 0; k < a->npus; k++)
-		for (uint32_t c = 0; c < l->ncores; c++)
-			if (a->pus[k] >= l->cores[c].first_pu &&
-			    a->pus[k] < l->cores[c].first_pu + l->cores[c].npus) {
-				if (l->cores[c].domain < l->ndomains)
-					dom[l->cores[c].domain] = true;
-				break;
-			}
+	for (uint32_t k = 0; k < a->npus; k++) {
+		uint32_t c = core_of_pu(l, a->pus[k]);
+		if (c < l->ncores && l->cores[c].domain < l->ndomains)
+			dom[l->cores[c].domain] = true;
+	}
 	for (uint32_t d = 0; d < l->ndomains; d++) {
 		uint32_t *v;
 		size_t nv;
@@ -242,14 +271,14 @@ static int start_job(struct pass *p, struct job *j, const struct part_view *v,
 		na_->cpus = a->npus;
 		na_->mem_mb = a->mem_mb;
 		na_->exclusive = a->exclusive;
-		const char *s = fmt_list(p, l, a->pus, a->npus, true);
+		const char *s = fmt_pus(p, l, a->pus, a->npus);
 		if (!s || !(strs[3 * i] = strdup(s)))
 			goto done;
 		na_->cpuset = strs[3 * i];
 		na_->task_cpus = tcs + tc;
 		for (uint32_t k = 0; k < a->ntasks; k++) {
-			s = fmt_list(p, l, a->pus + a->task_off[k],
-				     a->task_off[k + 1] - a->task_off[k], true);
+			s = fmt_pus(p, l, a->pus + a->task_off[k],
+				    a->task_off[k + 1] - a->task_off[k]);
 			if (!s || !(tcs[tc++] = strdup(s)))
 				goto done;
 			na_->n_task_cpus++;
@@ -692,7 +721,8 @@ oom:
 done:
 	pass_free(&p);
 	free(q);
-	stats.last_ms = timefmt_monotonic_ms() - t0;
+	last_end_ms = timefmt_monotonic_ms();
+	stats.last_ms = last_end_ms - t0;
 	if (stats.last_ms > stats.max_ms)
 		stats.max_ms = stats.last_ms;
 	stats.total_ms += stats.last_ms;
