@@ -43,12 +43,15 @@
  * clock move priorities and expected starts. */
 #define SCHED_PERIOD_S 30
 
-/* Passes take at most about 1/(1 + SCHED_REST) of the controller's time:
- * after a pass of T ms the next waits until SCHED_REST * T ms have gone
- * by.  A pass over a long queue costs tens of ms; without this, a stream
- * of submits would run one after each and the submits would queue behind
- * them.  Short passes (a short queue) are not delayed noticeably. */
-#define SCHED_REST 9
+/* Long passes take at most about 1/(1 + SCHED_REST) of the controller's
+ * time: after a pass of T ms (T >= SCHED_REST_FROM_MS) the next waits until
+ * SCHED_REST * T ms have gone by.  A pass over a long queue costs tens of
+ * ms; without this, a stream of submits would run one after each and the
+ * submits would queue behind them.  Passes over short queues take well
+ * under SCHED_REST_FROM_MS and run at once, so a job starts as soon as it
+ * can. */
+#define SCHED_REST         9
+#define SCHED_REST_FROM_MS 5
 
 static struct event *pass_ev, *tick_ev;
 static bool pass_due;
@@ -60,7 +63,8 @@ void sched_request(void)
 	if (pass_due || !pass_ev)
 		return;
 	pass_due = true;
-	uint64_t rest = stats.last_ms * SCHED_REST, since = timefmt_monotonic_ms() - last_end_ms;
+	uint64_t rest = stats.last_ms >= SCHED_REST_FROM_MS ? stats.last_ms * SCHED_REST : 0;
+	uint64_t since = timefmt_monotonic_ms() - last_end_ms;
 	if (since >= rest) {
 		event_active(pass_ev, EV_TIMEOUT, 0);
 		return;

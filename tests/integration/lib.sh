@@ -115,6 +115,21 @@ wait_job_state() {
 	return 1
 }
 
+# wait_job_reason ID REASON [SECONDS]: wait until pending job ID gives
+# REASON (a scheduling pass sets it, a moment after the submit).
+wait_job_reason() {
+	limit=$(( ${3:-30} * 10 ))
+	i=0
+	while [ $i -lt $limit ]; do
+		r=$(pacer show job "$1" --json | jq -r .reason)
+		[ "$r" = "$2" ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "job $1 has reason $r, not $2, after ${3:-30} s" >&2
+	return 1
+}
+
 # wait_job_done ID [SECONDS]: wait until job ID has finished, whatever way.
 wait_job_done() {
 	limit=$(( ${2:-30} * 10 ))

@@ -21,6 +21,14 @@ test_expect_success 'setup: 2 nodes of 4 cores, only submit order and nice count
 	[partition:urgent]
 	nodes = node[1-2]
 	priority = 100
+
+	[partition:staff]
+	nodes = node2
+	allow_groups = $(id -gn $TEST_USER)
+
+	[partition:daemons]
+	nodes = node2
+	allow_groups = daemon
 	EOF
 	restart_ctld_with_conf &&
 	pacer nodes --json | jq -e "[.nodes[] | select(.cpus == 4)] | length == 2"
@@ -46,8 +54,8 @@ test_expect_success 'EASY backfill: a short job starts early, a long one waits' 
 	wait_job_state $j4 RUNNING &&
 	test "$(job_state $j2)" = PENDING &&
 	test "$(job_state $j3)" = PENDING &&
-	test "$(job_field $j2 reason)" = Resources &&
-	test "$(job_field $j3 reason)" = Priority &&
+	wait_job_reason $j2 Resources &&
+	wait_job_reason $j3 Priority &&
 	t1=$(job_field $j1 start_time) &&
 	test "$(job_field $j2 expected_start)" = $((t1 + 600)) &&
 	test "$(job_field $j1 "alloc[0].node")" != "$(job_field $j4 "alloc[0].node")"
@@ -69,7 +77,7 @@ test_expect_success 'j1 ends: j2 now waits for j4, and j3 still may not jump ahe
 	test "$(job_field $j2 expected_start)" = $((t4 + 300)) &&
 	test "$(job_state $j2)" = PENDING &&
 	test "$(job_state $j3)" = PENDING &&
-	test "$(job_field $j3 reason)" = Priority
+	wait_job_reason $j3 Priority
 '
 
 test_expect_success 'j4 ends: j2 starts; j2 ends: j3 starts' '
@@ -94,8 +102,8 @@ test_expect_success 'backfill = no: the same short job waits its turn' '
 	j4=$(pacer submit --parsable -n 2 -t 5 --wrap "sleep 300.${MARK}4") &&
 	sleep 1 &&
 	test "$(job_state $j4)" = PENDING &&
-	test "$(job_field $j4 reason)" = Priority &&
-	test "$(job_field $j2 reason)" = Resources &&
+	wait_job_reason $j4 Priority &&
+	wait_job_reason $j2 Resources &&
 	pacer cancel $j1 $j2 $j4 &&
 	wait_job_done $j4 &&
 	conf_set backfill yes &&
@@ -121,8 +129,8 @@ test_expect_success 'a job of a higher-priority partition goes ahead on shared n
 	a=$(pacer submit --parsable -n 8 -t 5 --wrap true) &&
 	b=$(pacer submit --parsable -p urgent -n 8 -t 5 --wrap true) &&
 	test "$(job_field $b priority)" -gt "$(job_field $a priority)" &&
-	test "$(job_field $b reason)" = Resources &&
-	test "$(job_field $a reason)" = Priority &&
+	wait_job_reason $b Resources &&
+	wait_job_reason $a Priority &&
 	pacer cancel $big &&
 	wait_job_done $b &&
 	wait_job_done $a &&
@@ -140,6 +148,14 @@ test_expect_success 'a partition closed to a user refuses their jobs, with the k
 	id=$(pacer submit --parsable -p private --wrap true) &&
 	wait_job_done $id &&
 	test "$(job_field $id "alloc[0].node")" = node1
+'
+
+test_expect_success 'allow_groups: a member of the group may submit, others may not' '
+	id=$(cd work && submit_as_user -p staff --wrap true) &&
+	wait_job_done $id &&
+	test "$(job_state $id)" = COMPLETED &&
+	test_must_fail submit_as_user -p daemons --wrap true 2>err &&
+	grep "allow_groups" err
 '
 
 test_stop_cluster

@@ -56,7 +56,7 @@ test_expect_success 'an array with %2 never runs more than 2 tasks at once' '
 test_expect_success 'a task held back by the limit says JobArrayTaskLimit' '
 	a=$(pacer submit --parsable --array=0-3%1 --wrap "sleep 300.${MARK}1") &&
 	wait_job_state ${a}_0 RUNNING &&
-	test "$(job_field ${a}_1 reason)" = JobArrayTaskLimit
+	wait_job_reason ${a}_1 JobArrayTaskLimit
 '
 
 test_expect_success 'cancel one task, then the whole array' '
@@ -82,7 +82,7 @@ test_expect_success 'bad arrays are refused with the reason' '
 test_expect_success 'afterok waits for success, then runs' '
 	first=$(pacer submit --parsable --wrap "sleep 2") &&
 	second=$(pacer submit --parsable --dependency=afterok:$first --wrap true) &&
-	test "$(job_field $second reason)" = Dependency &&
+	wait_job_reason $second Dependency &&
 	wait_job_done $second &&
 	test "$(job_state $second)" = COMPLETED &&
 	test "$(job_field $second start_time)" -ge "$(job_field $first end_time)"
@@ -94,10 +94,7 @@ test_expect_success 'afterok on a failed job: DependencyNeverSatisfied, afternot
 	notok=$(pacer submit --parsable --dependency=afternotok:$bad --wrap true) &&
 	wait_job_done $notok &&
 	test "$(job_state $notok)" = COMPLETED &&
-	i=0 &&
-	while test "$(job_field $ok reason)" != DependencyNeverSatisfied && test $i -lt 50
-	do sleep 0.2; i=$((i + 1)); done &&
-	test "$(job_field $ok reason)" = DependencyNeverSatisfied &&
+	wait_job_reason $ok DependencyNeverSatisfied &&
 	test "$(job_state $ok)" = PENDING &&
 	pacer cancel $ok
 '
@@ -121,7 +118,7 @@ test_expect_success 'afterany on a whole array, ? for any, and after (started)' 
 test_expect_success 'singleton: one job of a name and user at a time' '
 	s1=$(pacer submit --parsable -J solo --wrap "sleep 2") &&
 	s2=$(pacer submit --parsable -J solo --dependency=singleton --wrap true) &&
-	test "$(job_field $s2 reason)" = Dependency &&
+	wait_job_reason $s2 Dependency &&
 	wait_job_done $s2 &&
 	test "$(job_field $s2 start_time)" -ge "$(job_field $s1 end_time)"
 '
@@ -139,9 +136,8 @@ test_expect_success 'arrays and dependencies survive a controller restart' '
 	wait_job_state ${a}_0 RUNNING &&
 	kill_ctld &&
 	restart_ctld &&
-	test "$(job_field ${a}_1 reason)" = JobArrayTaskLimit ||
-	{ sleep 2; test "$(job_field ${a}_1 reason)" = JobArrayTaskLimit; } &&
-	test "$(job_field $d reason)" = Dependency &&
+	wait_job_reason ${a}_1 JobArrayTaskLimit &&
+	wait_job_reason $d Dependency &&
 	test "$(job_field ${a}_3 array_task_id)" = 3 &&
 	pacer cancel $a $d &&
 	wait_job_done $d
