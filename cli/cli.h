@@ -76,5 +76,6 @@ int cmd_hold(struct cli *cli, int argc, char **argv);
 int cmd_release(struct cli *cli, int argc, char **argv);
 int cmd_nodes(struct cli *cli, int argc, char **argv);
 int cmd_show(struct cli *cli, int argc, char **argv);
+int cmd_diag(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -1067,6 +1067,7 @@ static void test_help(void **state)
 		{ "release", cmd_release, "Usage: pacer release ID...\n" },
 		{ "nodes", cmd_nodes, "Usage: pacer nodes [OPTIONS]\n" },
 		{ "show", cmd_show, "Usage: pacer show job [ID] [--json]\n" },
+		{ "diag", cmd_diag, "Usage: pacer diag [OPTIONS]\n" },
 	};
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {

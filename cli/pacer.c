@@ -16,6 +16,7 @@ static const struct command {
 	{ "release", cmd_release, "let held jobs start (like scontrol release)" },
 	{ "nodes", cmd_nodes, "list nodes (like sinfo -N -l)" },
 	{ "show", cmd_show, "every detail of a job or node (like scontrol show)" },
+	{ "diag", cmd_diag, "how the controller and its scheduler are doing (like sdiag)" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

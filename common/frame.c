@@ -78,6 +78,8 @@ const char *frame_type_name(Pacer__Msg__BodyCase type)
 	case PACER__MSG__BODY_HOLD_REPLY: return "hold-reply";
 	case PACER__MSG__BODY_NODES: return "nodes";
 	case PACER__MSG__BODY_NODES_REPLY: return "nodes-reply";
+	case PACER__MSG__BODY_DIAG: return "diag";
+	case PACER__MSG__BODY_DIAG_REPLY: return "diag-reply";
 	case PACER__MSG__BODY_NODE_REGISTER: return "node-register";
 	case PACER__MSG__BODY_REGISTER_ACK: return "register-ack";
 	case PACER__MSG__BODY_HEARTBEAT: return "heartbeat";

@@ -22,6 +22,7 @@ struct ctld {
 	uid_t daemon_uid;     /* node daemons must prove this uid, or root */
 	char *listen_host;
 	uint16_t listen_port;
+	int64_t started; /* wall clock when this controller started */
 };
 
 extern struct ctld ctld;

@@ -162,6 +162,7 @@ int main(int argc, char **argv)
 		ctld.listen_port = ctld.conf->controllers[0].port;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	ctld.started = ctld_now();
 
 	ctld.base = event_base_new();
 	ctld.auth = auth_create(ctld.conf->munge_socket);

@@ -36,6 +36,7 @@
 #include "node.h"
 #include "sched.h"
 #include "state.h"
+#include "topocache.h"
 
 #define SCRIPT_MAX     (4u << 20)
 #define CLIENT_IDLE_MS 60000
@@ -817,6 +818,39 @@ done:
 	free(infop);
 }
 
+/* diag -------------------------------------------------------------------*/
+
+static void do_diag(struct client *cl, uint32_t seq)
+{
+	Pacer__DiagReply r = PACER__DIAG_REPLY__INIT;
+	const struct sched_stats *st = sched_stats();
+	r.now = ctld_now();
+	r.started = ctld.started;
+	r.epoch = ctld.epoch;
+	for (struct job *j = job_first(); j; j = j->next) {
+		if (j->unrecorded)
+			continue;
+		r.jobs++;
+		r.pending += j->state == PACER__JOB_STATE__JOB_PENDING;
+		r.running += j->state == PACER__JOB_STATE__JOB_RUNNING;
+	}
+	r.nodes = (uint32_t)node_count();
+	for (size_t i = 0; i < node_count(); i++)
+		r.nodes_up += node_at(i)->state == PACER__NODE_STATE__NODE_UP;
+	r.sched_passes = st->passes;
+	r.sched_started = st->started;
+	r.sched_last_ms = st->last_ms;
+	r.sched_max_ms = st->max_ms;
+	r.sched_total_ms = st->total_ms;
+	r.sched_last_jobs = (uint32_t)st->last_jobs;
+	r.sched_last_reservations = (uint32_t)st->last_reservations;
+	r.topologies = (uint32_t)topocache_count();
+	Pacer__Msg m = PACER__MSG__INIT;
+	m.body_case = PACER__MSG__BODY_DIAG_REPLY;
+	m.diag_reply = &r;
+	reply(cl, seq, &m);
+}
+
 /* connections ----------------------------------------------------------------*/
 
 static void client_msg(struct conn *c, Pacer__Msg *m, void *arg)
@@ -828,6 +862,7 @@ static void client_msg(struct conn *c, Pacer__Msg *m, void *arg)
 	case PACER__MSG__BODY_CANCEL: do_cancel(cl, m->seq, m->cancel); break;
 	case PACER__MSG__BODY_HOLD: do_hold(cl, m->seq, m->hold); break;
 	case PACER__MSG__BODY_NODES: do_nodes(cl, m->seq, m->nodes); break;
+	case PACER__MSG__BODY_DIAG: do_diag(cl, m->seq); break;
 	default:
 		log_warn("client %s (uid %u) sent %s, which is not a request: closing",
 			 conn_peer(c), (unsigned)cl->uid, frame_type_name(m->body_case));

@@ -61,6 +61,14 @@ void topocache_put(struct topo *t)
 	}
 }
 
+size_t topocache_count(void)
+{
+	size_t n = 0;
+	for (const struct entry *e = entries; e; e = e->next)
+		n++;
+	return n;
+}
+
 void topocache_destroy(void)
 {
 	while (entries) {

@@ -21,6 +21,9 @@ struct topo *topocache_get(const void *buf, size_t len, uint32_t gpus, char *err
 /* Drop a reference from topocache_get (NULL is fine). */
 void topocache_put(struct topo *t);
 
+/* Distinct topologies loaded now. */
+size_t topocache_count(void);
+
 /* Free every entry (at exit). */
 void topocache_destroy(void);
 

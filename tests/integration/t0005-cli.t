@@ -8,7 +8,7 @@ run, and a controller that is down or hung'
 # Each node offers 2 CPUs whatever this machine has: 8 in all.
 NODE_CPUS=2
 SQ="'"
-COMMANDS="submit queue cancel hold release nodes show"
+COMMANDS="submit queue cancel hold release nodes show diag"
 
 # A JSON document is checked by a real parser where python3 is installed
 # (contrib/install-deps does not install it; the grep checks run anyway).

@@ -158,5 +158,15 @@ test_expect_success 'allow_groups: a member of the group may submit, others may 
 	grep "allow_groups" err
 '
 
+test_expect_success 'pacer diag: the scheduler has been passing, and says so' '
+	pacer diag --json >diag.json &&
+	jq -e ".sched.passes > 0 and .sched.started >= 1 and .nodes == 2 and .nodes_up == 2" \
+		diag.json &&
+	jq -e ".jobs >= .pending + .running and .sched.max_ms >= .sched.last_ms" diag.json &&
+	pacer diag >diag.txt &&
+	grep "^Scheduler: .* passes" diag.txt &&
+	grep "^Nodes: *2 (2 up), 1 distinct topologies" diag.txt
+'
+
 test_stop_cluster
 test_done
