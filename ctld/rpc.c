@@ -167,19 +167,32 @@ static bool may_use(const struct client *cl, const struct conf_partition *part)
 	for (size_t i = 0; i < part->nallow_users; i++)
 		if (strcmp(part->allow_users[i], cl->user) == 0)
 			return true;
-	gid_t groups[256];
-	int ng = 256;
-	if (getgrouplist(cl->user, cl->gid, groups, &ng) < 0) {
-		ng = 1;
+	/* Users of big sites are in hundreds of groups: ask again with room
+	 * for all of them when the first guess was short. */
+	int ng = 0, want = 64, rc;
+	gid_t *groups = NULL;
+	do {
+		ng = want;
+		gid_t *ngv = realloc(groups, (size_t)ng * sizeof(*groups));
+		if (!ngv) {
+			free(groups);
+			return false;
+		}
+		groups = ngv;
+		rc = getgrouplist(cl->user, cl->gid, groups, &want);
+	} while (rc < 0 && want > ng);
+	if (rc < 0 || want < 1) { /* not known here: its primary group only */
+		want = 1;
 		groups[0] = cl->gid;
 	}
-	for (size_t i = 0; i < part->nallow_groups; i++) {
+	bool ok = false;
+	for (size_t i = 0; i < part->nallow_groups && !ok; i++) {
 		struct group *g = getgrnam(part->allow_groups[i]);
-		for (int k = 0; g && k < ng; k++)
-			if (groups[k] == g->gr_gid)
-				return true;
+		for (int k = 0; g && k < want && !ok; k++)
+			ok = groups[k] == g->gr_gid;
 	}
-	return false;
+	free(groups);
+	return ok;
 }
 
 /* Scheduling options of a submit: arrays, dependencies, nice.  Sets

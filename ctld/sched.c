@@ -414,20 +414,24 @@ static int constraint_masks(const char *expr, uint32_t *masks, size_t max, size_
 	return *n ? 0 : -1;
 }
 
-/* Mark which of V's nodes J may use (--exclude, --constraint).  -1 when
- * its options no longer make sense (a feature dropped from pacer.conf). */
-static int set_eligible(const struct job *j, struct part_view *v)
+/* Mark which of NODES a job with EXCLUDE and CONSTRAINT (as given, "" for
+ * none) may use; with NOW, only nodes that are up and registered count
+ * (a pass), else every node of known or unknown size (the submit check).
+ * -1 when the options no longer make sense (a feature dropped from
+ * pacer.conf). */
+static int mark_eligible(struct select_node *const *nodes, size_t n, const char *exclude,
+			 const char *constraint, bool now)
 {
 	uint32_t masks[16];
 	size_t nmasks = 0;
 	struct hostlist *ex = NULL;
-	if (j->constraint->len && constraint_masks(j->constraint->data, masks, 16, &nmasks) < 0)
+	if (*constraint && constraint_masks(constraint, masks, 16, &nmasks) < 0)
 		return -1;
-	if (j->exclude->len && !(ex = hostlist_decode(j->exclude->data)))
+	if (*exclude && !(ex = hostlist_decode(exclude)))
 		return -1;
-	for (size_t i = 0; i < v->n; i++) {
-		struct select_node *sn = v->nodes[i];
-		bool ok = sn->usable && sn->layout;
+	for (size_t i = 0; i < n; i++) {
+		struct select_node *sn = nodes[i];
+		bool ok = !now || (sn->usable && sn->layout);
 		if (ok && ex)
 			ok = hostlist_find(ex, sn->name) < 0;
 		if (ok && nmasks) {
@@ -460,14 +464,15 @@ static void fill_request(const struct job *j, struct select_request *r)
 				      .dist_socket = j->dist_socket };
 }
 
-/* Nodes a --nodelist names, as a NULL-ended array (hostlist strings). */
-static const char **required_of(const struct job *j, struct hostlist **hlp, size_t *n)
+/* Nodes a --nodelist names, as a NULL-ended array of strings of *HLP
+ * (freed by the caller with the array), or NULL for none. */
+static const char **required_of(const char *nodelist, struct hostlist **hlp, size_t *n)
 {
 	*hlp = NULL;
 	*n = 0;
-	if (!j->nodelist->len)
+	if (!*nodelist)
 		return NULL;
-	struct hostlist *hl = hostlist_decode(j->nodelist->data);
+	struct hostlist *hl = hostlist_decode(nodelist);
 	if (!hl)
 		return NULL;
 	size_t c = hostlist_count(hl);
@@ -629,14 +634,14 @@ static int try_job(struct pass *p, struct job *j, size_t *nresv, size_t *nest)
 		j->expected_start = 0;
 		return 0;
 	}
-	if (set_eligible(j, v) < 0) {
+	if (mark_eligible(v->nodes, v->n, j->exclude->data, j->constraint->data, true) < 0) {
 		job_set_reason(j, "BadConstraints");
 		return 0;
 	}
 	struct select_request req;
 	fill_request(j, &req);
 	struct hostlist *rhl;
-	req.required = required_of(j, &rhl, &req.nrequired);
+	req.required = required_of(j->nodelist->data, &rhl, &req.nrequired);
 	struct select_result res = { 0 };
 	int rc = ctld.select->allocate(&req, v->nodes, v->n, &res);
 	int started = 0;
@@ -833,20 +838,10 @@ static int check_feasible(const Pacer__JobSpec *spec, const struct conf_partitio
 			  size_t whylen)
 {
 	struct select_node *nodes[part->nnodes ? part->nnodes : 1];
-	uint32_t masks[16];
-	size_t nm = 0;
-	struct hostlist *ex = *spec->exclude ? hostlist_decode(spec->exclude) : NULL;
-	if (*spec->constraint)
-		constraint_masks(spec->constraint, masks, 16, &nm);
-	for (size_t i = 0; i < part->nnodes; i++) {
+	for (size_t i = 0; i < part->nnodes; i++)
 		nodes[i] = &node_at(part->nodes[i])->res;
-		bool ok = !ex || hostlist_find(ex, nodes[i]->name) < 0;
-		bool any = nm == 0;
-		for (size_t k = 0; k < nm && !any; k++)
-			any = (nodes[i]->feature_mask & masks[k]) == masks[k];
-		nodes[i]->eligible = ok && any;
-	}
-	hostlist_destroy(ex);
+	/* check_placement has checked both options already. */
+	mark_eligible(nodes, part->nnodes, spec->exclude, spec->constraint, false);
 	struct select_request req;
 	struct job tmp = { .nodes_req = spec->nodes,
 			   .ntasks = spec->ntasks,
@@ -861,20 +856,11 @@ static int check_feasible(const Pacer__JobSpec *spec, const struct conf_partitio
 			   .threads = spec->multithread };
 	job_parse_distribution(spec->distribution, &tmp.dist_node, &tmp.dist_socket);
 	fill_request(&tmp, &req);
-	struct hostlist *rhl = NULL;
-	const char **required = NULL;
-	if (*spec->nodelist && (rhl = hostlist_decode(spec->nodelist))) {
-		req.nrequired = hostlist_count(rhl);
-		required = calloc(req.nrequired + 1, sizeof(*required));
-		for (size_t i = 0; required && i < req.nrequired; i++)
-			required[i] = hostlist_nth(rhl, i);
-		req.required = required;
-		if (!required)
-			req.nrequired = 0;
-	}
+	struct hostlist *rhl;
+	req.required = required_of(spec->nodelist, &rhl, &req.nrequired);
 	char reason[256];
 	int rc = ctld.select->feasible(&req, nodes, part->nnodes, reason, sizeof(reason));
-	free((void *)required);
+	free((void *)req.required);
 	hostlist_destroy(rhl);
 	if (rc < 0) {
 		snprintf(why, whylen, "job can never run in partition %s: it %s", part->name,
