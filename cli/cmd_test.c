@@ -896,13 +896,69 @@ static void test_show_job_json(void **state)
 	run_cmd(&r, cmd_show, "show", argv_c, argv);
 	req = fake_request(&f);
 	assert_int_equal(r.rc, 0);
-	static const char head[] = "{\n  \"id\": 42,\n  \"uid\": 0,\n";
-	static const char tail[] = "  \"expected_start\": 0\n}\n";
+	static const char head[] = "{\n  \"id\": 42,\n  \"name\": null,\n";
+	static const char tail[] = "  \"spec\": null,\n  \"alloc\": []\n}\n";
 	assert_memory_equal(r.out, head, sizeof(head) - 1);
-	assert_non_null(strstr(r.out, "  \"spec\": null,\n  \"state\": \"COMPLETED\",\n"));
+	assert_non_null(strstr(r.out, "  \"state\": \"COMPLETED\",\n"));
 	assert_true(strlen(r.out) > sizeof(tail));
 	assert_string_equal(r.out + strlen(r.out) - (sizeof(tail) - 1), tail);
 	pacer__msg__free_unpacked(req, NULL);
+	result_free(&r);
+}
+
+/* pacer diag --json: before the first scheduling pass there is no last
+ * or longest one, so those figures are null rather than 0. */
+static void test_diag_json(void **state)
+{
+	(void)state;
+	Pacer__DiagReply dr = PACER__DIAG_REPLY__INIT;
+	Pacer__Msg reply = PACER__MSG__INIT;
+	struct result r;
+	struct fake f;
+	DECL(argv, "diag", "--json");
+
+	if (!have_munge)
+		skip();
+	dr.now = 1700000100;
+	dr.started = 1700000000;
+	dr.nodes = 2;
+	reply.body_case = PACER__MSG__BODY_DIAG_REPLY;
+	reply.diag_reply = &dr;
+	fake_start(&f, &reply);
+	run_cmd(&r, cmd_diag, "diag", argv_c, argv);
+	pacer__msg__free_unpacked(fake_request(&f), NULL);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.out, "{\n"
+				   "  \"now\": 1700000100,\n"
+				   "  \"started\": 1700000000,\n"
+				   "  \"epoch\": 0,\n"
+				   "  \"jobs\": 0,\n"
+				   "  \"pending\": 0,\n"
+				   "  \"running\": 0,\n"
+				   "  \"nodes\": 2,\n"
+				   "  \"nodes_up\": 0,\n"
+				   "  \"topologies\": 0,\n"
+				   "  \"sched\": {\n"
+				   "    \"passes\": 0,\n"
+				   "    \"started\": 0,\n"
+				   "    \"last_ms\": null,\n"
+				   "    \"max_ms\": null,\n"
+				   "    \"total_ms\": 0,\n"
+				   "    \"last_jobs\": null,\n"
+				   "    \"last_reservations\": null\n"
+				   "  }\n"
+				   "}\n");
+	result_free(&r);
+
+	dr.sched_passes = 3;
+	dr.sched_last_ms = 0;
+	dr.sched_max_ms = 7;
+	fake_start(&f, &reply);
+	run_cmd(&r, cmd_diag, "diag", argv_c, argv);
+	pacer__msg__free_unpacked(fake_request(&f), NULL);
+	assert_int_equal(r.rc, 0);
+	assert_non_null(strstr(r.out, "    \"last_ms\": 0,\n    \"max_ms\": 7,\n"));
+	assert_non_null(strstr(r.out, "    \"last_reservations\": 0\n"));
 	result_free(&r);
 }
 
@@ -1084,16 +1140,16 @@ static void test_help(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_submit),        cmocka_unit_test(test_submit_wrap),
-		cmocka_unit_test(test_submit_errors), cmocka_unit_test(test_unreachable),
-		cmocka_unit_test(test_queue),         cmocka_unit_test(test_queue_start),
-		cmocka_unit_test(test_queue_many),    cmocka_unit_test(test_queue_errors),
-		cmocka_unit_test(test_cancel),        cmocka_unit_test(test_cancel_user),
-		cmocka_unit_test(test_cancel_errors), cmocka_unit_test(test_release),
-		cmocka_unit_test(test_nodes),         cmocka_unit_test(test_show_job),
-		cmocka_unit_test(test_show_job_json), cmocka_unit_test(test_show_array_json),
-		cmocka_unit_test(test_show_node),     cmocka_unit_test(test_show_node_names),
-		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_submit),          cmocka_unit_test(test_submit_wrap),
+		cmocka_unit_test(test_submit_errors),   cmocka_unit_test(test_unreachable),
+		cmocka_unit_test(test_queue),           cmocka_unit_test(test_queue_start),
+		cmocka_unit_test(test_queue_many),      cmocka_unit_test(test_queue_errors),
+		cmocka_unit_test(test_cancel),          cmocka_unit_test(test_cancel_user),
+		cmocka_unit_test(test_cancel_errors),   cmocka_unit_test(test_release),
+		cmocka_unit_test(test_nodes),           cmocka_unit_test(test_show_job),
+		cmocka_unit_test(test_show_job_json),   cmocka_unit_test(test_show_array_json),
+		cmocka_unit_test(test_diag_json),       cmocka_unit_test(test_show_node),
+		cmocka_unit_test(test_show_node_names), cmocka_unit_test(test_help),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

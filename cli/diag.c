@@ -44,14 +44,15 @@ static void print_json(const Pacer__DiagReply *r)
 	json_object_begin(&j);
 	json_member_uint(&j, "passes", r->sched_passes);
 	json_member_uint(&j, "started", r->sched_started);
-	json_member_uint(&j, "last_ms", r->sched_last_ms);
-	json_member_uint(&j, "max_ms", r->sched_max_ms);
+	/* No pass yet: there is no last or longest one. */
+	bool ran = r->sched_passes > 0;
+	json_member_uint_or_null(&j, "last_ms", r->sched_last_ms, ran);
+	json_member_uint_or_null(&j, "max_ms", r->sched_max_ms, ran);
 	json_member_uint(&j, "total_ms", r->sched_total_ms);
-	json_member_uint(&j, "last_jobs", r->sched_last_jobs);
-	json_member_uint(&j, "last_reservations", r->sched_last_reservations);
+	json_member_uint_or_null(&j, "last_jobs", r->sched_last_jobs, ran);
+	json_member_uint_or_null(&j, "last_reservations", r->sched_last_reservations, ran);
 	json_object_end(&j);
 	json_object_end(&j);
-	fputc('\n', stdout);
 }
 
 static void print_text(const Pacer__DiagReply *r)

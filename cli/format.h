@@ -63,7 +63,8 @@ void qfmt_free(struct qfmt *f);
 void qfmt_header(const struct qfmt *f, FILE *out);
 void qfmt_job(const struct qfmt *f, const Pacer__JobSummary *j, int64_t now, FILE *out);
 
-/* {"jobs":[...]} with every JobSummary field (state as a string). */
+/* {"jobs":[...]} with every JobSummary field, as docs/json.md has them:
+ * states as names, null for what is not there. */
 void format_queue_json(const Pacer__QueueReply *r, FILE *out);
 
 /* The `pacer nodes` table, as sinfo -N -l's: NODELIST STATE CPUS(A/T)
@@ -74,7 +75,7 @@ void format_nodes_table(const Pacer__NodesReply *r, bool header, FILE *out);
  * its sockets differ in size, "-" when its size is not known yet. */
 void format_node_sct(const Pacer__NodeInfo *n, char *buf, size_t size);
 
-/* {"nodes":[...]} with every NodeInfo field. */
+/* {"nodes":[...]} with every NodeInfo field (docs/json.md). */
 void format_nodes_json(const Pacer__NodesReply *r, FILE *out);
 
 /* scontrol-style record of one job ("JobId=42 JobName=x\n   UserId=..."),
@@ -82,7 +83,8 @@ void format_nodes_json(const Pacer__NodesReply *r, FILE *out);
  * the run time of a running job. */
 void format_job_show(const Pacer__Job *j, int64_t now, FILE *out);
 
-/* Every field of a job (its spec nested) as one JSON object. */
+/* Every field of a job (its spec nested) as one JSON object; the fields it
+ * shares with format_queue_json's are written by the same code. */
 void format_job_json(struct json *js, const Pacer__Job *j);
 
 /* How a listing that has only job ids names the jobs: "42", or "40_2" for
@@ -112,7 +114,8 @@ const char *format_jobname(const struct format_jobnames *names, uint32_t id, cha
  * and GPUs.  Jobs are named through NAMES (may be NULL: bare ids). */
 void format_node_show(const Pacer__NodeInfo *n, const struct format_jobnames *names, FILE *out);
 
-/* Every field of a node as one JSON object. */
+/* Every field of a node as one JSON object: `state` the word of the
+ * `pacer nodes` table, `node_state` the controller's. */
 void format_node_json(struct json *js, const Pacer__NodeInfo *n);
 
 #endif

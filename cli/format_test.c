@@ -322,25 +322,25 @@ static void test_queue_json(void **state)
 			  "      \"id\": 42,\n"
 			  "      \"name\": \"a\\\"b\",\n"
 			  "      \"user\": \"alice\",\n"
+			  "      \"uid\": 1000,\n"
 			  "      \"partition\": \"debug\",\n"
 			  "      \"state\": \"RUNNING\",\n"
-			  "      \"reason\": \"\",\n"
+			  "      \"reason\": null,\n"
 			  "      \"submit_time\": 1699996000,\n"
 			  "      \"start_time\": 1699996275,\n"
-			  "      \"end_time\": 0,\n"
+			  "      \"end_time\": null,\n"
+			  "      \"expected_start\": null,\n"
 			  "      \"time_limit\": 7200,\n"
+			  "      \"nodelist\": \"n[1-2]\",\n"
+			  "      \"exit_code\": null,\n"
+			  "      \"term_signal\": null,\n"
+			  "      \"priority\": 100,\n"
+			  "      \"held\": false,\n"
+			  "      \"array_job_id\": null,\n"
+			  "      \"array_task_id\": null,\n"
 			  "      \"nodes\": 2,\n"
 			  "      \"ntasks\": 4,\n"
 			  "      \"cpus\": 8,\n"
-			  "      \"nodelist\": \"n[1-2]\",\n"
-			  "      \"exit_code\": 0,\n"
-			  "      \"term_signal\": 0,\n"
-			  "      \"priority\": 100,\n"
-			  "      \"uid\": 1000,\n"
-			  "      \"held\": false,\n"
-			  "      \"expected_start\": 0,\n"
-			  "      \"array_job_id\": 0,\n"
-			  "      \"array_task_id\": 0,\n"
 			  "      \"gpus\": 0\n"
 			  "    }\n"
 			  "  ]\n"
@@ -463,8 +463,9 @@ static void test_nodes_json(void **state)
 			  "  \"nodes\": [\n"
 			  "    {\n"
 			  "      \"name\": \"n1\",\n"
-			  "      \"state\": \"UP\",\n"
-			  "      \"reason\": \"\",\n"
+			  "      \"state\": \"mixed\",\n"
+			  "      \"node_state\": \"UP\",\n"
+			  "      \"reason\": null,\n"
 			  "      \"address\": \"10.0.0.1\",\n"
 			  "      \"port\": 6818,\n"
 			  "      \"cpus\": 8,\n"
@@ -497,6 +498,31 @@ static void test_nodes_json(void **state)
 			  "    }\n"
 			  "  ]\n"
 			  "}\n");
+
+	/* A node never heard from: what is not known yet is null, the
+	 * state the word the table shows. */
+	Pacer__NodeInfo u = PACER__NODE_INFO__INIT;
+	struct json js;
+	u.name = "n2";
+	u.state = PACER__NODE_STATE__NODE_UNKNOWN;
+	u.cpus = 4;
+	capture_start(&c);
+	json_init(&js, c.f, false);
+	format_node_json(&js, &u);
+	capture_check(&c, "{\"name\":\"n2\",\"state\":\"unknown\",\"node_state\":\"UNKNOWN\","
+			  "\"reason\":null,\"address\":null,\"port\":null,\"cpus\":4,"
+			  "\"cpus_alloc\":0,\"mem_mb\":null,\"mem_alloc_mb\":0,\"partitions\":[],"
+			  "\"boot_id\":null,\"last_heard\":null,\"jobs\":[],\"version\":null,"
+			  "\"sockets\":null,\"cores\":null,\"threads\":null,\"numas\":null,"
+			  "\"cores_alloc\":0,\"cpuset_alloc\":null,\"gpus\":null,\"gpus_alloc\":0,"
+			  "\"features\":[],\"topology_hash\":null,\"layout\":null}");
+	u.state = PACER__NODE_STATE__NODE_DOWN;
+	capture_start(&c);
+	json_init(&js, c.f, false);
+	format_node_json(&js, &u);
+	fclose(c.f);
+	assert_non_null(strstr(c.buf, "\"state\":\"down\",\"node_state\":\"DOWN\","));
+	free(c.buf);
 
 	capture_start(&c);
 	format_node_show(&a, NULL, c.f);
@@ -797,6 +823,40 @@ static void test_node_layout_big(void **state)
 	fake_free(&n);
 }
 
+/* What a layout does not know is null, whether the wire says UINT32_MAX
+ * (a NUMA domain spanning packages) or -1 (a GPU of unknown locality). */
+static void test_node_layout_json_nulls(void **state)
+{
+	(void)state;
+	struct fake_node n;
+	struct capture c;
+	struct json js;
+
+	fake_node(&n, 1, 1, 1, 1, 2);
+	n.numas[0].package = UINT32_MAX;
+	n.cores[0].numa = UINT32_MAX;
+	n.gpus[0].numa = -1;
+	n.gpus[0].package = -1;
+	n.gpus[1].busid = "0000:3b:00.0";
+	n.gpus[1].job = 42;
+	capture_start(&c);
+	json_init(&js, c.f, false);
+	format_node_json(&js, &n.info);
+	fclose(c.f);
+	assert_non_null(strstr(c.buf, "\"numas\":[{\"index\":0,\"package\":null,"));
+	assert_non_null(strstr(c.buf, "\"cores\":[{\"index\":0,\"package\":0,\"numa\":null,"));
+	assert_non_null(strstr(c.buf,
+			       "{\"index\":0,\"name\":\"cuda0\",\"kind\":\"cuda\","
+			       "\"numa\":null,\"package\":null,\"busid\":null,\"job\":null}"));
+	assert_non_null(strstr(c.buf, "{\"index\":1,\"name\":\"cuda1\",\"kind\":\"cuda\","
+				      "\"numa\":0,\"package\":0,\"busid\":\"0000:3b:00.0\","
+				      "\"job\":42}"));
+	assert_null(strstr(c.buf, "4294967295"));
+	assert_null(strstr(c.buf, "-1"));
+	free(c.buf);
+	fake_free(&n);
+}
+
 /* ---------------------------------------------------------------------------
  * One job in full */
 
@@ -1039,49 +1099,177 @@ static void test_job_json(void **state)
 	json_init(&js, c.f, false);
 	format_job_json(&js, &f.job);
 	capture_check(
-	    &c, "{\"id\":42,\"uid\":1000,\"gid\":0,\"user\":\"alice\","
-		"\"spec\":{\"name\":\"sim\",\"nodes\":2,\"ntasks\":4,\"cpus_per_task\":1,"
-		"\"mem_mb\":1024,\"time_limit\":3600,\"partition\":\"debug\","
-		"\"workdir\":\"/home/alice\",\"stdout_pattern\":\"sim-%j.out\","
-		"\"stderr_pattern\":\"\",\"script\":\"#!/bin/sh\\n\",\"argv\":[\"a\",\"b\"],"
-		"\"env\":[\"A=1\"],\"hold\":false,\"submit_dir\":\"/home/alice\","
-		"\"submit_host\":\"login1\",\"ntasks_per_node\":0,\"ntasks_per_socket\":0,"
-		"\"exclusive\":false,\"mem_per_cpu_mb\":0,\"gpus\":0,\"gpus_per_node\":0,"
-		"\"nodelist\":\"\",\"exclude\":\"\",\"constraint\":\"\",\"distribution\":\"\","
-		"\"cpu_bind\":\"\",\"multithread\":false,\"nice\":0,\"array\":\"\","
-		"\"array_max_running\":0,\"dependency\":\"\"},"
-		"\"state\":\"RUNNING\",\"reason\":\"\",\"submit_time\":1700000000,"
-		"\"start_time\":1700000010,\"end_time\":0,"
-		"\"alloc\":[{\"node\":\"n1\",\"cpus\":2,\"mem_mb\":512,\"cpuset\":\"0-1\","
-		"\"task_cpus\":[\"0\",\"1\"],\"task_ids\":[0,2],\"gpus\":[1,0],"
-		"\"gpu_env\":\"CUDA_VISIBLE_DEVICES=0,1\",\"mems\":\"0\",\"exclusive\":false},"
-		"{\"node\":\"n2\",\"cpus\":2,\"mem_mb\":512,\"cpuset\":\"\",\"task_cpus\":[],"
-		"\"task_ids\":[],\"gpus\":[],\"gpu_env\":\"\",\"mems\":\"\",\"exclusive\":false}],"
-		"\"exit_code\":0,\"term_signal\":0,\"requeue_count\":1,\"held\":false,"
-		"\"cancel_requested\":false,\"priority\":10,\"stdout_path\":\"\","
-		"\"stderr_path\":\"\",\"epoch\":3,\"array_job_id\":0,\"array_task_id\":0,"
-		"\"expected_start\":0}");
+	    &c,
+	    "{\"id\":42,\"name\":\"sim\",\"user\":\"alice\",\"uid\":1000,"
+	    "\"partition\":\"debug\",\"state\":\"RUNNING\",\"reason\":null,"
+	    "\"submit_time\":1700000000,\"start_time\":1700000010,\"end_time\":null,"
+	    "\"expected_start\":null,\"time_limit\":3600,\"nodelist\":\"n[1-2]\","
+	    "\"exit_code\":null,\"term_signal\":null,\"priority\":10,\"held\":false,"
+	    "\"array_job_id\":null,\"array_task_id\":null,\"gid\":0,\"requeue_count\":1,"
+	    "\"cancel_requested\":false,\"stdout_path\":null,\"stderr_path\":null,\"epoch\":3,"
+	    "\"spec\":{\"name\":\"sim\",\"nodes\":2,\"ntasks\":4,\"cpus_per_task\":1,"
+	    "\"mem_mb\":1024,\"time_limit\":3600,\"partition\":\"debug\","
+	    "\"workdir\":\"/home/alice\",\"stdout_pattern\":\"sim-%j.out\","
+	    "\"stderr_pattern\":null,\"script\":\"#!/bin/sh\\n\",\"argv\":[\"a\",\"b\"],"
+	    "\"env\":[\"A=1\"],\"hold\":false,\"submit_dir\":\"/home/alice\","
+	    "\"submit_host\":\"login1\",\"ntasks_per_node\":null,\"ntasks_per_socket\":null,"
+	    "\"exclusive\":false,\"mem_per_cpu_mb\":null,\"gpus\":0,\"gpus_per_node\":0,"
+	    "\"nodelist\":null,\"exclude\":null,\"constraint\":null,\"distribution\":null,"
+	    "\"cpu_bind\":null,\"multithread\":false,\"nice\":0,\"array\":null,"
+	    "\"array_max_running\":null,\"dependency\":null},"
+	    "\"alloc\":[{\"node\":\"n1\",\"cpus\":2,\"mem_mb\":512,\"cpuset\":\"0-1\","
+	    "\"task_cpus\":[\"0\",\"1\"],\"task_ids\":[0,2],\"gpus\":[1,0],"
+	    "\"gpu_env\":\"CUDA_VISIBLE_DEVICES=0,1\",\"mems\":\"0\",\"exclusive\":false},"
+	    "{\"node\":\"n2\",\"cpus\":2,\"mem_mb\":512,\"cpuset\":null,\"task_cpus\":[],"
+	    "\"task_ids\":[],\"gpus\":[],\"gpu_env\":null,\"mems\":null,\"exclusive\":false}]}");
 
+	/* Without its spec the fields that come from it are null. */
 	f.job.spec = NULL;
 	capture_start(&c);
 	json_init(&js, c.f, false);
 	format_job_json(&js, &f.job);
 	fclose(c.f);
-	assert_non_null(strstr(c.buf, "\"user\":\"alice\",\"spec\":null,\"state\":"));
+	assert_non_null(strstr(c.buf, "{\"id\":42,\"name\":null,\"user\":\"alice\",\"uid\":1000,"
+				      "\"partition\":null,"));
+	assert_non_null(strstr(c.buf, ",\"time_limit\":null,\"nodelist\":\"n[1-2]\","));
+	assert_non_null(strstr(c.buf, ",\"spec\":null,\"alloc\":["));
 	free(c.buf);
+}
+
+/* The value of member KEY in JSON, as written; the caller frees it. */
+static char *field_of(const char *json, const char *key)
+{
+	char *pat, *p, *end;
+
+	assert_true(asprintf(&pat, "\"%s\":", key) > 0);
+	p = strstr(json, pat);
+	assert_non_null(p);
+	p += strlen(pat);
+	p += strspn(p, " "); /* pretty output puts one after the colon */
+	end = p + strcspn(p, ",}\n");
+	free(pat);
+	return strndup(p, (size_t)(end - p));
+}
+
+/* The null convention on jobs: never a sentinel number, and `pacer queue`
+ * and `pacer show job` write the fields they share the same way. */
+static void test_job_json_nulls(void **state)
+{
+	(void)state;
+	static const char *shared[] = { "id",          "name",       "partition",   "time_limit",
+					"nodelist",    "start_time", "end_time",    "exit_code",
+					"term_signal", "reason",     "array_job_id" };
+	struct full_job f;
+	Pacer__JobSummary sum = PACER__JOB_SUMMARY__INIT, *jobs[] = { &sum };
+	Pacer__QueueReply reply = PACER__QUEUE_REPLY__INIT;
+	struct capture c;
+	struct json js;
+	char *full;
+
+	reply.jobs = jobs;
+	reply.n_jobs = 1;
+	for (int round = 0; round < 4; round++) {
+		full_job(&f);
+		f.job.start_time = 0;
+		f.job.n_alloc = 0;
+		f.job.state = PACER__JOB_STATE__JOB_PENDING;
+		f.spec.time_limit = TIMEFMT_UNLIMITED;
+		f.job.expected_start = T0 + 60;
+		if (round == 1) { /* ran to its end and exited 3 */
+			f.spec.time_limit = 3600;
+			f.job.state = PACER__JOB_STATE__JOB_FAILED;
+			f.job.start_time = T0 + 10;
+			f.job.end_time = T0 + 20;
+			f.job.exit_code = 3;
+			f.job.n_alloc = 2;
+		} else if (round == 2) { /* a signal ended it */
+			f.job.state = PACER__JOB_STATE__JOB_CANCELLED;
+			f.job.start_time = T0 + 10;
+			f.job.end_time = T0 + 20;
+			f.job.term_signal = 15;
+			f.job.n_alloc = 1;
+		} else if (round == 3) { /* a task of an array, its limit unset */
+			f.spec.time_limit = 0;
+			f.job.array_job_id = 40;
+			f.job.array_task_id = 2;
+			f.job.reason = "Priority";
+		}
+		sum.id = f.job.id;
+		sum.name = f.spec.name;
+		sum.user = f.job.user;
+		sum.partition = f.spec.partition;
+		sum.state = f.job.state;
+		sum.reason = f.job.reason;
+		sum.start_time = f.job.start_time;
+		sum.end_time = f.job.end_time;
+		sum.time_limit = f.spec.time_limit;
+		sum.nodelist = round == 1 ? "n[1-2]" : round == 2 ? "n1" : "";
+		sum.exit_code = f.job.exit_code;
+		sum.term_signal = f.job.term_signal;
+		sum.array_job_id = f.job.array_job_id;
+		sum.array_task_id = f.job.array_task_id;
+
+		capture_start(&c);
+		json_init(&js, c.f, false);
+		format_job_json(&js, &f.job);
+		fclose(c.f);
+		full = c.buf;
+		assert_null(strstr(full, "4294967295"));
+		capture_start(&c);
+		format_queue_json(&reply, c.f);
+		fclose(c.f);
+		char *q = c.buf;
+		assert_null(strstr(q, "4294967295"));
+		for (size_t k = 0; k < sizeof(shared) / sizeof(shared[0]); k++) {
+			char *a = field_of(full, shared[k]), *b = field_of(q, shared[k]);
+			assert_string_equal(a, b);
+			free(a);
+			free(b);
+		}
+		char *tl = field_of(q, "time_limit"), *st = field_of(q, "start_time"),
+		     *ec = field_of(q, "exit_code"), *ts = field_of(q, "term_signal"),
+		     *nl = field_of(q, "nodelist"), *ai = field_of(q, "array_task_id"),
+		     *es = field_of(full, "expected_start");
+		assert_string_equal(tl, round == 1 ? "3600" : "null");
+		assert_string_equal(st, round == 1 || round == 2 ? "1700000010" : "null");
+		assert_string_equal(ec, round == 1 ? "3" : "null");
+		assert_string_equal(ts, round == 2 ? "15" : "null");
+		assert_string_equal(nl, round == 1 ? "\"n[1-2]\"" : round == 2 ? "\"n1\"" : "null");
+		assert_string_equal(ai, round == 3 ? "2" : "null");
+		assert_string_equal(es, "1700000060");
+		free(tl);
+		free(st);
+		free(ec);
+		free(ts);
+		free(nl);
+		free(ai);
+		free(es);
+		free(full);
+		free(q);
+	}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_job_states),        cmocka_unit_test(test_node_states),
-		cmocka_unit_test(test_elapsed),           cmocka_unit_test(test_default_format),
-		cmocka_unit_test(test_custom_format),     cmocka_unit_test(test_array_format),
-		cmocka_unit_test(test_format_errors),     cmocka_unit_test(test_queue_json),
-		cmocka_unit_test(test_nodes_table),       cmocka_unit_test(test_nodes_json),
-		cmocka_unit_test(test_node_sct),          cmocka_unit_test(test_node_layout),
-		cmocka_unit_test(test_node_layout_big),   cmocka_unit_test(test_job_show),
-		cmocka_unit_test(test_job_show_requests), cmocka_unit_test(test_job_json),
+		cmocka_unit_test(test_job_states),
+		cmocka_unit_test(test_node_states),
+		cmocka_unit_test(test_elapsed),
+		cmocka_unit_test(test_default_format),
+		cmocka_unit_test(test_custom_format),
+		cmocka_unit_test(test_array_format),
+		cmocka_unit_test(test_format_errors),
+		cmocka_unit_test(test_queue_json),
+		cmocka_unit_test(test_nodes_table),
+		cmocka_unit_test(test_nodes_json),
+		cmocka_unit_test(test_node_sct),
+		cmocka_unit_test(test_node_layout),
+		cmocka_unit_test(test_node_layout_big),
+		cmocka_unit_test(test_job_show),
+		cmocka_unit_test(test_job_show_requests),
+		cmocka_unit_test(test_job_json),
+		cmocka_unit_test(test_node_layout_json_nulls),
+		cmocka_unit_test(test_job_json_nulls),
 	};
 	return cmocka_run_group_tests(tests, utc, NULL);
 }

@@ -217,3 +217,36 @@ void json_member_bool(struct json *j, const char *key, bool v)
 	json_key(j, key);
 	json_bool(j, v);
 }
+
+void json_member_string_or_null(struct json *j, const char *key, const char *s)
+{
+	json_key(j, key);
+	if (s && *s)
+		json_string(j, s);
+	else
+		json_null(j);
+}
+
+void json_member_int_or_null(struct json *j, const char *key, int64_t v, bool known)
+{
+	json_key(j, key);
+	if (known)
+		json_int(j, v);
+	else
+		json_null(j);
+}
+
+void json_member_uint_or_null(struct json *j, const char *key, uint64_t v, bool known)
+{
+	json_key(j, key);
+	if (known)
+		json_uint(j, v);
+	else
+		json_null(j);
+}
+
+void json_member_time(struct json *j, const char *key, int64_t t)
+{
+	/* Pacer records no time before 1970: 0 is "not yet". */
+	json_member_int_or_null(j, key, t, t > 0);
+}

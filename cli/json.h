@@ -51,6 +51,20 @@ void json_member_int(struct json *j, const char *key, int64_t v);
 void json_member_uint(struct json *j, const char *key, uint64_t v);
 void json_member_bool(struct json *j, const char *key, bool v);
 
+/* Pacer's null convention (docs/json.md): a value that is not set, not
+ * known, not reached yet or unlimited is null, never 0, -1, UINT32_MAX or
+ * "".  These write null unless the value is there. */
+
+/* S, or null when S is NULL or empty. */
+void json_member_string_or_null(struct json *j, const char *key, const char *s);
+
+/* V, or null when not KNOWN. */
+void json_member_int_or_null(struct json *j, const char *key, int64_t v, bool known);
+void json_member_uint_or_null(struct json *j, const char *key, uint64_t v, bool known);
+
+/* A time in unix seconds, or null when T is 0 (it has not happened). */
+void json_member_time(struct json *j, const char *key, int64_t t);
+
 /* Write S (LEN bytes) as a quoted, escaped JSON string to OUT. */
 void json_write_string(FILE *out, const char *s, size_t len);
 

@@ -1,4 +1,4 @@
-/* json_test.c - the JSON writer: layout and string escaping. */
+/* json_test.c - the JSON writer: layout, string escaping, null convention. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -161,12 +161,40 @@ static void test_array_of_objects(void **state)
 	free(got);
 }
 
+/* Pacer's null convention: a value that is not there is null, a value
+ * that is there is written whatever it is (0 included). */
+static void test_null_convention(void **state)
+{
+	(void)state;
+	struct capture c;
+	struct json j;
+
+	capture_start(&c);
+	json_init(&j, c.f, false);
+	json_object_begin(&j);
+	json_member_string_or_null(&j, "s", "x");
+	json_member_string_or_null(&j, "empty", "");
+	json_member_string_or_null(&j, "none", NULL);
+	json_member_int_or_null(&j, "i", -1, true);
+	json_member_int_or_null(&j, "i0", 0, false);
+	json_member_uint_or_null(&j, "u", 0, true);
+	json_member_uint_or_null(&j, "max", UINT32_MAX, false);
+	json_member_time(&j, "t", 1700000000);
+	json_member_time(&j, "t0", 0);
+	json_object_end(&j);
+	char *got = capture_end(&c);
+	assert_string_equal(got, "{\"s\":\"x\",\"empty\":null,\"none\":null,\"i\":-1,"
+				 "\"i0\":null,\"u\":0,\"max\":null,\"t\":1700000000,"
+				 "\"t0\":null}");
+	free(got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escaping),         cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_compact),          cmocka_unit_test(test_pretty),
-		cmocka_unit_test(test_array_of_objects),
+		cmocka_unit_test(test_array_of_objects), cmocka_unit_test(test_null_convention),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -287,7 +287,7 @@ test_expect_success 'exit 0: COMPLETED, exit code 0' '
 	pacer show job $id --json >job.json &&
 	grep -x "  \"state\": \"COMPLETED\"," job.json &&
 	grep -x "  \"exit_code\": 0," job.json &&
-	grep -x "  \"term_signal\": 0," job.json
+	grep -x "  \"term_signal\": null," job.json
 '
 
 test_expect_success 'exit 3: FAILED, exit code 3 in show job and --json' '
@@ -297,7 +297,7 @@ test_expect_success 'exit 3: FAILED, exit code 3 in show job and --json' '
 	pacer show job $id --json >job.json &&
 	grep -x "  \"state\": \"FAILED\"," job.json &&
 	grep -x "  \"exit_code\": 3," job.json &&
-	grep -x "  \"term_signal\": 0," job.json
+	grep -x "  \"term_signal\": null," job.json
 '
 
 test_expect_success 'a script killed by SIGUSR1: FAILED, the signal reported' '
@@ -307,7 +307,7 @@ test_expect_success 'a script killed by SIGUSR1: FAILED, the signal reported' '
 	pacer show job $id >show.out &&
 	grep -F "Reason=killed by signal 10" show.out &&
 	pacer show job $id --json >job.json &&
-	grep -x "  \"exit_code\": 0," job.json &&
+	grep -x "  \"exit_code\": null," job.json &&
 	grep -x "  \"term_signal\": 10," job.json
 '
 

@@ -450,7 +450,7 @@ test_expect_success 'show job --json: the same fields' '
 	grep -E "^  \"uid\": 0,$" c.json &&
 	grep -E "^  \"state\": \"COMPLETED\",$" c.json &&
 	grep -E "^  \"exit_code\": 0,$" c.json &&
-	grep -E "^  \"term_signal\": 0,$" c.json &&
+	grep -E "^  \"term_signal\": null,$" c.json &&
 	grep -E "^  \"requeue_count\": 0,$" c.json &&
 	grep -E "^  \"submit_time\": [1-9][0-9]*,$" c.json &&
 	grep -E "^  \"start_time\": [1-9][0-9]*,$" c.json &&
