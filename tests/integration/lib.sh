@@ -89,7 +89,7 @@ wait_nodes_up() {
 	want=${1:-$(ls "$CLUSTER"/run/node*.pid | wc -l)}
 	i=0
 	while [ $i -lt 300 ]; do
-		up=$(pacer nodes --noheader 2>/dev/null | awk '$2 ~ /^(idle|mixed|allocated)$/' | wc -l)
+		up=$(pacer nodes --noheader 2>/dev/null | awk '$2 ~ /^(idle|mixed|allocated|UP)$/' | wc -l)
 		[ "$up" -ge "$want" ] && return 0
 		sleep 0.1
 		i=$((i + 1))
@@ -130,18 +130,73 @@ wait_job_reason() {
 	return 1
 }
 
-# wait_job_done ID [SECONDS]: wait until job ID has finished, whatever way.
+# job_done ID: every job (or array task) of ID has finished, whatever way.
+job_done() {
+	_s=$(job_state "$1") && test -n "$_s" &&
+		! echo "$_s" | grep -qvxE 'COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY'
+}
+
+# wait_job_done ID [SECONDS]: wait until job ID (every task of an array
+# ID) has finished, whatever way.
 wait_job_done() {
 	limit=$(( ${2:-30} * 10 ))
 	i=0
 	while [ $i -lt $limit ]; do
-		case $(job_state "$1") in
-		COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL) return 0 ;;
-		esac
+		job_done "$1" && return 0
 		sleep 0.1
 		i=$((i + 1))
 	done
-	echo "job $1 still $(job_state "$1") after ${2:-30} s" >&2
+	echo "job $1 still $(job_state "$1" | tr '\n' ' ')after ${2:-30} s" >&2
+	return 1
+}
+
+# wait_jobs_done ID...: wait until every job named has finished (30 s each).
+wait_jobs_done() {
+	for _j in "$@"; do wait_job_done "$_j" || return 1; done
+}
+
+# cancel_jobs ID...: cancel the jobs and wait until each has finished; the
+# cleanup of a test that starts jobs (test_when_finished "cancel_jobs $id"),
+# so that a test failing midway leaves no job behind.  Jobs that already
+# ended are fine.
+cancel_jobs() {
+	test $# -gt 0 || return 0
+	pacer cancel "$@" >/dev/null 2>&1
+	wait_jobs_done "$@"
+}
+
+# busy_report: what still holds a node or runs, one line each (nothing when
+# every node is idle and no job runs).
+busy_report() {
+	_nodes=$(pacer nodes --json) && _jobs=$(pacer queue --all --json) ||
+		{ echo "the controller does not answer"; return 1; }
+	printf '%s\n' "$_nodes" | jq -r --argjson q "$_jobs" '
+		($q.jobs | map({key: (.id | tostring), value: .state}) | from_entries) as $st |
+		([.nodes[].jobs[]] | map(tostring)) as $held |
+		(.nodes[] | select(.cpus_alloc != 0 or (.jobs | length) != 0) |
+			if (.jobs | length) == 0 then
+				"\(.name) still has \(.cpus_alloc) cpus allocated to no job"
+			else
+				.name as $n | .cpus_alloc as $c | .jobs[] |
+				"\($n) still holds job \(.) (\($st[tostring] // "unknown"); \($c) cpu\(if $c == 1 then "" else "s" end) allocated there)"
+			end),
+		($q.jobs[] | select(.state == "RUNNING" and ((.id | tostring) as $i | $held | index($i) | not)) |
+			"job \(.id) is still RUNNING (on \(.nodelist))")'
+}
+
+# wait_nodes_idle [SECONDS]: wait until no node holds a cpu or a job and no
+# job runs (30 s); a test that needs free nodes starts with it, so that it
+# does not depend on how well the tests before it cleaned up.
+wait_nodes_idle() {
+	limit=$(( ${1:-30} * 10 ))
+	i=0
+	while [ $i -lt $limit ]; do
+		_busy=$(busy_report) && test -z "$_busy" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "nodes not idle after ${1:-30} s:" >&2
+	busy_report >&2
 	return 1
 }
 

@@ -19,6 +19,9 @@ test_expect_success 'a wrapped command runs and writes pacer-ID.out' '
 
 test_expect_success 'submit prints Submitted job N' '
 	pacer submit --wrap true >out &&
-	grep -E "^Submitted job [0-9]+$" out
+	grep -E "^Submitted job [0-9]+$" out &&
+	wait_job_done "$(sed "s/^Submitted job //" out)"
 '
+
+test_stop_cluster
 test_done

@@ -63,6 +63,7 @@ test_expect_success 'a script file runs as the submitting user, with every group
 	as_user id -G | tr " " "\n" | grep -x "$extra" &&
 	test "$(as_user id -u)" != 0 &&
 	id=$(cd work && submit_as_user ids.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id COMPLETED &&
 	test_cmp expect work/pacer-$id.out
 '
@@ -89,6 +90,7 @@ test_expect_success 'pacer show job reports the user, in text and JSON' '
 
 test_expect_success '-D runs the job in another folder, output included' '
 	id=$(cd work && submit_as_user -D ../other ids.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id COMPLETED &&
 	test ! -e work/pacer-$id.out &&
 	sed -n 4p other/pacer-$id.out >pwd.out &&
@@ -107,6 +109,7 @@ EOF
 test_expect_success '-o with %j %x %u %N names the output file' '
 	cp outerr.sh work/ &&
 	id=$(cd work && submit_as_user -J pat -o "out-%j-%x-%u-%N.txt" outerr.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id COMPLETED &&
 	node=$(pacer queue --job $id --format "%N" --noheader | tr -d " ") &&
 	expr "$node" : "node[1-4]\$" &&
@@ -119,6 +122,7 @@ test_expect_success '-o with %j %x %u %N names the output file' '
 
 test_expect_success '-e sends stderr to its own file' '
 	id=$(cd work && submit_as_user -o "o-%j.txt" -e "e-%j.txt" outerr.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id COMPLETED &&
 	echo to-out >expect.out && echo to-err >expect.err &&
 	test_cmp expect.out work/o-$id.txt &&
@@ -129,6 +133,7 @@ test_expect_success '-e sends stderr to its own file' '
 
 test_expect_success 'by default stdout and stderr both go to pacer-%j.out' '
 	id=$(cd work && submit_as_user outerr.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id COMPLETED &&
 	printf "to-out\nto-err\n" >expect &&
 	test_cmp expect work/pacer-$id.out &&
@@ -155,6 +160,7 @@ alloc_cpus() {
 test_expect_success 'the job environment: -N 2 -n 3 gives 2 nodes, 3 tasks' '
 	cp env.sh work/ &&
 	id=$(cd work && PACERTEST_VAR=from-submit submit_as_user -J envjob -N 2 -n 3 env.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id COMPLETED &&
 	nodelist=$(show_field $id NodeList) &&
 	expr "$nodelist" : "node\\[[1-4][-,][1-4]\\]\$" &&
@@ -179,6 +185,7 @@ test_expect_success 'the job environment: -N 2 -n 3 gives 2 nodes, 3 tasks' '
 
 test_expect_success 'on one node, PACER_CPUS_ON_NODE is the CPUs it holds' '
 	id=$(cd work && submit_as_user -n $NODE_CPUS env.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id COMPLETED &&
 	grep -x "PACER_NNODES=1" work/pacer-$id.out &&
 	grep -x "PACER_NTASKS=$NODE_CPUS" work/pacer-$id.out &&
@@ -188,6 +195,7 @@ test_expect_success 'on one node, PACER_CPUS_ON_NODE is the CPUs it holds' '
 
 test_expect_success '--export=NONE drops the user variables, not PACER_*' '
 	id=$(cd work && PACERTEST_VAR=from-submit submit_as_user --export=NONE env.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id COMPLETED &&
 	grep -x "PACERTEST_VAR=unset" work/pacer-$id.out &&
 	grep -x "PACER_JOB_ID=$id" work/pacer-$id.out &&
@@ -196,6 +204,7 @@ test_expect_success '--export=NONE drops the user variables, not PACER_*' '
 
 test_expect_success '--export=ALL,FOO=bar adds FOO and keeps the rest' '
 	id=$(cd work && PACERTEST_VAR=from-submit FOO=other submit_as_user --export=ALL,FOO=bar env.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id COMPLETED &&
 	grep -x "PACERTEST_VAR=from-submit" work/pacer-$id.out &&
 	grep -x "FOO=bar" work/pacer-$id.out
@@ -213,6 +222,7 @@ test_expect_success '#SBATCH and #PACER directives set name, output, limit and n
 	echo "$PACER_JOB_NAME $PACER_NNODES"
 	EOF
 	id=$(cd work && submit_as_user directives.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id COMPLETED &&
 	echo "dirjob 2" >expect &&
 	test_cmp expect work/dir-$id.out &&
@@ -224,6 +234,7 @@ test_expect_success '#SBATCH and #PACER directives set name, output, limit and n
 
 test_expect_success 'the command line wins over a directive' '
 	id=$(cd work && submit_as_user -J cmdline -t 7:00 -N 1 directives.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id COMPLETED &&
 	echo "cmdline 1" >expect &&
 	test_cmp expect work/dir-$id.out &&
@@ -239,6 +250,7 @@ test_expect_success 'directives stop at the first command' '
 	#PACER -o late-%j.out
 	EOF
 	id=$(cd work && submit_as_user late.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id COMPLETED &&
 	echo late.sh >expect &&
 	test_cmp expect work/pacer-$id.out &&
@@ -250,6 +262,7 @@ test_expect_success 'directives stop at the first command' '
 test_expect_success 'a script on standard input, its directives read' '
 	printf "#!/bin/sh\n#SBATCH -J fromstdin\necho \"stdin \$PACER_JOB_NAME\"; id -un\n" >stdin.sh &&
 	id=$(cd work && submit_as_user <../stdin.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id COMPLETED &&
 	printf "stdin fromstdin\n%s\n" "$TEST_USER" >expect &&
 	test_cmp expect work/pacer-$id.out
@@ -262,6 +275,7 @@ test_expect_success 'script arguments reach $1 $2 untouched' '
 	printf "[%s]\n" "$@"
 	EOF
 	id=$(cd work && submit_as_user args.sh one "two  words" "*") &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id COMPLETED &&
 	printf "3\n[one]\n[two  words]\n[*]\n" >expect &&
 	test_cmp expect work/pacer-$id.out
@@ -275,6 +289,7 @@ test_expect_success 'pacer show job lists the script arguments' '
 
 test_expect_success '--wrap runs a command line as the user' '
 	id=$(cd work && submit_as_user --wrap "echo wrapped \"\$PACER_JOB_NAME\"; id -un") &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id COMPLETED &&
 	printf "wrapped wrap\n%s\n" "$TEST_USER" >expect &&
 	test_cmp expect work/pacer-$id.out
@@ -282,6 +297,7 @@ test_expect_success '--wrap runs a command line as the user' '
 
 test_expect_success 'exit 0: COMPLETED, exit code 0' '
 	id=$(cd work && submit_as_user --wrap "exit 0") &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id COMPLETED &&
 	test "$(show_field $id ExitCode)" = 0:0 &&
 	pacer show job $id --json >job.json &&
@@ -292,6 +308,7 @@ test_expect_success 'exit 0: COMPLETED, exit code 0' '
 
 test_expect_success 'exit 3: FAILED, exit code 3 in show job and --json' '
 	id=$(cd work && submit_as_user --wrap "exit 3") &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id FAILED &&
 	test "$(show_field $id ExitCode)" = 3:0 &&
 	pacer show job $id --json >job.json &&
@@ -302,6 +319,7 @@ test_expect_success 'exit 3: FAILED, exit code 3 in show job and --json' '
 
 test_expect_success 'a script killed by SIGUSR1: FAILED, the signal reported' '
 	id=$(cd work && submit_as_user --wrap "kill -USR1 \$\$; sleep 5") &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id FAILED &&
 	test "$(show_field $id ExitCode)" = 0:10 &&
 	pacer show job $id >show.out &&
@@ -313,6 +331,7 @@ test_expect_success 'a script killed by SIGUSR1: FAILED, the signal reported' '
 
 test_expect_success 'a script killed by SIGKILL: FAILED, signal 9' '
 	id=$(cd work && submit_as_user --wrap "kill -9 \$\$; sleep 5") &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id FAILED &&
 	test "$(show_field $id ExitCode)" = 0:9 &&
 	pacer show job $id --json >job.json &&
@@ -327,6 +346,7 @@ test_expect_success 'processes a job leaves behind end with it' '
 	EOF
 	cat work/wait-go.sh | sed 1d >>work/leave.sh &&
 	id=$(cd work && submit_as_user leave.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id RUNNING &&
 	wait_procs 1 1 && wait_procs 2 1 &&
 	test "$(ps -o user= -p $(marker_procs 2))" = "$TEST_USER" &&
@@ -346,7 +366,9 @@ test_expect_success 'finished jobs: not in pacer queue, in --all and show job' '
 '
 
 test_expect_success '-N 2 -n 4 allocates 2 whole nodes while it runs' '
+	wait_nodes_idle &&
 	id=$(cd work && submit_as_user -N 2 -n 4 wait-go.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id RUNNING &&
 	pacer show job $id --json >job.json &&
 	sed -n "s/^      \"node\": \"\\(.*\\)\",\$/\\1/p" job.json | sort >alloc.nodes &&
@@ -366,7 +388,9 @@ test_expect_success '-N 2 -n 4 allocates 2 whole nodes while it runs' '
 '
 
 test_expect_success 'jobs beyond the cluster wait PENDING, then start as others end' '
-	runners= &&
+	wait_nodes_idle &&
+	runners= p1= p2= &&
+	test_when_finished "cancel_jobs \$runners \$p1 \$p2" &&
 	for i in $(seq $TOTAL_CPUS); do
 		runners="$runners $(cd work && submit_as_user wait-go.sh)" || return 1
 	done &&

@@ -23,6 +23,7 @@ test_expect_success 'a job past its time limit (-t 0:02, 2 s) ends TIMEOUT' '
 	wait
 	EOF
 	id=$(cd work && submit_as_user -t 0:02 long.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	test "$(show_field $id TimeLimit)" = 0:02 &&
 	wait_job_state $id TIMEOUT 60 &&
 	test "$(show_field $id JobState)" = TIMEOUT &&
@@ -51,6 +52,7 @@ test_expect_success 'a job that ignores SIGTERM is killed kill_wait later' '
 	done
 	EOF
 	id=$(cd work && submit_as_user -t 0:02 stubborn.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id TIMEOUT 60 &&
 	printf "started\ngot TERM\nsurvived\n" >expect &&
 	without_shell_notes work/pacer-$id.out >out &&
@@ -66,6 +68,7 @@ test_expect_success 'a job that exits cleanly on SIGTERM is still TIMEOUT' '
 	while :; do sleep 0.2; done
 	EOF
 	id=$(cd work && submit_as_user -t 0:02 polite.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id TIMEOUT 60 &&
 	echo "cleaning up" >expect &&
 	without_shell_notes work/pacer-$id.out >out &&

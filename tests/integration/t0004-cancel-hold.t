@@ -37,16 +37,18 @@ EOF
 # job that could have started (resources free, not held) has started.
 probe() {
 	p=$(submit -J probe --wrap true) &&
+	test_when_finished "cancel_jobs $p" &&
 	wait_job_state $p COMPLETED
 }
 
-# fill_cluster: a running job holding all 8 CPUs; its id in $BLOCKER.
+# fill_cluster: a running job holding all 8 CPUs; its id in $BLOCKER.  The
+# test that calls it cancels it when it ends (test_when_finished).
 fill_cluster() {
+	wait_nodes_idle &&
 	BLOCKER=$(submit -J blocker -N 4 -n 8 wait-go.sh) &&
+	test_when_finished "cancel_jobs $BLOCKER" &&
 	wait_job_state $BLOCKER RUNNING &&
-	pacer nodes --noheader | awk "{print \$2}" | sort -u >states.out &&
-	echo allocated >states.exp &&
-	test_cmp states.exp states.out
+	pacer nodes --json | jq -e "all(.nodes[]; .cpus_alloc == .cpus)" >/dev/null
 }
 
 # queue_snapshot FILE: every job with its state and reason (no times).
@@ -70,6 +72,7 @@ test_expect_success 'setup: a 4-node cluster of 2 CPUs a node, and a test user' 
 
 test_expect_success 'a held pending job is cancelled and never runs' '
 	id=$(submit -J never1 --hold --wrap "touch ran-\$PACER_JOB_ID") &&
+	test_when_finished "cancel_jobs $id" &&
 	test "$(job_state $id)" = PENDING &&
 	pacer cancel $id >out 2>err &&
 	test_must_be_empty out &&
@@ -88,6 +91,7 @@ test_expect_success 'a held pending job is cancelled and never runs' '
 test_expect_success 'a job pending for resources on a full cluster is cancelled and never runs' '
 	fill_cluster &&
 	id=$(submit -J never2 --wrap "touch ran-\$PACER_JOB_ID") &&
+	test_when_finished "cancel_jobs $id" &&
 	pacer queue --job $id --noheader --format "%T %r" >q.out &&
 	echo "PENDING Resources" >q.exp &&
 	test_cmp q.exp q.out &&
@@ -114,6 +118,7 @@ EOF
 test_expect_success 'a running job is cancelled: CANCELLED, its child and grandchild gone' '
 	cp tree.sh "$WORK/" &&
 	id=$(submit -J tree tree.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id RUNNING &&
 	wait_procs 1 3 &&
 	pacer cancel $id >out 2>err &&
@@ -135,6 +140,7 @@ EOF
 test_expect_success CGROUP 'cancel also ends a child that called setsid (cgroup tracking)' '
 	cp escape.sh "$WORK/" &&
 	id=$(submit -J escape escape.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id RUNNING &&
 	wait_procs 2 2 &&
 	pacer cancel $id &&
@@ -144,6 +150,7 @@ test_expect_success CGROUP 'cancel also ends a child that called setsid (cgroup 
 
 test_expect_success 'cancelling a job twice: the second time is an error, nothing changes' '
 	id=$(submit -J twice --hold --wrap true) &&
+	test_when_finished "cancel_jobs $id" &&
 	pacer cancel $id &&
 	queue_snapshot before.out &&
 	test_expect_code 1 pacer cancel $id 2>err &&
@@ -155,8 +162,11 @@ test_expect_success 'cancelling a job twice: the second time is an error, nothin
 
 test_expect_success 'several ids at once are all cancelled, pending and running alike' '
 	a=$(submit -J multi-a --hold --wrap true) &&
+	test_when_finished "cancel_jobs $a" &&
 	b=$(submit -J multi-b --hold --wrap true) &&
+	test_when_finished "cancel_jobs $b" &&
 	c=$(submit -J multi-c wait-go.sh) &&
+	test_when_finished "cancel_jobs $c" &&
 	wait_job_state $c RUNNING &&
 	pacer cancel $a $b $c >out 2>err &&
 	test_must_be_empty out &&
@@ -169,7 +179,9 @@ test_expect_success 'several ids at once are all cancelled, pending and running 
 
 test_expect_success 'several ids with one unknown: the others are cancelled, exit 1' '
 	a=$(submit -J multi-d --hold --wrap true) &&
+	test_when_finished "cancel_jobs $a" &&
 	b=$(submit -J multi-e --hold --wrap true) &&
+	test_when_finished "cancel_jobs $b" &&
 	test_expect_code 1 pacer cancel $a 999999 $b >out 2>err &&
 	test_must_be_empty out &&
 	echo "pacer cancel: job 999999: job 999999 does not exist" >err.exp &&
@@ -182,11 +194,16 @@ test_expect_success 'several ids with one unknown: the others are cancelled, exi
 
 test_expect_success 'cancel --user cancels every active job of that user, and no one else'"'"'s' '
 	done_u=$(submit_as_user -J u-done --wrap true) &&
+	test_when_finished "cancel_jobs $done_u" &&
 	wait_job_state $done_u COMPLETED &&
 	run_u=$(submit_as_user -J u-run wait-go.sh) &&
+	test_when_finished "cancel_jobs $run_u" &&
 	held_u=$(submit_as_user -J u-held --hold --wrap true) &&
+	test_when_finished "cancel_jobs $held_u" &&
 	held_r=$(submit -J r-held --hold --wrap true) &&
+	test_when_finished "cancel_jobs $held_r" &&
 	run_r=$(submit -J r-run wait-go.sh) &&
+	test_when_finished "cancel_jobs $run_r" &&
 	wait_job_state $run_u RUNNING &&
 	wait_job_state $run_r RUNNING &&
 	pacer cancel --user "$TEST_USER" >out 2>err &&
@@ -205,11 +222,13 @@ test_expect_success 'cancel --user cancels every active job of that user, and no
 	test_cmp q.exp q.out &&
 	touch "$WORK/go-$run_r" &&
 	wait_job_state $run_r COMPLETED &&
-	pacer cancel $held_r
+	pacer cancel $held_r &&
+	wait_job_done $held_r
 '
 
 test_expect_success 'a user may cancel --user themselves; with nothing active it is no error' '
 	a=$(submit_as_user -J u-self --hold --wrap true) &&
+	test_when_finished "cancel_jobs $a" &&
 	as_user "$PACER_BIN" cancel --user "$TEST_USER" >out 2>err &&
 	test_must_be_empty out &&
 	test_must_be_empty err &&
@@ -234,6 +253,7 @@ EOF
 test_expect_success 'cancel --signal USR1 reaches the running script, which goes on' '
 	cp usr1.sh "$WORK/" &&
 	id=$(submit -J usr1 usr1.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_file "$WORK/ready-$id" &&
 	pacer cancel --signal USR1 $id >out 2>err &&
 	test_must_be_empty out &&
@@ -255,13 +275,15 @@ test_expect_success 'cancel --signal USR1 reaches the running script, which goes
 
 test_expect_success 'cancel --signal of a pending job is an error and changes nothing' '
 	id=$(submit -J sig-pending --hold --wrap true) &&
+	test_when_finished "cancel_jobs $id" &&
 	queue_snapshot before.out &&
 	test_expect_code 1 pacer cancel --signal USR1 $id 2>err &&
 	echo "pacer cancel: job $id: job $id is not running: nothing to signal" >err.exp &&
 	test_cmp err.exp err &&
 	queue_snapshot after.out &&
 	test_cmp before.out after.out &&
-	pacer cancel $id
+	pacer cancel $id &&
+	wait_job_done $id
 '
 
 test_expect_success 'cancel --signal with an unknown signal name is an error' '
@@ -273,6 +295,7 @@ test_expect_success 'cancel --signal with an unknown signal name is an error' '
 
 test_expect_success 'the test user cannot cancel, hold or release a job of root' '
 	id=$(submit -J roots --hold --wrap true) &&
+	test_when_finished "cancel_jobs $id" &&
 	queue_snapshot before.out &&
 	for cmd in cancel hold release; do
 		test_expect_code 1 as_user "$PACER_BIN" $cmd $id >out 2>err &&
@@ -287,12 +310,14 @@ test_expect_success 'the test user cannot cancel, hold or release a job of root'
 	pacer queue --job $id --noheader --format "%T %r" >q.out &&
 	echo "PENDING JobHeldUser" >q.exp &&
 	test_cmp q.exp q.out &&
-	pacer cancel $id
+	pacer cancel $id &&
+	wait_job_done $id
 '
 
 test_expect_success 'the test user cannot hold a pending job of root' '
 	fill_cluster &&
 	id=$(submit -J roots-pending --wrap true) &&
+	test_when_finished "cancel_jobs $id" &&
 	test_expect_code 1 as_user "$PACER_BIN" hold $id 2>err &&
 	echo "pacer hold: job $id: job $id belongs to root, not to you" >err.exp &&
 	test_cmp err.exp err &&
@@ -300,21 +325,25 @@ test_expect_success 'the test user cannot hold a pending job of root' '
 	echo "PENDING Resources" >q.exp &&
 	test_cmp q.exp q.out &&
 	touch "$WORK/go-$BLOCKER" &&
+	wait_job_state $BLOCKER COMPLETED &&
 	wait_job_state $id COMPLETED
 '
 
 test_expect_success 'the test user cannot cancel --user root' '
 	id=$(submit -J roots-2 --hold --wrap true) &&
+	test_when_finished "cancel_jobs $id" &&
 	queue_snapshot before.out &&
 	test_expect_code 1 as_user "$PACER_BIN" cancel --user root 2>err &&
 	grep -x "pacer cancel: only an administrator may cancel another user'"'"'s jobs" err &&
 	queue_snapshot after.out &&
 	test_cmp before.out after.out &&
-	pacer cancel $id
+	pacer cancel $id &&
+	wait_job_done $id
 '
 
 test_expect_success 'the test user cannot cancel a running job of root' '
 	id=$(submit -J roots-run wait-go.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id RUNNING &&
 	test_expect_code 1 as_user "$PACER_BIN" cancel $id 2>err &&
 	echo "pacer cancel: job $id: job $id belongs to root, not to you" >err.exp &&
@@ -326,7 +355,9 @@ test_expect_success 'the test user cannot cancel a running job of root' '
 
 test_expect_success 'root cancels a job of the test user, pending or running' '
 	a=$(submit_as_user -J users-held --hold --wrap true) &&
+	test_when_finished "cancel_jobs $a" &&
 	b=$(submit_as_user -J users-run wait-go.sh) &&
+	test_when_finished "cancel_jobs $b" &&
 	wait_job_state $b RUNNING &&
 	pacer cancel $a $b &&
 	wait_job_state $b CANCELLED &&
@@ -339,6 +370,7 @@ test_expect_success 'root cancels a job of the test user, pending or running' '
 
 test_expect_success 'cancel of a job that does not exist: error, exit 1, queue unchanged' '
 	h=$(submit -J bystander --hold --wrap true) &&
+	test_when_finished "cancel_jobs $h" &&
 	queue_snapshot before.out &&
 	test_expect_code 1 pacer cancel 999999 >out 2>err &&
 	test_must_be_empty out &&
@@ -346,11 +378,13 @@ test_expect_success 'cancel of a job that does not exist: error, exit 1, queue u
 	test_cmp err.exp err &&
 	queue_snapshot after.out &&
 	test_cmp before.out after.out &&
-	pacer cancel $h
+	pacer cancel $h &&
+	wait_job_done $h
 '
 
 test_expect_success 'cancel of a finished job: error naming the job and its state' '
 	id=$(submit -J finished --wrap true) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id COMPLETED &&
 	test_expect_code 1 pacer cancel $id 2>err &&
 	echo "pacer cancel: job $id: job $id has already finished (COMPLETED)" >err.exp &&
@@ -417,6 +451,7 @@ test_expect_success 'submit --hold: PENDING (JobHeldUser) while the cluster is i
 '
 
 test_expect_success 'release lets the held job run to COMPLETED' '
+	test_when_finished "cancel_jobs $HELD" &&
 	pacer release $HELD >out 2>err &&
 	test_must_be_empty out &&
 	test_must_be_empty err &&
@@ -430,6 +465,7 @@ test_expect_success 'release lets the held job run to COMPLETED' '
 test_expect_success 'pacer hold keeps a pending job from running once resources are free' '
 	fill_cluster &&
 	id=$(submit -J hold-later --wrap "echo ran \$PACER_JOB_ID") &&
+	test_when_finished "cancel_jobs $id" &&
 	pacer queue --job $id --noheader --format "%T %r" >q.out &&
 	echo "PENDING Resources" >q.exp &&
 	test_cmp q.exp q.out &&
@@ -439,9 +475,7 @@ test_expect_success 'pacer hold keeps a pending job from running once resources 
 	touch "$WORK/go-$BLOCKER" &&
 	wait_job_state $BLOCKER COMPLETED &&
 	probe &&
-	pacer nodes --noheader | awk "{print \$2}" | sort -u >states.out &&
-	echo idle >states.exp &&
-	test_cmp states.exp states.out &&
+	pacer nodes --json | jq -e "all(.nodes[]; .cpus_alloc == 0)" >/dev/null &&
 	pacer queue --job $id --noheader --format "%T %r" >q.out &&
 	echo "PENDING JobHeldUser" >q.exp &&
 	test_cmp q.exp q.out &&
@@ -454,6 +488,7 @@ test_expect_success 'pacer hold keeps a pending job from running once resources 
 
 test_expect_success 'hold or release of a running job: error, the job runs on' '
 	id=$(submit -J hold-running wait-go.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id RUNNING &&
 	test_expect_code 1 pacer hold $id >out 2>err &&
 	test_must_be_empty out &&
@@ -469,6 +504,7 @@ test_expect_success 'hold or release of a running job: error, the job runs on' '
 
 test_expect_success 'hold of a finished job: error' '
 	id=$(submit -J hold-done --wrap true) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id COMPLETED &&
 	test_expect_code 1 pacer hold $id 2>err &&
 	grep "^pacer hold: job $id: " err &&
@@ -477,6 +513,7 @@ test_expect_success 'hold of a finished job: error' '
 
 test_expect_success 'a user holds and releases their own job' '
 	id=$(submit_as_user -J users-own --hold --wrap "echo mine") &&
+	test_when_finished "cancel_jobs $id" &&
 	as_user "$PACER_BIN" hold $id &&
 	test "$(job_state $id)" = PENDING &&
 	as_user "$PACER_BIN" release $id &&

@@ -500,6 +500,7 @@ test_expect_success 'submit with the placement options: the spec comes back in s
 	P=$(submit -J placed --hold -N 2 -n 4 --ntasks-per-node=2 --ntasks-per-socket=2 \
 		--exclusive --mem-per-cpu=16 -w ./hosts -x node4 -m Cyclic:block \
 		--cpu-bind=verbose,cores --hint=multithread --nice=5 -d singleton --wrap true) &&
+	test_when_finished "cancel_jobs $P" &&
 	pacer show job $P --json >p.json &&
 	jq -r ".spec | [.ntasks_per_node, .ntasks_per_socket, .exclusive, .mem_per_cpu_mb,
 		.nodelist, .exclude, .distribution, .cpu_bind, .multithread, .nice, .dependency]
@@ -513,17 +514,22 @@ test_expect_success 'submit with the placement options: the spec comes back in s
 	grep -F -x "   ReqNodeList=node[1-2] ExcNodeList=node4" show.out &&
 	grep -x "   Distribution=cyclic:block CpuBind=cores,verbose Nice=5" show.out &&
 	grep -x "   Array=(null) ArrayTaskThrottle=0 Dependency=singleton" show.out &&
-	pacer cancel $P
+	pacer cancel $P &&
+	wait_job_done $P
 '
 
 test_expect_success 'the options Pacer now implements draw no warning' '
 	P=$(submit --hold --exclusive --array=0-1 -d singleton --nice --wrap true 2>err) &&
+	test_when_finished "cancel_jobs $P" &&
 	test_must_be_empty err &&
 	pacer cancel $P &&
+	wait_job_done $P &&
 	P=$(submit --hold --requeue --wrap true 2>err) &&
+	test_when_finished "cancel_jobs $P" &&
 	echo "pacer submit: warning: --requeue is not supported yet and was ignored" >exp &&
 	test_cmp exp err &&
-	pacer cancel $P
+	pacer cancel $P &&
+	wait_job_done $P
 '
 
 # Arrays -------------------------------------------------------------------------------
@@ -568,14 +574,18 @@ test_expect_success 'queue -j, show job, hold and release take ID_INDEX and ID_[
 	test "$(job_state ${A}_2)" = PENDING
 '
 
+# The last test of the array ${A} ends it, whatever happened before.
 test_expect_success 'cancel one task, a list of tasks, a whole array; a task that is not there' '
+	test_when_finished "cancel_jobs $A" &&
 	pacer cancel ${A}_2 &&
 	wait_job_state ${A}_2 CANCELLED &&
 	test "$(job_state ${A}_3)" = PENDING &&
 	pacer cancel "${A}_[3]" &&
 	wait_job_state ${A}_3 CANCELLED &&
 	B=$(submit --hold --array=1-3 --wrap true) &&
+	test_when_finished "cancel_jobs $B" &&
 	pacer cancel $B &&
+	wait_job_done $B &&
 	pacer queue -j $B --noheader --format "%i %T" >out &&
 	printf "%s CANCELLED\n" ${B}_1 ${B}_2 ${B}_3 >exp &&
 	test_cmp exp out &&
@@ -589,20 +599,25 @@ test_expect_success 'cancel one task, a list of tasks, a whole array; a task tha
 
 test_expect_success 'queue --start: pending jobs and their expected start, squeue --start columns' '
 	S=$(submit --hold -J later --wrap true) &&
+	test_when_finished "cancel_jobs $S" &&
 	pacer queue --start >out &&
 	head -n 1 out | awk "{print \$1, \$2, \$3, \$4, \$5, \$6, \$7, \$8}" >hdr &&
 	echo "JOBID PARTITION NAME USER ST START_TIME NODES NODELIST(REASON)" >hdr.exp &&
 	test_cmp hdr.exp hdr &&
 	grep -E "^ +$S +batch +later +root +PD +N/A +1 \(JobHeldUser\)$" out &&
 	test_must_fail grep -E " R " out &&
-	pacer cancel $S
+	pacer cancel $S &&
+	wait_job_done $S
 '
 
+# The jobs of the setup above end here, whatever happened in between.
 test_expect_success 'finish the running jobs' '
+	test_when_finished "cancel_jobs $R $H $U $UR" &&
 	touch "$WORK/go-$R" "$WORK/go-$UR" &&
 	wait_job_state $R COMPLETED &&
 	wait_job_state $UR COMPLETED &&
 	pacer cancel $H $U &&
+	wait_jobs_done $H $U &&
 	pacer queue --noheader >out &&
 	test_must_be_empty out
 '
@@ -613,6 +628,7 @@ test_expect_success 'finish the running jobs' '
 node_states() { pacer nodes --noheader | awk "{print \$1, \$2, \$3}"; }
 
 test_expect_success 'nodes: 4 lines, all idle, with a header' '
+	wait_nodes_idle &&
 	node_states >out &&
 	printf "node%s idle 0/2\n" 1 2 3 4 >exp &&
 	test_cmp exp out &&
@@ -624,6 +640,7 @@ test_expect_success 'nodes: 4 lines, all idle, with a header' '
 '
 
 test_expect_success 'nodes: mixed under a 1-CPU job, allocated when full' '
+	wait_nodes_idle &&
 	A=$(submit -J one-cpu -n 1 wait-go.sh) &&
 	wait_job_state $A RUNNING &&
 	ANODE=$(pacer queue --job $A --noheader --format "%N") &&
@@ -704,7 +721,9 @@ test_expect_success PYTHON3 'nodes --json parses, values exact' '
 	test_cmp exp out
 '
 
+# The jobs $A and $B of the node tests above end here, whatever happened.
 test_expect_success 'nodes are idle again once the jobs end' '
+	test_when_finished "cancel_jobs $A $B" &&
 	touch "$WORK/go-$A" "$WORK/go-$B" &&
 	wait_job_state $A COMPLETED &&
 	wait_job_state $B COMPLETED &&
@@ -752,10 +771,12 @@ test_expect_success 'controller hung (SIGSTOP): pacer gives up within seconds, n
 '
 
 test_expect_success 'the controller continued: pacer works again' '
+	test_when_finished "cancel_jobs $KEEP" &&
 	pacer queue --job $KEEP --noheader --format "%i %T" >out &&
 	echo "$KEEP PENDING" >exp &&
 	test_cmp exp out &&
-	pacer cancel $KEEP
+	pacer cancel $KEEP &&
+	wait_job_done $KEEP
 '
 
 test_stop_cluster

@@ -96,11 +96,15 @@ test_expect_success 'snapshot every 7 records (controller restarted to read it)'
 '
 
 test_expect_success 'pending jobs (held, and beyond capacity) survive kill -9 with ids, names and states' '
+	wait_nodes_idle &&
 	blocker=$(gated_submit blocker 0 -N 2 -n 4) &&
+	test_when_finished "cancel_jobs $blocker" &&
 	wait_job_state $blocker RUNNING &&
 	bpid=$(waiter_pid blocker) &&
 	held=$(pacer submit --parsable --hold -J held-one -D "$WORK" --wrap true) &&
+	test_when_finished "cancel_jobs $held" &&
 	waits=$(pacer submit --parsable -J waits-for-cpus -D "$WORK" --wrap true) &&
+	test_when_finished "cancel_jobs $waits" &&
 	wait_reason $waits Resources &&
 	cat >expect <<-EOF &&
 	$blocker blocker RUNNING
@@ -129,7 +133,9 @@ test_expect_success 'pending jobs (held, and beyond capacity) survive kill -9 wi
 '
 
 test_expect_success 'a running job is re-adopted: same process, RUNNING, then COMPLETED with its output' '
+	wait_nodes_idle &&
 	id=$(gated_submit readopt 0) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id RUNNING &&
 	pid=$(waiter_pid readopt) &&
 	node=$(pacer queue --job $id --format %N --noheader | tr -d " ") &&
@@ -154,8 +160,11 @@ test_expect_success 'a running job is re-adopted: same process, RUNNING, then CO
 '
 
 test_expect_success 'jobs that end while the controller is down are reported after the restart' '
+	wait_nodes_idle &&
 	ok=$(gated_submit ends-ok 0) &&
+	test_when_finished "cancel_jobs $ok" &&
 	bad=$(gated_submit ends-bad 3) &&
+	test_when_finished "cancel_jobs $bad" &&
 	wait_job_state $ok RUNNING &&
 	wait_job_state $bad RUNNING &&
 	waiter_pid ends-ok >/dev/null &&
@@ -201,7 +210,9 @@ test_expect_success 'a job id is never reused: after restart the next id is high
 	test "$(row $next)" = "$next next PENDING"
 '
 
+# The held jobs $last and $next of the test above end here.
 test_expect_success 'a job id is never reused when the last job was cancelled' '
+	test_when_finished "cancel_jobs $last $next" &&
 	cancelled=$(pacer submit --parsable --hold -J cancelled -D "$WORK" --wrap true) &&
 	pacer cancel $cancelled &&
 	wait_job_state $cancelled CANCELLED &&
@@ -210,12 +221,16 @@ test_expect_success 'a job id is never reused when the last job was cancelled' '
 	restart_ctld &&
 	test "$(row $cancelled)" = "$cancelled cancelled CANCELLED" &&
 	again=$(pacer submit --parsable --hold -J again -D "$WORK" --wrap true) &&
+	test_when_finished "cancel_jobs $again" &&
 	test $again -gt $cancelled &&
-	pacer cancel $last $next $again
+	pacer cancel $last $next $again &&
+	wait_jobs_done $last $next $again
 '
 
 test_expect_success 'cancelling a re-adopted running job works after a restart' '
+	wait_nodes_idle &&
 	id=$(gated_submit cancel-me 0) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id RUNNING &&
 	pid=$(waiter_pid cancel-me) &&
 	kill_ctld &&
@@ -310,6 +325,7 @@ test_expect_success 'every acknowledged job of that stream ran exactly once and 
 
 test_expect_success 'a node daemon stopped with SIGTERM ends its job as NODE_FAIL' '
 	id=$(gated_submit node-stop 0) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id RUNNING &&
 	waiter_pid node-stop >/dev/null &&
 	node=$(pacer queue --job $id --format %N --noheader | tr -d " ") &&
@@ -335,13 +351,18 @@ test_expect_success 'the restarted node daemon comes back idle, and the job stay
 	test "$(reason $id)" = "node daemon stopped" &&
 	printf "before %s\n" $id >expect.out &&
 	test_cmp expect.out "$WORK/node-stop.out" &&
+	wait_nodes_idle &&
 	two=$(pacer submit --parsable -N 2 -n 4 -D "$WORK" --wrap true) &&
+	test_when_finished "cancel_jobs $two" &&
 	wait_job_state $two COMPLETED
 '
 
 test_expect_success 'a node daemon killed with SIGKILL: restarted, it ends the job it left as NODE_FAIL and still reports an end the controller missed' '
+	wait_nodes_idle &&
 	a=$(gated_submit nk-end 5) &&
+	test_when_finished "cancel_jobs $a" &&
 	b=$(gated_submit nk-run 0) &&
+	test_when_finished "cancel_jobs $b" &&
 	wait_job_state $a RUNNING &&
 	wait_job_state $b RUNNING &&
 	node=$(pacer queue --job $a --format %N --noheader | tr -d " ") &&
@@ -390,7 +411,8 @@ test_expect_success 'purged jobs: after a restart that forgets them, ids still g
 	test_must_fail pacer show job $n1 &&
 	n2=$(pacer submit --parsable --hold -J after-purge-2 -D "$WORK" --wrap true) &&
 	test $n2 -gt $n1 &&
-	pacer cancel $n2
+	pacer cancel $n2 &&
+	wait_job_done $n2
 '
 
 test_stop_cluster

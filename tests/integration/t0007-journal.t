@@ -230,6 +230,7 @@ test_expect_success 'garbage that is not a record header at the tail: kept as .d
 '
 
 test_expect_success 'the running job was re-adopted through every restart and completes with its output' '
+	test_when_finished "cancel_jobs $run1 $held1" &&
 	test "$(job_state $run1)" = RUNNING &&
 	test "$(pgrep -f "gate[.]$MARK\$")" = "$runpid" &&
 	: >"$WORK/gate.$MARK" &&

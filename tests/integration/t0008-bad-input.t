@@ -320,6 +320,7 @@ test_expect_success 'silent peers were cut off by the handshake timeout, and log
 '
 
 test_expect_success 'the job started before all this finishes normally' '
+	test_when_finished "cancel_jobs $JOB" &&
 	daemons_alive &&
 	test "$(job_state "$JOB")" = RUNNING &&
 	touch work/release &&
@@ -415,6 +416,7 @@ test_expect_success 'cancel: a job of another user' '
 '
 
 test_expect_success 'nothing in the queue changed' '
+	test_when_finished "cancel_jobs $ROOT_JOB $USER_JOB" &&
 	pacer queue --all >queue.after &&
 	test_cmp queue.before queue.after &&
 	pacer queue --all --noheader --format "%i %j %u %T %r %N" >queue.after.long &&

@@ -134,7 +134,8 @@ test_expect_success 'array tasks learn their array and task ids' '
 		done &&
 		grep -x "PACER_ARRAY_JOB_ID=$a" work/arr-${a}_$t.out &&
 		grep -x "PACER_ARRAY_TASK_ID=$t" work/arr-${a}_$t.out || return 1
-	done
+	done &&
+	wait_job_done $a
 '
 
 test_expect_success '--cpu-bind=verbose prints the binding on the job'"'"'s stderr' '
@@ -203,18 +204,9 @@ cgroup_bases() {
 		"$CLUSTER/log/node$1.log"
 }
 
-# Until no job is pending or running (30 s at most).
-wait_queue_empty() {
-	i=0
-	while [ -n "$(pacer queue --noheader)" ]; do
-		[ $i -lt 300 ] || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
-
 test_expect_success 'no job cgroup is left once the jobs are over' '
-	wait_queue_empty &&
+	wait_jobs_done $(cat *.id) &&
+	wait_nodes_idle &&
 	for n in 1 2; do
 		cgroup_bases $n >bases &&
 		while read -r base; do

@@ -46,6 +46,7 @@ test_expect_success 'setup: 2 nodes of 4 cores, only submit order and nice count
 # start + 5 min), j3 still may not start; j4 cancelled -> j2 starts;
 # j2 cancelled -> j3 starts.  Start order: j1, j4, j2, j3.
 test_expect_success 'EASY backfill: a short job starts early, a long one waits' '
+	wait_nodes_idle &&
 	j1=$(pacer submit --parsable -n 4 -t 10 --wrap "sleep 300.${MARK}1") &&
 	wait_job_state $j1 RUNNING &&
 	j2=$(pacer submit --parsable -n 8 -t 5 --wrap "sleep 300.${MARK}2") &&
@@ -80,11 +81,16 @@ test_expect_success 'j1 ends: j2 now waits for j4, and j3 still may not jump ahe
 	wait_job_reason $j3 Priority
 '
 
+# The last test of the sequence ends every job of it, whatever happened to
+# the tests before.
 test_expect_success 'j4 ends: j2 starts; j2 ends: j3 starts' '
+	test_when_finished "cancel_jobs $j1 $j2 $j3 $j4" &&
 	pacer cancel $j4 &&
+	wait_job_done $j4 &&
 	wait_job_state $j2 RUNNING &&
 	test "$(job_state $j3)" = PENDING &&
 	pacer cancel $j2 &&
+	wait_job_done $j2 &&
 	wait_job_state $j3 RUNNING &&
 	pacer cancel $j3 &&
 	wait_job_done $j3 &&
@@ -94,46 +100,55 @@ test_expect_success 'j4 ends: j2 starts; j2 ends: j3 starts' '
 '
 
 test_expect_success 'backfill = no: the same short job waits its turn' '
+	wait_nodes_idle &&
+	test_when_finished "conf_set backfill yes && restart_ctld_with_conf" &&
 	conf_set backfill no &&
 	restart_ctld_with_conf &&
 	j1=$(pacer submit --parsable -n 4 -t 10 --wrap "sleep 300.${MARK}1") &&
+	test_when_finished "cancel_jobs $j1" &&
 	wait_job_state $j1 RUNNING &&
 	j2=$(pacer submit --parsable -n 8 -t 5 --wrap "sleep 300.${MARK}2") &&
+	test_when_finished "cancel_jobs $j2" &&
 	j4=$(pacer submit --parsable -n 2 -t 5 --wrap "sleep 300.${MARK}4") &&
+	test_when_finished "cancel_jobs $j4" &&
 	sleep 1 &&
 	test "$(job_state $j4)" = PENDING &&
 	wait_job_reason $j4 Priority &&
 	wait_job_reason $j2 Resources &&
 	pacer cancel $j1 $j2 $j4 &&
-	wait_job_done $j4 &&
-	conf_set backfill yes &&
-	restart_ctld_with_conf
+	wait_jobs_done $j1 $j2 $j4
 '
 
 test_expect_success 'a negative nice (root only) goes ahead of an older job' '
+	wait_nodes_idle &&
 	big=$(pacer submit --parsable -n 8 -t 5 --wrap "sleep 300.${MARK}5") &&
+	test_when_finished "cancel_jobs $big" &&
 	wait_job_state $big RUNNING &&
 	a=$(pacer submit --parsable -n 8 -t 5 --wrap true) &&
+	test_when_finished "cancel_jobs $a" &&
 	b=$(pacer submit --parsable -n 8 -t 5 --nice=-100 --wrap true) &&
+	test_when_finished "cancel_jobs $b" &&
 	test "$(job_field $b priority)" -gt "$(job_field $a priority)" &&
 	pacer cancel $big &&
-	wait_job_done $b &&
-	wait_job_done $a &&
+	wait_jobs_done $big $b $a &&
 	test "$(job_field $b start_time)" -le "$(job_field $a start_time)" &&
 	test "$(job_field $b end_time)" -le "$(job_field $a start_time)"
 '
 
 test_expect_success 'a job of a higher-priority partition goes ahead on shared nodes' '
+	wait_nodes_idle &&
 	big=$(pacer submit --parsable -n 8 -t 5 --wrap "sleep 300.${MARK}6") &&
+	test_when_finished "cancel_jobs $big" &&
 	wait_job_state $big RUNNING &&
 	a=$(pacer submit --parsable -n 8 -t 5 --wrap true) &&
+	test_when_finished "cancel_jobs $a" &&
 	b=$(pacer submit --parsable -p urgent -n 8 -t 5 --wrap true) &&
+	test_when_finished "cancel_jobs $b" &&
 	test "$(job_field $b priority)" -gt "$(job_field $a priority)" &&
 	wait_job_reason $b Resources &&
 	wait_job_reason $a Priority &&
 	pacer cancel $big &&
-	wait_job_done $b &&
-	wait_job_done $a &&
+	wait_jobs_done $big $b $a &&
 	test "$(job_field $b end_time)" -le "$(job_field $a start_time)"
 '
 

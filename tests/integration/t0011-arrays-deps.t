@@ -39,7 +39,9 @@ test_expect_success 'an array runs one job per index, each told its place' '
 '
 
 test_expect_success 'an array with %2 never runs more than 2 tasks at once' '
+	wait_nodes_idle &&
 	a=$(pacer submit --parsable --array=0-5%2 -n 1 --wrap "sleep 1") &&
+	test_when_finished "cancel_jobs $a" &&
 	max=0 && i=0 &&
 	while test $i -lt 200; do
 		n=$(running_tasks $a) &&
@@ -48,6 +50,7 @@ test_expect_success 'an array with %2 never runs more than 2 tasks at once' '
 		test $left -eq 0 && break
 		sleep 0.1; i=$((i + 1))
 	done &&
+	wait_job_done $a &&
 	test $max -eq 2 &&
 	pacer queue -j $a --all --noheader --format "%T" | sort | uniq -c >states &&
 	grep -E "^ *6 COMPLETED$" states
@@ -60,6 +63,7 @@ test_expect_success 'a task held back by the limit says JobArrayTaskLimit' '
 '
 
 test_expect_success 'cancel one task, then the whole array' '
+	test_when_finished "cancel_jobs $a" &&
 	pacer cancel ${a}_2 &&
 	wait_job_done ${a}_2 &&
 	test "$(job_state ${a}_2)" = CANCELLED &&
@@ -81,45 +85,59 @@ test_expect_success 'bad arrays are refused with the reason' '
 
 test_expect_success 'afterok waits for success, then runs' '
 	first=$(pacer submit --parsable --wrap "sleep 2") &&
+	test_when_finished "cancel_jobs $first" &&
 	second=$(pacer submit --parsable --dependency=afterok:$first --wrap true) &&
+	test_when_finished "cancel_jobs $second" &&
 	wait_job_reason $second Dependency &&
-	wait_job_done $second &&
+	wait_jobs_done $first $second &&
 	test "$(job_state $second)" = COMPLETED &&
 	test "$(job_field $second start_time)" -ge "$(job_field $first end_time)"
 '
 
 test_expect_success 'afterok on a failed job: DependencyNeverSatisfied, afternotok runs' '
 	bad=$(pacer submit --parsable --wrap "sleep 1; exit 3") &&
+	test_when_finished "cancel_jobs $bad" &&
 	ok=$(pacer submit --parsable --dependency=afterok:$bad --wrap true) &&
+	test_when_finished "cancel_jobs $ok" &&
 	notok=$(pacer submit --parsable --dependency=afternotok:$bad --wrap true) &&
-	wait_job_done $notok &&
+	test_when_finished "cancel_jobs $notok" &&
+	wait_jobs_done $bad $notok &&
 	test "$(job_state $notok)" = COMPLETED &&
 	wait_job_reason $ok DependencyNeverSatisfied &&
 	test "$(job_state $ok)" = PENDING &&
-	pacer cancel $ok
+	pacer cancel $ok &&
+	wait_job_done $ok
 '
 
 test_expect_success 'afterany on a whole array, ? for any, and after (started)' '
 	a=$(pacer submit --parsable --array=0-2 --wrap "sleep 1") &&
+	test_when_finished "cancel_jobs $a" &&
 	all=$(pacer submit --parsable --dependency=afterany:$a --wrap true) &&
+	test_when_finished "cancel_jobs $all" &&
 	long=$(pacer submit --parsable --wrap "sleep 300.${MARK}2") &&
+	test_when_finished "cancel_jobs $long" &&
 	started=$(pacer submit --parsable --dependency=after:$long --wrap true) &&
+	test_when_finished "cancel_jobs $started" &&
 	either=$(pacer submit --parsable --dependency="afterok:$long?afterok:${a}_1" --wrap true) &&
-	wait_job_done $all &&
+	test_when_finished "cancel_jobs $either" &&
+	wait_jobs_done $a $all &&
 	for t in 0 1 2; do
 		test "$(job_field $all start_time)" -ge "$(job_field ${a}_$t end_time)" || return 1
 	done &&
 	wait_job_done $started &&
 	wait_job_done $either &&
 	test "$(job_state $long)" = RUNNING &&
-	pacer cancel $long
+	pacer cancel $long &&
+	wait_job_done $long
 '
 
 test_expect_success 'singleton: one job of a name and user at a time' '
 	s1=$(pacer submit --parsable -J solo --wrap "sleep 2") &&
+	test_when_finished "cancel_jobs $s1" &&
 	s2=$(pacer submit --parsable -J solo --dependency=singleton --wrap true) &&
+	test_when_finished "cancel_jobs $s2" &&
 	wait_job_reason $s2 Dependency &&
-	wait_job_done $s2 &&
+	wait_jobs_done $s1 $s2 &&
 	test "$(job_field $s2 start_time)" -ge "$(job_field $s1 end_time)"
 '
 
@@ -132,7 +150,9 @@ test_expect_success 'bad dependencies are refused with the reason' '
 
 test_expect_success 'arrays and dependencies survive a controller restart' '
 	a=$(pacer submit --parsable --array=0-3%1 --wrap "sleep 300.${MARK}3") &&
+	test_when_finished "cancel_jobs $a" &&
 	d=$(pacer submit --parsable --dependency=afterok:$a --wrap true) &&
+	test_when_finished "cancel_jobs $d" &&
 	wait_job_state ${a}_0 RUNNING &&
 	kill_ctld &&
 	restart_ctld &&
@@ -140,7 +160,7 @@ test_expect_success 'arrays and dependencies survive a controller restart' '
 	wait_job_reason $d Dependency &&
 	test "$(job_field ${a}_3 array_task_id)" = 3 &&
 	pacer cancel $a $d &&
-	wait_job_done $d
+	wait_jobs_done $a $d
 '
 
 test_stop_cluster

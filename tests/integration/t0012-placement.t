@@ -40,8 +40,18 @@ test_expect_success 'setup: node1-2 emulate 16em64t, node3 emulates Sierra' '
 	grep -x "node3 2:22:4" sct
 '
 
+# Every test that starts jobs cancels them and waits for their end when it
+# finishes, passed or failed (test_when_finished), and every test that counts
+# on free cores starts from idle nodes: one failure stays one failure.
+
+# two_cores: a job of one task of 2 CPUs on node1; prints its id.
+two_cores() {
+	pacer submit --parsable -w node1 -n 1 -c 2 --wrap "sleep 300.${MARK}1"
+}
+
 test_expect_success 'a 2-core task gets 2 whole cores of one package' '
-	id=$(pacer submit --parsable -w node1 -n 1 -c 2 --wrap "sleep 300.${MARK}1") &&
+	wait_nodes_idle &&
+	id=$(two_cores) && test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id RUNNING &&
 	test "$(job_json $id | jq -r ".alloc[0].cpus")" = 4 &&
 	test "$(cores_of $id node1)" = 2 &&
@@ -50,65 +60,82 @@ test_expect_success 'a 2-core task gets 2 whole cores of one package' '
 '
 
 test_expect_success 'single cores fill a package before opening another (best fit)' '
+	wait_nodes_idle &&
+	id=$(two_cores) && test_when_finished "cancel_jobs $id" &&
+	wait_job_state $id RUNNING &&
+	packages_of $id node1 >pk &&
 	c1=$(pacer submit --parsable -w node1 -n 1 --wrap "sleep 300.${MARK}1") &&
+	test_when_finished "cancel_jobs $c1" &&
 	wait_job_state $c1 RUNNING &&
 	c2=$(pacer submit --parsable -w node1 -n 1 --wrap "sleep 300.${MARK}1") &&
+	test_when_finished "cancel_jobs $c2" &&
 	wait_job_state $c2 RUNNING &&
 	packages_of $c1 node1 >pk1 &&
 	packages_of $c2 node1 >pk2 &&
 	test_line_count = 1 pk1 &&
 	test_cmp pk1 pk2 &&
-	test_must_fail cmp pk pk1 &&
-	pacer cancel $id $c1 $c2 && wait_job_done $c2
+	test_must_fail cmp pk pk1
 '
 
 test_expect_success '--ntasks-per-socket=1 puts 4 tasks on 4 packages' '
+	wait_nodes_idle &&
 	id=$(pacer submit --parsable -w node2 -n 4 --ntasks-per-socket=1 --wrap "sleep 300.${MARK}2") &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id RUNNING &&
 	packages_of $id node2 >pk &&
-	test_line_count = 4 pk &&
-	pacer cancel $id && wait_job_done $id
+	test_line_count = 4 pk
 '
 
 test_expect_success 'block:cyclic deals 4 tasks over the packages; block packs them' '
+	wait_nodes_idle &&
 	cyc=$(pacer submit --parsable -w node1 -n 4 -m block:cyclic --wrap "sleep 300.${MARK}3") &&
+	test_when_finished "cancel_jobs $cyc" &&
 	wait_job_state $cyc RUNNING &&
 	packages_of $cyc node1 >pk &&
 	test_line_count = 4 pk &&
 	blk=$(pacer submit --parsable -w node2 -n 4 -m block:block --wrap "sleep 300.${MARK}3") &&
+	test_when_finished "cancel_jobs $blk" &&
 	wait_job_state $blk RUNNING &&
 	packages_of $blk node2 >pk &&
 	test_line_count = 2 pk &&
 	job_json $cyc | jq -r ".alloc[0].task_cpus[]" >tasks &&
 	test_line_count = 4 tasks &&
 	while read -r l; do package_of_pus node1 "$l" || return 1; done <tasks | sort -u >tpk &&
-	test_line_count = 4 tpk &&
-	pacer cancel $cyc $blk && wait_job_done $blk
+	test_line_count = 4 tpk
 '
 
 test_expect_success '--hint=multithread: 2 CPUs are the 2 threads of one core' '
+	wait_nodes_idle &&
 	id=$(pacer submit --parsable -w node1 -n 1 -c 2 --hint=multithread --wrap "sleep 300.${MARK}4") &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id RUNNING &&
 	test "$(job_json $id | jq -r ".alloc[0].cpus")" = 2 &&
-	test "$(cores_of $id node1)" = 1 &&
-	pacer cancel $id && wait_job_done $id
+	test "$(cores_of $id node1)" = 1
 '
 
 test_expect_success '--exclusive holds the whole node, and nothing else lands there' '
+	wait_nodes_idle &&
 	ex=$(pacer submit --parsable -w node1 -n 1 --exclusive --wrap "sleep 300.${MARK}5") &&
+	test_when_finished "cancel_jobs $ex" &&
 	wait_job_state $ex RUNNING &&
 	test "$(job_json $ex | jq -r ".alloc[0].cpus")" = 16 &&
 	test "$(job_json $ex | jq -r ".alloc[0].exclusive")" = true &&
 	small=$(pacer submit --parsable -C fast -n 1 --wrap "sleep 300.${MARK}5") &&
+	test_when_finished "cancel_jobs $small" &&
 	sleep 1 &&
 	test "$(job_state $small)" = PENDING &&
-	pacer cancel $ex &&
-	wait_job_state $small RUNNING &&
-	pacer cancel $small && wait_job_done $small
+	pacer cancel $ex && wait_job_done $ex &&
+	wait_job_state $small RUNNING
 '
 
+# gpu_job CPUS GPUS: a one-task job with that many CPUs and GPUs; prints its id.
+gpu_job() {
+	pacer submit --parsable -n 1 -c $1 --gpus-per-node=$2 --wrap "sleep 300.${MARK}6"
+}
+
 test_expect_success 'a GPU job lands on the GPU node, with a GPU next to its cores' '
-	id=$(pacer submit --parsable -n 1 -c 4 --gpus-per-node=1 --wrap "sleep 300.${MARK}6") &&
+	wait_nodes_idle &&
+	id=$(gpu_job 4 1) && test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id RUNNING &&
 	job_json $id >job.json &&
 	test "$(jq -r ".alloc[0].node" job.json)" = node3 &&
@@ -123,10 +150,13 @@ test_expect_success 'a GPU job lands on the GPU node, with a GPU next to its cor
 '
 
 test_expect_success 'two 2-GPU jobs of one package each take the other package and its GPUs' '
-	a=$(pacer submit --parsable -n 1 -c 22 --gpus-per-node=2 --wrap "sleep 300.${MARK}7") &&
+	wait_nodes_idle &&
+	id=$(gpu_job 4 1) && test_when_finished "cancel_jobs $id" &&
+	wait_job_state $id RUNNING &&
+	a=$(gpu_job 22 2) && test_when_finished "cancel_jobs $a" &&
 	wait_job_state $a RUNNING &&
 	pacer cancel $id && wait_job_done $id &&
-	b=$(pacer submit --parsable -n 1 -c 22 --gpus-per-node=2 --wrap "sleep 300.${MARK}7") &&
+	b=$(gpu_job 22 2) && test_when_finished "cancel_jobs $b" &&
 	wait_job_state $b RUNNING &&
 	for j in $a $b; do
 		packages_of $j node3 >pk-$j &&
@@ -135,18 +165,19 @@ test_expect_success 'two 2-GPU jobs of one package each take the other package a
 			"[.layout.gpus[] | select(.job == \$j) | .package] | unique[]" >gpk-$j &&
 		test_cmp pk-$j gpk-$j || return 1
 	done &&
-	test_must_fail cmp pk-$a pk-$b &&
-	pacer cancel $a $b && wait_job_done $b
+	test_must_fail cmp pk-$a pk-$b
 '
 
 test_expect_success 'features, node lists and exclusions choose the nodes' '
+	f= s= o= w= x= &&
+	test_when_finished "cancel_jobs \$f \$s \$o \$w \$x" &&
 	f=$(pacer submit --parsable -C "fast&ib" --wrap true) &&
 	s=$(pacer submit --parsable -C slow --wrap true) &&
 	o=$(pacer submit --parsable -C "slow|fast" -x node1,node2 --wrap true 2>err) ;
 	test -z "$o" && grep -i "never" err &&
 	w=$(pacer submit --parsable -w node2 --wrap true) &&
 	x=$(pacer submit --parsable -x node1,node3 --wrap true) &&
-	for j in $f $s $w $x; do wait_job_done $j || return 1; done &&
+	wait_jobs_done $f $s $w $x &&
 	test "$(job_json $f | jq -r ".alloc[0].node")" = node1 &&
 	test "$(job_json $s | jq -r ".alloc[0].node")" = node2 &&
 	test "$(job_json $w | jq -r ".alloc[0].node")" = node2 &&
@@ -167,14 +198,15 @@ test_expect_success 'jobs that could never fit are refused, saying why' '
 '
 
 test_expect_success 'the allocation survives a controller restart exactly' '
+	wait_nodes_idle &&
 	id=$(pacer submit --parsable -w node2 -n 3 -c 1 --wrap "sleep 300.${MARK}8") &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id RUNNING &&
 	node_json node2 | jq -c ".layout.cores" >before &&
 	kill_ctld &&
 	restart_ctld &&
 	node_json node2 | jq -c ".layout.cores" >after &&
-	test_cmp before after &&
-	pacer cancel $id && wait_job_done $id
+	test_cmp before after
 '
 
 test_expect_success 'a restarted controller knows node sizes before the nodes register' '
