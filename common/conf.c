@@ -27,6 +27,8 @@
 #define DEFAULT_NODE_PORT 6818
 #define CPUS_MAX          1048576
 #define GPUS_MAX          1024
+/* Nodes across all [nodes:GROUP] sections: as many as one hostlist may name. */
+#define NODES_MAX HOSTLIST_MAX
 
 enum kind { SECT_CLUSTER, SECT_NODES, SECT_PARTITION };
 
@@ -1138,28 +1140,51 @@ static int grow_nodes(struct parser *p, struct conf *c, size_t n)
 	return 0;
 }
 
-static int build_group(struct parser *p, struct conf *c, const struct section *s)
+/* Every group's names are expanded before any node is built: the total is
+ * capped, and a file past the cap fails after decoding the group that
+ * crosses it, not after building a million nodes first. */
+static int count_groups(struct parser *p, struct group *groups, size_t *ngroups)
 {
-	struct group g = { .s = s };
-	int ret = -1;
+	size_t total = 0;
+
+	for (size_t i = 0; i < p->nsects; i++) {
+		struct group *g = &groups[*ngroups];
+		const struct kv *kv;
+		size_t n;
+
+		if (p->sects[i].kind != SECT_NODES)
+			continue;
+		g->s = &p->sects[i];
+		(*ngroups)++;
+		if (group_names(p, g) < 0)
+			return -1;
+		n = hostlist_count(g->names);
+		if (n > NODES_MAX - total) {
+			kv = get(g->s, "names");
+			return fail(
+			    p, kv->line,
+			    "[%s] brings the cluster to %zu nodes (all [nodes:GROUP] sections "
+			    "together may define at most %d)",
+			    g->s->title, total + n, NODES_MAX);
+		}
+		total += n;
+	}
+	return 0;
+}
+
+static int build_group(struct parser *p, struct conf *c, struct group *g)
+{
 	size_t n;
 
-	if (group_names(p, &g) < 0 || group_addrs(p, &g) < 0 || group_ports(p, &g) < 0 ||
-	    group_resources(p, c, &g) < 0)
-		goto out;
-	n = hostlist_count(g.names);
+	if (group_addrs(p, g) < 0 || group_ports(p, g) < 0 || group_resources(p, c, g) < 0)
+		return -1;
+	n = hostlist_count(g->names);
 	if (grow_nodes(p, c, n) < 0)
-		goto out;
+		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (add_node(p, c, &g, i) < 0)
-			goto out;
-	ret = 0;
-out:
-	hostlist_destroy(g.names);
-	hostlist_destroy(g.addrs);
-	free(g.v6buf);
-	free(g.topology);
-	return ret;
+		if (add_node(p, c, g, i) < 0)
+			return -1;
+	return 0;
 }
 
 /* Node clashes: two nodes with one name, or with one address and port. */
@@ -1245,14 +1270,37 @@ static int check_clashes(struct parser *p, const struct conf *c)
 
 static int build_nodes(struct parser *p, struct conf *c)
 {
-	for (size_t i = 0; i < p->nsects; i++)
-		if (p->sects[i].kind == SECT_NODES && build_group(p, c, &p->sects[i]) < 0)
-			return -1;
-	if (c->nnodes == 0)
-		return fail(p, 0,
-			    "no [nodes:GROUP] section (add e.g. [nodes:compute] with "
-			    "names = node[01-04])");
-	return check_clashes(p, c);
+	struct group *groups = calloc(p->nsects ? p->nsects : 1, sizeof(*groups));
+	size_t ngroups = 0;
+	int ret = -1;
+
+	if (!groups)
+		return nomem(p);
+	if (count_groups(p, groups, &ngroups) < 0)
+		goto out;
+	for (size_t i = 0; i < ngroups; i++) {
+		if (build_group(p, c, &groups[i]) < 0)
+			goto out;
+		/* Its names are copied into the nodes: free them as we go. */
+		hostlist_destroy(groups[i].names);
+		groups[i].names = NULL;
+	}
+	if (c->nnodes == 0) {
+		fail(p, 0,
+		     "no [nodes:GROUP] section (add e.g. [nodes:compute] with "
+		     "names = node[01-04])");
+		goto out;
+	}
+	ret = check_clashes(p, c);
+out:
+	for (size_t i = 0; i < ngroups; i++) {
+		hostlist_destroy(groups[i].names);
+		hostlist_destroy(groups[i].addrs);
+		free(groups[i].v6buf);
+		free(groups[i].topology);
+	}
+	free(groups);
+	return ret;
 }
 
 /* ---- [partition:NAME] ---------------------------------------------------- */

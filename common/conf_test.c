@@ -530,6 +530,33 @@ static void test_node_errors(void **state)
 		   ":6: spool_dir must be an absolute path, not 'spool'");
 }
 
+/* Four groups of a million nodes each: the second one crosses the cap,
+ * which is checked before any node is built. */
+static void test_node_total_cap(void **state)
+{
+	const char *file = PACER_REPRODUCER_DIR "/slow-4-groups-of-1M-nodes.conf";
+	struct conf *c = NULL;
+	char err[1024] = "", want[1024];
+
+	(void)state;
+	snprintf(want, sizeof(want),
+		 "%s:7: [nodes:b] brings the cluster to 2000000 nodes (all [nodes:GROUP] "
+		 "sections together may define at most 1000000)",
+		 file);
+	errno = 0;
+	assert_int_equal(conf_load(file, &c, err, sizeof(err)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_null(c);
+	assert_string_equal(err, want);
+	/* Exactly the cap across groups is fine. */
+	c = load_ok(CLUSTER "[nodes:a]\nnames = a[0-499999]\n[nodes:b]\nnames = b[0-499999]\n");
+	assert_int_equal(c->nnodes, 1000000);
+	conf_destroy(c);
+	expect_err(CLUSTER "[nodes:a]\nnames = a[0-499999]\n[nodes:b]\nnames = b[0-500000]\n",
+		   ":7: [nodes:b] brings the cluster to 1000001 nodes (all [nodes:GROUP] "
+		   "sections together may define at most 1000000)");
+}
+
 static void test_node_clashes(void **state)
 {
 	(void)state;
@@ -826,6 +853,7 @@ int main(void)
 		cmocka_unit_test(test_cluster_errors),
 		cmocka_unit_test(test_duration_errors),
 		cmocka_unit_test(test_node_errors),
+		cmocka_unit_test(test_node_total_cap),
 		cmocka_unit_test(test_node_clashes),
 		cmocka_unit_test(test_partition_errors),
 		cmocka_unit_test(test_sched_keys),
