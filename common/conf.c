@@ -130,15 +130,16 @@ static void join(const char *const *list, size_t n, bool last_or, char *buf, siz
 					list[i]);
 }
 
+/* The keys of SECT, "a, b, c", into BUF. */
 static void key_names(enum conf_sect sect, char *buf, size_t size)
 {
 	const struct conf_section_def *d = &conf_sections[sect];
-	const char *names[64];
-	size_t n = d->nkeys < 64 ? d->nkeys : 64;
+	size_t len = 0;
 
-	for (size_t i = 0; i < n; i++)
-		names[i] = d->keys[i].name;
-	join(names, n, false, buf, size);
+	buf[0] = '\0';
+	for (size_t i = 0; i < d->nkeys && len < size; i++)
+		len +=
+		    (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "", d->keys[i].name);
 }
 
 /* Letters, digits, '-', '_' and '.': safe in host names, paths and CLIs. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_keys.h"
 #include "timefmt.h"
 
 static char dir[256];
@@ -275,6 +276,38 @@ static void test_defaults(void **state)
 	assert_false(conf_is_admin(c, "alice"));
 	assert_true(conf_is_admin(c, "root"));
 	conf_destroy(c);
+}
+
+/* Every default of the key tables, written in the file, is accepted: the
+ * documented default is a value the parser takes. */
+static void test_table_defaults(void **state)
+{
+	/* Each section with what it needs; the key goes at the end of its own. */
+	static const char *const minimal[CONF_NSECTS] = { CLUSTER, "[nodes:c]\nnames = n[1-2]\n",
+							  "[partition:p]\n" };
+	char text[1024];
+
+	(void)state;
+	for (int sect = 0; sect < CONF_NSECTS; sect++) {
+		for (size_t i = 0; i < conf_sections[sect].nkeys; i++) {
+			const struct conf_key *k = &conf_sections[sect].keys[i];
+			struct conf *c;
+			size_t n = 0;
+
+			if (!k->def)
+				continue;
+			for (int other = 0; other < CONF_NSECTS; other++) {
+				n += (size_t)snprintf(text + n, sizeof(text) - n, "%s",
+						      minimal[other]);
+				if (other == sect)
+					n += (size_t)snprintf(text + n, sizeof(text) - n,
+							      "%s = %s\n", k->name, k->def);
+			}
+			assert_true(n < sizeof(text));
+			c = load_ok(text);
+			conf_destroy(c);
+		}
+	}
 }
 
 static void test_first_partition_default(void **state)
@@ -844,6 +877,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good_file),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_table_defaults),
 		cmocka_unit_test(test_first_partition_default),
 		cmocka_unit_test(test_ipv6_and_shared_address),
 		cmocka_unit_test(test_open_errors),
