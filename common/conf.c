@@ -24,9 +24,6 @@
 #include "hostlist.h"
 #include "timefmt.h"
 
-/* Nodes across all [nodes:GROUP] sections: as many as one hostlist may name. */
-#define NODES_MAX HOSTLIST_MAX
-
 struct kv {
 	char *key;
 	char *value;
@@ -1072,7 +1069,7 @@ static int grow_nodes(struct parser *p, struct conf *c, size_t n)
  * crosses it, not after building a million nodes first. */
 static int count_groups(struct parser *p, struct group *groups, size_t *ngroups)
 {
-	size_t total = 0;
+	size_t total = 0, max = conf_key_find(CONF_SECT_NODES, "names")->max;
 
 	for (size_t i = 0; i < p->nsects; i++) {
 		struct group *g = &groups[*ngroups];
@@ -1086,13 +1083,13 @@ static int count_groups(struct parser *p, struct group *groups, size_t *ngroups)
 		if (group_names(p, g) < 0)
 			return -1;
 		n = hostlist_count(g->names);
-		if (n > NODES_MAX - total) {
+		if (n > max - total) {
 			kv = get(g->s, "names");
 			return fail(
 			    p, kv->line,
 			    "[%s] brings the cluster to %zu nodes (all [nodes:GROUP] sections "
-			    "together may define at most %d)",
-			    g->s->title, total + n, NODES_MAX);
+			    "together may define at most %zu)",
+			    g->s->title, total + n, max);
 		}
 		total += n;
 	}

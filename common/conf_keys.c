@@ -72,7 +72,8 @@ static const struct conf_key cluster_keys[] = {
 };
 
 static const struct conf_key nodes_keys[] = {
-	{ "names", CONF_HOSTLIST, NULL, "required", 0, 0, NULL, NO,
+	/* max: the nodes of all groups together. */
+	{ "names", CONF_HOSTLIST, NULL, "required", 1, HOSTLIST_MAX, NULL, NO,
 	  "The nodes' names; each in one group only, and at most " XSTR(
 	      HOSTLIST_MAX) " nodes in all groups together." },
 	{ "address", CONF_ADDRESS, NULL, "the node names", 0, 0, NULL, NO,

@@ -48,9 +48,11 @@ enum conf_type {
 struct conf_key {
 	const char *name;
 	enum conf_type type;
-	const char *def;            /* the default, written as in the file; NULL: see def_doc */
-	const char *def_doc;        /* the default in words when there is no value to write */
-	uint32_t min, max;          /* bounds of CONF_COUNT; CONF_SECONDS has min only */
+	const char *def;     /* the default, written as in the file; NULL: see def_doc */
+	const char *def_doc; /* the default in words when there is no value to write */
+	/* Bounds of CONF_COUNT; CONF_SECONDS has min only; the max of [nodes:]
+	 * names caps the nodes of all groups together. */
+	uint32_t min, max;
 	const char *const *choices; /* CONF_CHOICE: the accepted words, NULL-terminated */
 	size_t field;
 	const char *doc; /* one line for the documentation */
