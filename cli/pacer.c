@@ -31,10 +31,10 @@ static void usage(FILE *out)
 		fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
 	fputs("\n"
 	      "Options:\n"
-	      "  --conf FILE  the cluster's configuration (default: $PACER_CONF, then\n"
-	      "               " CONF_DEFAULT_PATH ")\n"
-	      "  --help       show this help\n"
-	      "  --version    show the version\n"
+	      "      --conf FILE  the cluster's configuration (default: $PACER_CONF, then\n"
+	      "                   " CONF_DEFAULT_PATH ")\n"
+	      "  -h, --help       show this help\n"
+	      "  -V, --version    show the version\n"
 	      "\n"
 	      "Run 'pacer COMMAND --help' for the options of a command.\n",
 	      out);

@@ -20,45 +20,9 @@
 
 #include <ini.h>
 
+#include "conf_keys.h"
 #include "hostlist.h"
 #include "timefmt.h"
-
-#define DEFAULT_SPOOL_DIR "/var/spool/pacer/%n"
-#define DEFAULT_NODE_PORT 6818
-#define CPUS_MAX          1048576
-#define GPUS_MAX          1024
-
-enum kind { SECT_CLUSTER, SECT_NODES, SECT_PARTITION };
-
-static const char *const cluster_keys[] = { "name",
-					    "controllers",
-					    "state_dir",
-					    "spool_dir",
-					    "munge_socket",
-					    "heartbeat_interval",
-					    "node_timeout",
-					    "min_job_age",
-					    "kill_wait",
-					    "snapshot_interval",
-					    "admins",
-					    "daemon_user",
-					    "select",
-					    "log_level",
-					    "confine",
-					    "priority_weight_age",
-					    "priority_weight_size",
-					    "priority_weight_partition",
-					    "priority_max_age",
-					    "backfill",
-					    "backfill_reservations",
-					    "backfill_window",
-					    "sched_max_jobs",
-					    NULL };
-static const char *const nodes_keys[] = { "names",     "address",  "port", "cpus",     "memory",
-					  "spool_dir", "topology", "gpus", "features", NULL };
-static const char *const partition_keys[] = { "nodes",       "default",      "default_time",
-					      "max_time",    "max_nodes",    "priority",
-					      "allow_users", "allow_groups", NULL };
 
 struct kv {
 	char *key;
@@ -67,7 +31,7 @@ struct kv {
 };
 
 struct section {
-	enum kind kind;
+	enum conf_sect kind;
 	char *title;       /* "cluster", "nodes:GROUP" or "partition:NAME" */
 	const char *label; /* GROUP or NAME, inside title */
 	int line;
@@ -149,20 +113,30 @@ static bool listed(const char *const *list, const char *s)
 	return false;
 }
 
-static const char *const *section_keys(enum kind kind)
+/* "a, b, c" (or "a, b or c" with LAST_OR) into BUF. */
+static void join(const char *const *list, size_t n, bool last_or, char *buf, size_t size)
 {
-	if (kind == SECT_CLUSTER)
-		return cluster_keys;
-	return kind == SECT_NODES ? nodes_keys : partition_keys;
-}
-
-static void join(const char *const *list, char *buf, size_t size)
-{
-	size_t n = 0;
+	size_t len = 0;
 
 	buf[0] = '\0';
-	for (; *list && n < size; list++)
-		n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "", *list);
+	for (size_t i = 0; i < n && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s",
+					i == 0                  ? ""
+					: last_or && i == n - 1 ? " or "
+								: ", ",
+					list[i]);
+}
+
+/* The keys of SECT, "a, b, c", into BUF. */
+static void key_names(enum conf_sect sect, char *buf, size_t size)
+{
+	const struct conf_section_def *d = &conf_sections[sect];
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < d->nkeys && len < size; i++)
+		len +=
+		    (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "", d->keys[i].name);
 }
 
 /* Letters, digits, '-', '_' and '.': safe in host names, paths and CLIs. */
@@ -187,7 +161,8 @@ static void trim(char **s, char **end)
 
 /* ---- reading ------------------------------------------------------------- */
 
-static const struct section *find_section(const struct parser *p, enum kind kind, const char *label)
+static const struct section *find_section(const struct parser *p, enum conf_sect kind,
+					  const char *label)
 {
 	for (size_t i = 0; i < p->nsects; i++) {
 		const struct section *s = &p->sects[i];
@@ -198,26 +173,26 @@ static const struct section *find_section(const struct parser *p, enum kind kind
 	return NULL;
 }
 
-static int kind_of(struct parser *p, const char *type, const char *label, enum kind *kind)
+static int kind_of(struct parser *p, const char *type, const char *label, enum conf_sect *kind)
 {
 	static const char *const valid = "(valid: [cluster], [nodes:GROUP], [partition:NAME])";
 
 	if (strcmp(type, "cluster") == 0 && !label) {
-		*kind = SECT_CLUSTER;
+		*kind = CONF_SECT_CLUSTER;
 		return 0;
 	}
 	if (strcmp(type, "nodes") == 0)
-		*kind = SECT_NODES;
+		*kind = CONF_SECT_NODES;
 	else if (strcmp(type, "partition") == 0)
-		*kind = SECT_PARTITION;
+		*kind = CONF_SECT_PARTITION;
 	else if (label)
 		return fail(p, p->lineno, "unknown section [%s:%s] %s", type, label, valid);
 	else
 		return fail(p, p->lineno, "unknown section [%s] %s", type, valid);
 	if (!label || !*label)
 		return fail(p, p->lineno, "[%s] needs a name after a colon, e.g. [%s]", type,
-			    *kind == SECT_NODES ? "nodes:compute" : "partition:batch");
-	if (*kind == SECT_PARTITION && !is_word(label))
+			    *kind == CONF_SECT_NODES ? "nodes:compute" : "partition:batch");
+	if (*kind == CONF_SECT_PARTITION && !is_word(label))
 		return fail(p, p->lineno,
 			    "bad partition name '%s' (use letters, digits, "
 			    "'-', '_' and '.')",
@@ -225,7 +200,7 @@ static int kind_of(struct parser *p, const char *type, const char *label, enum k
 	return 0;
 }
 
-static int add_section(struct parser *p, enum kind kind, const char *type, const char *label)
+static int add_section(struct parser *p, enum conf_sect kind, const char *type, const char *label)
 {
 	const struct section *old = find_section(p, kind, label);
 	struct section *s;
@@ -256,7 +231,7 @@ static void open_section(struct parser *p, char *line)
 {
 	char *end = strchr(line, ']'), *type = line + 1, *colon, *label = NULL;
 	const char *rest;
-	enum kind kind = SECT_CLUSTER;
+	enum conf_sect kind = CONF_SECT_CLUSTER;
 
 	p->in_section = false;
 	p->skipping = true;
@@ -366,8 +341,8 @@ static int check_key(struct parser *p, const char *key, const char *value)
 			    "[nodes:GROUP] or [partition:NAME])",
 			    key);
 	s = &p->sects[p->nsects - 1];
-	if (!listed(section_keys(s->kind), key)) {
-		join(section_keys(s->kind), valid, sizeof(valid));
+	if (!conf_key_find(s->kind, key)) {
+		key_names(s->kind, valid, sizeof(valid));
 		return fail(p, p->lineno, "unknown key '%s' in [%s] (valid: %s)", key, s->title,
 			    valid);
 	}
@@ -678,77 +653,7 @@ static void free_strs(char **v, size_t n)
 	free(v);
 }
 
-/* ---- [cluster] ----------------------------------------------------------- */
-
-static const struct {
-	const char *key;
-	uint32_t def, min;
-	size_t off;
-} cluster_durations[] = {
-	{ "heartbeat_interval", 5, 1, offsetof(struct conf, heartbeat_interval) },
-	{ "node_timeout", 30, 1, offsetof(struct conf, node_timeout) },
-	{ "min_job_age", 600, 0, offsetof(struct conf, min_job_age) },
-	{ "kill_wait", 30, 0, offsetof(struct conf, kill_wait) },
-};
-
-static const struct {
-	const char *key;
-	const char *def;
-	size_t off;
-} cluster_strings[] = {
-	{ "state_dir", "/var/lib/pacer", offsetof(struct conf, state_dir) },
-	{ "daemon_user", "root", offsetof(struct conf, daemon_user) },
-	{ "select", "topology", offsetof(struct conf, select) },
-	{ "log_level", "info", offsetof(struct conf, log_level) },
-	{ "confine", "auto", offsetof(struct conf, confine) },
-};
-
-/* The scheduler's knobs: whole numbers, and durations in Slurm's format. */
-static const struct {
-	const char *key;
-	uint32_t def, min;
-	size_t off;
-} cluster_counts[] = {
-	{ "priority_weight_age", 1000, 0, offsetof(struct conf, priority_weight_age) },
-	{ "priority_weight_size", 1000, 0, offsetof(struct conf, priority_weight_size) },
-	{ "priority_weight_partition", 10000, 0, offsetof(struct conf, priority_weight_partition) },
-	{ "backfill_reservations", 1, 1, offsetof(struct conf, backfill_reservations) },
-	{ "sched_max_jobs", 10000, 1, offsetof(struct conf, sched_max_jobs) },
-};
-
-static const struct {
-	const char *key;
-	uint32_t def;
-	size_t off;
-} cluster_times[] = {
-	{ "priority_max_age", 7 * 86400, offsetof(struct conf, priority_max_age) },
-	{ "backfill_window", 86400, offsetof(struct conf, backfill_window) },
-};
-
-static int cluster_numbers(struct parser *p, const struct section *s, struct conf *c)
-{
-	const struct kv *kv, *hb;
-
-	for (size_t i = 0; i < sizeof(cluster_durations) / sizeof(cluster_durations[0]); i++) {
-		uint32_t *field = (uint32_t *)((char *)c + cluster_durations[i].off);
-
-		*field = cluster_durations[i].def;
-		kv = get(s, cluster_durations[i].key);
-		if (kv && parse_seconds(p, kv, cluster_durations[i].min, field) < 0)
-			return -1;
-	}
-	if (c->node_timeout <= c->heartbeat_interval) {
-		kv = get(s, "node_timeout");
-		hb = get(s, "heartbeat_interval");
-		return fail(p, kv ? kv->line : hb->line,
-			    "node_timeout (%us) must be longer "
-			    "than heartbeat_interval (%us)",
-			    c->node_timeout, c->heartbeat_interval);
-	}
-	c->snapshot_interval = 10000;
-	kv = get(s, "snapshot_interval");
-	return kv ? parse_uint(p, kv, 1, UINT32_MAX, &c->snapshot_interval) : 0;
-}
+/* ---- keys the table alone describes ------------------------------------- */
 
 /* A duration of at least a second: UNLIMITED means nothing to a weight
  * or a planning window. */
@@ -765,66 +670,84 @@ static int parse_span(struct parser *p, const struct kv *kv, uint32_t *out)
 	return 0;
 }
 
-static int cluster_sched(struct parser *p, const struct section *s, struct conf *c)
+static int parse_choice(struct parser *p, const struct kv *kv, const char *const *choices)
 {
-	const struct kv *kv;
+	char words[256];
+	size_t n = 0;
 
-	for (size_t i = 0; i < sizeof(cluster_counts) / sizeof(cluster_counts[0]); i++) {
-		uint32_t *field = (uint32_t *)((char *)c + cluster_counts[i].off);
-
-		*field = cluster_counts[i].def;
-		kv = get(s, cluster_counts[i].key);
-		if (kv && parse_uint(p, kv, cluster_counts[i].min, UINT32_MAX, field) < 0)
-			return -1;
-	}
-	for (size_t i = 0; i < sizeof(cluster_times) / sizeof(cluster_times[0]); i++) {
-		uint32_t *field = (uint32_t *)((char *)c + cluster_times[i].off);
-
-		*field = cluster_times[i].def;
-		kv = get(s, cluster_times[i].key);
-		if (kv && parse_span(p, kv, field) < 0)
-			return -1;
-	}
-	c->backfill = true;
-	kv = get(s, "backfill");
-	return kv ? parse_bool(p, kv, &c->backfill) : 0;
+	if (listed(choices, kv->value))
+		return 0;
+	while (choices[n])
+		n++;
+	join(choices, n, true, words, sizeof(words));
+	return fail(p, kv->line, "bad %s '%s' (write %s)", kv->key, kv->value, words);
 }
 
-static int cluster_strings_set(struct parser *p, const struct section *s, struct conf *c)
+/* Set one field from KV by the type K says. */
+static int set_field(struct parser *p, const struct conf_key *k, const struct kv *kv, void *field)
 {
-	static const char *const levels[] = { "error", "warn", "info", "debug", NULL };
-	static const char *const confines[] = { "auto", "cgroup", "none", NULL };
-	const struct kv *kv;
+	switch (k->type) {
+	case CONF_SECONDS: return parse_seconds(p, kv, k->min, field);
+	case CONF_COUNT: return parse_uint(p, kv, k->min, k->max, field);
+	case CONF_SPAN: return parse_span(p, kv, field);
+	case CONF_BOOL: return parse_bool(p, kv, field);
+	case CONF_PATH:
+	case CONF_CHOICE:
+	case CONF_NAME:
+		if (k->type == CONF_PATH && check_abs_path(p, kv) < 0)
+			return -1;
+		if (k->type == CONF_CHOICE && parse_choice(p, kv, k->choices) < 0)
+			return -1;
+		*(char **)field = dup_str(p, kv->value);
+		return *(char **)field ? 0 : -1;
+	default: break;
+	}
+	/* A key of another type must have CONF_NO_FIELD in the table. */
+	return fail(p, kv->line, "%s cannot be set from the key table", kv->key);
+}
 
-	for (size_t i = 0; i < sizeof(cluster_strings) / sizeof(cluster_strings[0]); i++) {
-		char **field = (char **)((char *)c + cluster_strings[i].off);
+/* Every key of SECT that the table maps to a field of BASE (a struct conf or
+ * a struct conf_partition): its value from S, else its default.  A default
+ * goes through the same parser as a value, so what the documentation says
+ * is what the parser does. */
+static int set_fields(struct parser *p, enum conf_sect sect, const struct section *s, void *base)
+{
+	const struct conf_section_def *d = &conf_sections[sect];
 
-		kv = get(s, cluster_strings[i].key);
-		*field = dup_str(p, kv ? kv->value : cluster_strings[i].def);
-		if (!*field)
+	for (size_t i = 0; i < d->nkeys; i++) {
+		const struct conf_key *k = &d->keys[i];
+		const struct kv *kv = s ? get(s, k->name) : NULL;
+		struct kv def = { (char *)k->name, (char *)k->def, 0 };
+
+		if (k->field == CONF_NO_FIELD || (!kv && !k->def))
+			continue;
+		if (set_field(p, k, kv ? kv : &def, (char *)base + k->field) < 0)
 			return -1;
 	}
-	kv = get(s, "state_dir");
-	if (kv && check_abs_path(p, kv) < 0)
-		return -1;
-	kv = get(s, "log_level");
-	if (kv && !listed(levels, kv->value))
-		return fail(p, kv->line, "bad log_level '%s' (write error, warn, info or debug)",
-			    kv->value);
-	kv = get(s, "confine");
-	if (kv && !listed(confines, kv->value))
-		return fail(p, kv->line, "bad confine '%s' (write auto, cgroup or none)",
-			    kv->value);
-	kv = get(s, "munge_socket");
-	if (kv && (check_abs_path(p, kv) < 0 || !(c->munge_socket = dup_str(p, kv->value))))
-		return -1;
+	return 0;
+}
+
+/* ---- [cluster] ----------------------------------------------------------- */
+
+static int cluster_checks(struct parser *p, const struct section *s, const struct conf *c)
+{
+	const struct kv *kv, *hb;
+
+	if (c->node_timeout <= c->heartbeat_interval) {
+		kv = get(s, "node_timeout");
+		hb = get(s, "heartbeat_interval");
+		return fail(p, kv ? kv->line : hb->line,
+			    "node_timeout (%us) must be longer "
+			    "than heartbeat_interval (%us)",
+			    c->node_timeout, c->heartbeat_interval);
+	}
 	p->spool = get(s, "spool_dir");
 	return p->spool ? check_spool(p, p->spool) : 0;
 }
 
 static int build_cluster(struct parser *p, struct conf *c)
 {
-	const struct section *s = find_section(p, SECT_CLUSTER, NULL);
+	const struct section *s = find_section(p, CONF_SECT_CLUSTER, NULL);
 	const struct kv *kv;
 
 	if (!s)
@@ -853,9 +776,9 @@ static int build_cluster(struct parser *p, struct conf *c)
 	if (kv && each_item(p, &(struct names){ &c->admins, &c->nadmins, "admin", "user names" },
 			    kv, add_name) < 0)
 		return -1;
-	if (cluster_numbers(p, s, c) < 0 || cluster_sched(p, s, c) < 0)
+	if (set_fields(p, CONF_SECT_CLUSTER, s, c) < 0)
 		return -1;
-	return cluster_strings_set(p, s, c);
+	return cluster_checks(p, s, c);
 }
 
 /* ---- [nodes:GROUP] ------------------------------------------------------- */
@@ -972,9 +895,8 @@ static int group_ports(struct parser *p, struct group *g)
 	uint16_t last = 0;
 	char *end;
 
-	g->port = DEFAULT_NODE_PORT;
 	if (!kv)
-		return 0;
+		return parse_port(conf_key_find(CONF_SECT_NODES, "port")->def, &g->port, &end);
 	g->addr_line = kv->line;
 	if (parse_port(kv->value, &g->port, &end) < 0 ||
 	    (*end && (*end != '-' || parse_port(end + 1, &last, &end) < 0 || *end)))
@@ -1062,9 +984,11 @@ static int add_feature(struct parser *p, void *arg, const struct kv *kv, char *i
 
 static int group_resources(struct parser *p, struct conf *c, struct group *g)
 {
+	const struct conf_key *cpus = conf_key_find(CONF_SECT_NODES, "cpus");
+	const struct conf_key *gpus = conf_key_find(CONF_SECT_NODES, "gpus");
 	const struct kv *kv = get(g->s, "cpus");
 
-	if (kv && parse_uint(p, kv, 1, CPUS_MAX, &g->cpus) < 0)
+	if (kv && parse_uint(p, kv, cpus->min, cpus->max, &g->cpus) < 0)
 		return -1;
 	kv = get(g->s, "memory");
 	if (kv && conf_parse_mem(kv->value, &g->mem_mb) < 0)
@@ -1077,7 +1001,7 @@ static int group_resources(struct parser *p, struct conf *c, struct group *g)
 			    "memory must be above 0 (remove the key to use what "
 			    "the node reports)");
 	kv = get(g->s, "gpus");
-	if (kv && parse_uint(p, kv, 0, GPUS_MAX, &g->gpus) < 0)
+	if (kv && parse_uint(p, kv, gpus->min, gpus->max, &g->gpus) < 0)
 		return -1;
 	kv = get(g->s, "features");
 	if (kv && each_item(p, &(struct features){ c, &g->feature_mask }, kv, add_feature) < 0)
@@ -1112,7 +1036,9 @@ static int add_node(struct parser *p, struct conf *c, const struct group *g, siz
 	c->nnodes++;
 	node->name = dup_str(p, name);
 	node->address = dup_str(p, addr);
-	node->spool_dir = expand_spool(p, g->spool ? g->spool->value : DEFAULT_SPOOL_DIR, name);
+	node->spool_dir = expand_spool(
+	    p, g->spool ? g->spool->value : conf_key_find(CONF_SECT_CLUSTER, "spool_dir")->def,
+	    name);
 	if (g->topology)
 		node->topology = dup_str(p, g->topology);
 	return node->name && node->address && node->spool_dir && (node->topology || !g->topology)
@@ -1138,28 +1064,51 @@ static int grow_nodes(struct parser *p, struct conf *c, size_t n)
 	return 0;
 }
 
-static int build_group(struct parser *p, struct conf *c, const struct section *s)
+/* Every group's names are expanded before any node is built: the total is
+ * capped, and a file past the cap fails after decoding the group that
+ * crosses it, not after building a million nodes first. */
+static int count_groups(struct parser *p, struct group *groups, size_t *ngroups)
 {
-	struct group g = { .s = s };
-	int ret = -1;
+	size_t total = 0, max = conf_key_find(CONF_SECT_NODES, "names")->max;
+
+	for (size_t i = 0; i < p->nsects; i++) {
+		struct group *g = &groups[*ngroups];
+		const struct kv *kv;
+		size_t n;
+
+		if (p->sects[i].kind != CONF_SECT_NODES)
+			continue;
+		g->s = &p->sects[i];
+		(*ngroups)++;
+		if (group_names(p, g) < 0)
+			return -1;
+		n = hostlist_count(g->names);
+		if (n > max - total) {
+			kv = get(g->s, "names");
+			return fail(
+			    p, kv->line,
+			    "[%s] brings the cluster to %zu nodes (all [nodes:GROUP] sections "
+			    "together may define at most %zu)",
+			    g->s->title, total + n, max);
+		}
+		total += n;
+	}
+	return 0;
+}
+
+static int build_group(struct parser *p, struct conf *c, struct group *g)
+{
 	size_t n;
 
-	if (group_names(p, &g) < 0 || group_addrs(p, &g) < 0 || group_ports(p, &g) < 0 ||
-	    group_resources(p, c, &g) < 0)
-		goto out;
-	n = hostlist_count(g.names);
+	if (group_addrs(p, g) < 0 || group_ports(p, g) < 0 || group_resources(p, c, g) < 0)
+		return -1;
+	n = hostlist_count(g->names);
 	if (grow_nodes(p, c, n) < 0)
-		goto out;
+		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (add_node(p, c, &g, i) < 0)
-			goto out;
-	ret = 0;
-out:
-	hostlist_destroy(g.names);
-	hostlist_destroy(g.addrs);
-	free(g.v6buf);
-	free(g.topology);
-	return ret;
+		if (add_node(p, c, g, i) < 0)
+			return -1;
+	return 0;
 }
 
 /* Node clashes: two nodes with one name, or with one address and port. */
@@ -1245,14 +1194,37 @@ static int check_clashes(struct parser *p, const struct conf *c)
 
 static int build_nodes(struct parser *p, struct conf *c)
 {
-	for (size_t i = 0; i < p->nsects; i++)
-		if (p->sects[i].kind == SECT_NODES && build_group(p, c, &p->sects[i]) < 0)
-			return -1;
-	if (c->nnodes == 0)
-		return fail(p, 0,
-			    "no [nodes:GROUP] section (add e.g. [nodes:compute] with "
-			    "names = node[01-04])");
-	return check_clashes(p, c);
+	struct group *groups = calloc(p->nsects ? p->nsects : 1, sizeof(*groups));
+	size_t ngroups = 0;
+	int ret = -1;
+
+	if (!groups)
+		return nomem(p);
+	if (count_groups(p, groups, &ngroups) < 0)
+		goto out;
+	for (size_t i = 0; i < ngroups; i++) {
+		if (build_group(p, c, &groups[i]) < 0)
+			goto out;
+		/* Its names are copied into the nodes: free them as we go. */
+		hostlist_destroy(groups[i].names);
+		groups[i].names = NULL;
+	}
+	if (c->nnodes == 0) {
+		fail(p, 0,
+		     "no [nodes:GROUP] section (add e.g. [nodes:compute] with "
+		     "names = node[01-04])");
+		goto out;
+	}
+	ret = check_clashes(p, c);
+out:
+	for (size_t i = 0; i < ngroups; i++) {
+		hostlist_destroy(groups[i].names);
+		hostlist_destroy(groups[i].addrs);
+		free(groups[i].v6buf);
+		free(groups[i].topology);
+	}
+	free(groups);
+	return ret;
 }
 
 /* ---- [partition:NAME] ---------------------------------------------------- */
@@ -1329,17 +1301,19 @@ out:
 static int part_time(struct parser *p, const struct section *s, const char *key, uint32_t *out)
 {
 	const struct kv *kv = get(s, key);
+	const char *def = conf_key_find(CONF_SECT_PARTITION, key)->def;
 	char why[256];
 
-	*out = TIMEFMT_UNLIMITED;
-	if (kv && timefmt_parse_duration(kv->value, out, why, sizeof(why)) < 0)
-		return fail(p, kv->line, "%s: %s", key, why);
+	/* default_time has no default of its own: max_time's, see below. */
+	if (!kv && !def)
+		return 0;
+	if (timefmt_parse_duration(kv ? kv->value : def, out, why, sizeof(why)) < 0)
+		return fail(p, kv ? kv->line : 0, "%s: %s", key, why);
 	return 0;
 }
 
 static int part_limits(struct parser *p, const struct section *s, struct conf_partition *part)
 {
-	const struct kv *kv;
 	char dt[32], mt[32];
 
 	if (part_time(p, s, "default_time", &part->default_time) < 0 ||
@@ -1356,14 +1330,7 @@ static int part_limits(struct parser *p, const struct section *s, struct conf_pa
 			    "max_time %s",
 			    dt, mt);
 	}
-	kv = get(s, "max_nodes");
-	if (kv && parse_uint(p, kv, 0, HOSTLIST_MAX, &part->max_nodes) < 0)
-		return -1;
-	kv = get(s, "priority");
-	if (kv && parse_uint(p, kv, 0, UINT32_MAX, &part->priority) < 0)
-		return -1;
-	kv = get(s, "default");
-	return kv ? parse_bool(p, kv, &part->is_default) : 0;
+	return set_fields(p, CONF_SECT_PARTITION, s, part);
 }
 
 static int part_access(struct parser *p, const struct section *s, struct conf_partition *part)
@@ -1408,7 +1375,7 @@ static int pick_default(struct parser *p, struct conf *c)
 		if (!part->is_default)
 			continue;
 		if (first) {
-			s = find_section(p, SECT_PARTITION, part->name);
+			s = find_section(p, CONF_SECT_PARTITION, part->name);
 			return fail(p, get(s, "default")->line,
 				    "partitions %s and %s both say "
 				    "default = yes (only one may)",
@@ -1426,7 +1393,7 @@ static int build_partitions(struct parser *p, struct conf *c)
 	size_t n = 0;
 
 	for (size_t i = 0; i < p->nsects; i++)
-		n += p->sects[i].kind == SECT_PARTITION;
+		n += p->sects[i].kind == CONF_SECT_PARTITION;
 	c->partitions = calloc(n ? n : 1, sizeof(*c->partitions));
 	if (!c->partitions)
 		return nomem(p);
@@ -1439,7 +1406,8 @@ static int build_partitions(struct parser *p, struct conf *c)
 		return part->name ? all_nodes(p, c, part) : -1;
 	}
 	for (size_t i = 0; i < p->nsects; i++)
-		if (p->sects[i].kind == SECT_PARTITION && build_partition(p, c, &p->sects[i]) < 0)
+		if (p->sects[i].kind == CONF_SECT_PARTITION &&
+		    build_partition(p, c, &p->sects[i]) < 0)
 			return -1;
 	return pick_default(p, c);
 }

@@ -1,26 +1,13 @@
 /* conf.h - pacer.conf, the one configuration file of a cluster.
  *
  * An INI file (parsed with inih) shared by the controller, every node daemon
- * and the CLI.  Sections:
+ * and the CLI, with the sections [cluster], [nodes:GROUP] (names is a
+ * hostlist) and [partition:NAME].  Their keys, with types, defaults and
+ * bounds, are the tables of conf_keys.h: the parser accepts exactly those.
  *
- *   [cluster]            name, controllers, state_dir, spool_dir, munge_socket,
- *                        heartbeat_interval, node_timeout, min_job_age,
- *                        kill_wait, admins, daemon_user, select, log_level,
- *                        snapshot_interval, confine, and the scheduler's
- *                        priority_weight_age, priority_weight_size,
- *                        priority_weight_partition, priority_max_age,
- *                        backfill, backfill_reservations, backfill_window,
- *                        sched_max_jobs
- *   [nodes:GROUP]        names (hostlist), address (one, or a hostlist as
- *                        long as names), port (one, or a range as long as
- *                        names), cpus, memory, spool_dir, topology, gpus,
- *                        features
- *   [partition:NAME]     nodes (hostlist, default all), default (yes/no),
- *                        default_time, max_time, max_nodes, priority,
- *                        allow_users, allow_groups
- *
- * See docs/configuration.md for every key.  The file is found through
- * --conf, then $PACER_CONF, then /etc/pacer/pacer.conf (conf_path()).
+ * See docs/configuration.md and pacer.conf(5) for every key.  The file is
+ * found through --conf, then $PACER_CONF, then /etc/pacer/pacer.conf
+ * (conf_path()).
  */
 #ifndef PACER_CONF_H
 #define PACER_CONF_H

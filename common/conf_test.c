@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_keys.h"
 #include "timefmt.h"
 
 static char dir[256];
@@ -277,6 +278,38 @@ static void test_defaults(void **state)
 	conf_destroy(c);
 }
 
+/* Every default of the key tables, written in the file, is accepted: the
+ * documented default is a value the parser takes. */
+static void test_table_defaults(void **state)
+{
+	/* Each section with what it needs; the key goes at the end of its own. */
+	static const char *const minimal[CONF_NSECTS] = { CLUSTER, "[nodes:c]\nnames = n[1-2]\n",
+							  "[partition:p]\n" };
+	char text[1024];
+
+	(void)state;
+	for (int sect = 0; sect < CONF_NSECTS; sect++) {
+		for (size_t i = 0; i < conf_sections[sect].nkeys; i++) {
+			const struct conf_key *k = &conf_sections[sect].keys[i];
+			struct conf *c;
+			size_t n = 0;
+
+			if (!k->def)
+				continue;
+			for (int other = 0; other < CONF_NSECTS; other++) {
+				n += (size_t)snprintf(text + n, sizeof(text) - n, "%s",
+						      minimal[other]);
+				if (other == sect)
+					n += (size_t)snprintf(text + n, sizeof(text) - n,
+							      "%s = %s\n", k->name, k->def);
+			}
+			assert_true(n < sizeof(text));
+			c = load_ok(text);
+			conf_destroy(c);
+		}
+	}
+}
+
 static void test_first_partition_default(void **state)
 {
 	struct conf *c;
@@ -528,6 +561,33 @@ static void test_node_errors(void **state)
 		   ":6: memory must be above 0 (remove the key to use what the node reports)");
 	expect_err(CLUSTER NODES "spool_dir = spool\n",
 		   ":6: spool_dir must be an absolute path, not 'spool'");
+}
+
+/* Four groups of a million nodes each: the second one crosses the cap,
+ * which is checked before any node is built. */
+static void test_node_total_cap(void **state)
+{
+	const char *file = PACER_REPRODUCER_DIR "/slow-4-groups-of-1M-nodes.conf";
+	struct conf *c = NULL;
+	char err[1024] = "", want[1024];
+
+	(void)state;
+	snprintf(want, sizeof(want),
+		 "%s:7: [nodes:b] brings the cluster to 2000000 nodes (all [nodes:GROUP] "
+		 "sections together may define at most 1000000)",
+		 file);
+	errno = 0;
+	assert_int_equal(conf_load(file, &c, err, sizeof(err)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_null(c);
+	assert_string_equal(err, want);
+	/* Exactly the cap across groups is fine. */
+	c = load_ok(CLUSTER "[nodes:a]\nnames = a[0-499999]\n[nodes:b]\nnames = b[0-499999]\n");
+	assert_int_equal(c->nnodes, 1000000);
+	conf_destroy(c);
+	expect_err(CLUSTER "[nodes:a]\nnames = a[0-499999]\n[nodes:b]\nnames = b[0-500000]\n",
+		   ":7: [nodes:b] brings the cluster to 1000001 nodes (all [nodes:GROUP] "
+		   "sections together may define at most 1000000)");
 }
 
 static void test_node_clashes(void **state)
@@ -817,6 +877,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good_file),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_table_defaults),
 		cmocka_unit_test(test_first_partition_default),
 		cmocka_unit_test(test_ipv6_and_shared_address),
 		cmocka_unit_test(test_open_errors),
@@ -826,6 +887,7 @@ int main(void)
 		cmocka_unit_test(test_cluster_errors),
 		cmocka_unit_test(test_duration_errors),
 		cmocka_unit_test(test_node_errors),
+		cmocka_unit_test(test_node_total_cap),
 		cmocka_unit_test(test_node_clashes),
 		cmocka_unit_test(test_partition_errors),
 		cmocka_unit_test(test_sched_keys),
