@@ -143,7 +143,7 @@ int main(int argc, char **argv)
 	log_init("sched_bench", LOG_ERR);
 	ctld.select = select_find(ctld.conf->select);
 	ctld.base = event_base_new();
-	if (!ctld.select || !ctld.base || node_table_init() < 0 || state_recover() < 0 ||
+	if (!ctld.select || !ctld.base || node_table_init() < 0 || state_recover(false) < 0 ||
 	    sched_init() < 0) {
 		fprintf(stderr, "sched_bench: cannot set up the controller: %s\n", strerror(errno));
 		return 1;

@@ -21,7 +21,9 @@ static const char diag_usage[] =
     "How the controller is doing, as sdiag shows it: since when it runs, its\n"
     "epoch, jobs and nodes, and the scheduler's passes (how many, how long the\n"
     "last and the longest took, the mean, jobs looked at and reservations made\n"
-    "by the last one, jobs started).  See docs/scheduling.md.\n"
+    "by the last one, jobs started), and the journal records it skipped at\n"
+    "start because they could not be decoded (docs/journal.md).  See\n"
+    "docs/scheduling.md.\n"
     "\n"
     "      --json             every figure as JSON\n"
     "      --help             show this help\n";
@@ -52,6 +54,21 @@ static void print_json(const Pacer__DiagReply *r)
 	json_member_uint_or_null(&j, "last_jobs", r->sched_last_jobs, ran);
 	json_member_uint_or_null(&j, "last_reservations", r->sched_last_reservations, ran);
 	json_object_end(&j);
+	json_key(&j, "journal");
+	json_object_begin(&j);
+	json_member_uint(&j, "skipped_records", r->n_skipped_records);
+	json_key(&j, "skipped");
+	json_array_begin(&j);
+	for (size_t i = 0; i < r->n_skipped_records; i++) {
+		const Pacer__SkippedRecord *s = r->skipped_records[i];
+		json_object_begin(&j);
+		json_member_string(&j, "file", s->file);
+		json_member_uint(&j, "offset", s->offset);
+		json_member_uint(&j, "after_seq", s->after_seq);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_object_end(&j);
 	json_object_end(&j);
 }
 
@@ -72,6 +89,14 @@ static void print_text(const Pacer__DiagReply *r)
 	       r->sched_last_ms, r->sched_last_jobs, r->sched_last_reservations);
 	printf("   longest %" PRIu64 " ms, mean %" PRIu64 " ms\n", r->sched_max_ms,
 	       r->sched_passes ? r->sched_total_ms / r->sched_passes : 0);
+	if (r->n_skipped_records == 0)
+		return;
+	printf("Journal:    %zu record%s skipped at start (pacerctld --skip-bad-records)\n",
+	       r->n_skipped_records, r->n_skipped_records == 1 ? "" : "s");
+	for (size_t i = 0; i < r->n_skipped_records; i++)
+		printf("   after seq %" PRIu64 ": offset %" PRIu64 " of %s\n",
+		       r->skipped_records[i]->after_seq, r->skipped_records[i]->offset,
+		       r->skipped_records[i]->file);
 }
 
 int cmd_diag(struct cli *cli, int argc, char **argv)

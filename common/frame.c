@@ -43,6 +43,56 @@ int frame_length(const uint8_t hdr[FRAME_HEADER], size_t max, uint32_t *len)
 	return 0;
 }
 
+static void release(ProtobufCAllocator *allocator, void *p)
+{
+	if (!p)
+		return;
+	if (allocator)
+		allocator->free(allocator->allocator_data, p);
+	else
+		free(p); /* protobuf-c's default allocator is malloc's */
+}
+
+size_t frame_strip_unknown(ProtobufCMessage *msg, ProtobufCAllocator *allocator)
+{
+	if (!msg)
+		return 0;
+	const ProtobufCMessageDescriptor *d = msg->descriptor;
+	uint8_t *base = (uint8_t *)msg;
+	size_t dropped = msg->n_unknown_fields;
+	for (unsigned f = 0; f < d->n_fields; f++) {
+		const ProtobufCFieldDescriptor *fd = &d->fields[f];
+		if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+			uint32_t set; /* the oneof's case: the field number it holds */
+			memcpy(&set, base + fd->quantifier_offset, sizeof(set));
+			if (set != fd->id)
+				continue;
+		}
+		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n;
+			ProtobufCMessage **v;
+			memcpy(&n, base + fd->quantifier_offset, sizeof(n));
+			memcpy(&v, base + fd->offset, sizeof(v));
+			for (size_t i = 0; i < n && v; i++)
+				dropped += frame_strip_unknown(v[i], allocator);
+		} else {
+			ProtobufCMessage *sub;
+			memcpy(&sub, base + fd->offset, sizeof(sub));
+			if (sub != fd->default_value)
+				dropped += frame_strip_unknown(sub, allocator);
+		}
+	}
+	for (unsigned i = 0; i < msg->n_unknown_fields; i++)
+		release(allocator, msg->unknown_fields[i].data);
+	if (msg->unknown_fields)
+		release(allocator, msg->unknown_fields);
+	msg->unknown_fields = NULL;
+	msg->n_unknown_fields = 0;
+	return dropped;
+}
+
 Pacer__Msg *frame_unpack(const uint8_t *body, size_t len)
 {
 	Pacer__Msg *msg = pacer__msg__unpack(NULL, len, body);
@@ -57,6 +107,7 @@ Pacer__Msg *frame_unpack(const uint8_t *body, size_t len)
 		errno = EPROTO;
 		return NULL;
 	}
+	frame_strip_unknown(&msg->base, NULL);
 	return msg;
 }
 

@@ -34,8 +34,23 @@ int frame_length(const uint8_t hdr[FRAME_HEADER], size_t max, uint32_t *len);
 
 /* Unpack a body.  The Msg (free with pacer__msg__free_unpacked(msg, NULL)),
  * or NULL with errno: EBADMSG when it is not a valid Msg, EPROTO on a
- * version mismatch or an unknown body type. */
+ * version mismatch or an unknown body type.
+ *
+ * The Msg comes back with no unknown field at any depth (see
+ * frame_strip_unknown): what a peer sent beyond the fields this build knows
+ * never reaches a daemon's state or its journal. */
 Pacer__Msg *frame_unpack(const uint8_t *body, size_t len);
+
+/* Drop the unknown fields of MSG and of every message inside it (message
+ * fields, repeated message fields, the member a oneof holds), freed with
+ * ALLOCATOR, the one MSG was unpacked with (NULL: protobuf-c's default).
+ * Returns how many were dropped.  MSG's free_unpacked frees the rest as
+ * before.  protobuf-c keeps an unknown field as it read it and packs it
+ * back from its own reading, which may not decode again (a field number 0
+ * written in two bytes comes back as one byte, which unpack refuses), so no
+ * such field may ever be stored.  Pacer's schema is not recursive: the depth
+ * is bounded. */
+size_t frame_strip_unknown(ProtobufCMessage *msg, ProtobufCAllocator *allocator);
 
 /* A one-word name for a body type, for logs ("submit", "heartbeat"). */
 const char *frame_type_name(Pacer__Msg__BodyCase type);

@@ -64,7 +64,8 @@ struct journal {
 	int notify_fd;
 	uint64_t gen; /* loop's view: where new records go */
 	bool started;
-	uint64_t dropped; /* bytes of records recovery could not use */
+	uint64_t dropped;   /* bytes of records recovery could not use */
+	uint64_t set_aside; /* records the caller set aside at recovery */
 	pthread_t thread;
 
 	/* Owned by the writer thread once started. */
@@ -408,9 +409,11 @@ static bool all_zero(const uint8_t *p, size_t len)
 	return true;
 }
 
-/* Walk the records of a journal body from *OFF, handing each to FN. */
+/* Walk the records of a journal body from *OFF, handing each to FN (at
+ * POS, whose offset is set here); *ASIDE counts those FN set aside. */
 static enum stop walk_records(const uint8_t *m, size_t size, size_t *off, journal_load_fn fn,
-			      void *arg, uint64_t *count, const char **why)
+			      void *arg, struct journal_pos *pos, uint64_t *count, uint64_t *aside,
+			      const char **why)
 {
 	while (*off < size) {
 		size_t left = size - *off;
@@ -435,10 +438,15 @@ static enum stop walk_records(const uint8_t *m, size_t size, size_t *off, journa
 			*why = "CRC mismatch";
 			return STOP_CORRUPT;
 		}
-		if (fn && fn(p + FRAME_LEN, len, arg) < 0)
+		pos->offset = *off;
+		int rc = fn ? fn(p + FRAME_LEN, len, pos, arg) : 0;
+		if (rc < 0)
 			return STOP_ABORT;
+		if (rc == JOURNAL_SET_ASIDE)
+			(*aside)++;
+		else
+			(*count)++;
 		*off += FRAME_LEN + len;
-		(*count)++;
 	}
 	return STOP_END;
 }
@@ -446,17 +454,22 @@ static enum stop walk_records(const uint8_t *m, size_t size, size_t *off, journa
 static int replay_journal(struct journal *j, uint64_t gen, journal_load_fn fn, void *arg,
 			  uint64_t *count)
 {
-	char name[NAME_LEN];
+	char name[NAME_LEN], *path = NULL;
 	const uint8_t *m;
 	size_t size, off = 0;
 	const char *why = NULL;
+	uint64_t aside = 0;
 	enum stop st;
 	int saved;
 
 	gen_name(name, sizeof(name), KIND_JOURNAL, gen);
+	if (asprintf(&path, "%s/%s", j->dir, name) < 0)
+		return -1;
+	struct journal_pos pos = { .file = path };
 	if (map_file(j->dirfd, name, &m, &size) < 0) {
 		saved = errno;
-		log_err("journal: %s/%s: %s", j->dir, name, strerror(saved));
+		log_err("journal: %s: %s", path, strerror(saved));
+		free(path);
 		errno = saved;
 		return -1;
 	}
@@ -471,28 +484,33 @@ static int replay_journal(struct journal *j, uint64_t gen, journal_load_fn fn, v
 		why = "bad magic";
 	} else {
 		off = MAGIC_LEN;
-		st = walk_records(m, size, &off, fn, arg, count, &why);
+		st = walk_records(m, size, &off, fn, arg, &pos, count, &aside, &why);
 	}
 	if (st == STOP_ABORT) {
 		saved = errno ? errno : ECANCELED;
-		unmap_file(m, size);
-		errno = saved;
-		return -1;
+		goto failed;
 	}
+	j->set_aside += aside;
 	if (st != STOP_END) {
 		j->dropped += size - off;
-		log_warn("journal: %s/%s: %s at offset %zu: dropping %zu bytes%s", j->dir, name,
-			 why, off, size - off,
-			 st == STOP_CORRUPT ? " (file kept as .damaged)" : "");
-		if (st == STOP_CORRUPT && save_damaged(j, name, m, size) < 0) {
-			saved = errno;
-			unmap_file(m, size);
-			errno = saved;
-			return -1;
-		}
+		log_warn("journal: %s: %s at offset %zu: dropping %zu bytes%s", path, why, off,
+			 size - off, st == STOP_CORRUPT ? " (file kept as .damaged)" : "");
+	}
+	if (aside)
+		log_warn("journal: %s: %" PRIu64 " record%s set aside (file kept as .damaged)",
+			 path, aside, aside == 1 ? "" : "s");
+	if ((st == STOP_CORRUPT || aside) && save_damaged(j, name, m, size) < 0) {
+		saved = errno;
+		goto failed;
 	}
 	unmap_file(m, size);
+	free(path);
 	return 0;
+failed:
+	unmap_file(m, size);
+	free(path);
+	errno = saved;
+	return -1;
 }
 
 /* 1 if snapshot GEN checked and was handed to FN, 0 if it is bad (logged
@@ -523,10 +541,21 @@ static int load_snapshot(struct journal *j, uint64_t gen, journal_load_fn fn, vo
 		log_warn("journal: %s/%s: %s, snapshot ignored (file kept as .damaged)", j->dir,
 			 name, why);
 		rc = save_damaged(j, name, m, size) < 0 ? -1 : 0;
-	} else if (fn && fn(m + MAGIC_LEN + FRAME_LEN, len, arg) < 0) {
-		if (!errno)
-			errno = ECANCELED;
-		rc = -1;
+	} else if (fn) {
+		char *path = NULL;
+		if (asprintf(&path, "%s/%s", j->dir, name) < 0) {
+			rc = -1;
+		} else {
+			struct journal_pos pos = { .file = path, .offset = MAGIC_LEN };
+			errno = 0;
+			/* Only a record may be set aside: anything else aborts. */
+			if (fn(m + MAGIC_LEN + FRAME_LEN, len, &pos, arg) != 0) {
+				if (!errno)
+					errno = ECANCELED;
+				rc = -1;
+			}
+			free(path);
+		}
 	}
 	saved = errno;
 	unmap_file(m, size);
@@ -1134,4 +1163,9 @@ int journal_close(struct journal *j)
 uint64_t journal_dropped(const struct journal *j)
 {
 	return j->dropped;
+}
+
+uint64_t journal_set_aside(const struct journal *j)
+{
+	return j->set_aside;
 }

@@ -11,7 +11,8 @@
  * journal of that generation and later, in order.  A record cut short or
  * failing its CRC ends the replay of its file: it was never acknowledged
  * (acknowledgements wait for durability), so it is dropped with a log line.
- * A file where that happened is kept as <name>.damaged for inspection.
+ * A file where that happened is kept as <name>.damaged for inspection, as is
+ * one holding a record the caller set aside (JOURNAL_SET_ASIDE).
  *
  * The journal never interprets payloads: the controller stores packed
  * pacer.JournalRecord / pacer.Snapshot messages (proto/pacer.proto).
@@ -33,10 +34,25 @@
 
 struct journal;
 
+/* Where a buffer handed to a journal_load_fn lies, for the caller's
+ * messages: FILE is "DIR/NAME", OFFSET the byte offset of its frame (the
+ * length header) in that file. */
+struct journal_pos {
+	const char *file;
+	uint64_t offset;
+};
+
 /* Called during journal_open: once with the snapshot found (if any), then
  * once per valid record, in order.  Return 0 to go on, -1 to abort the
- * open (journal_open then fails with the errno the callback set). */
-typedef int (*journal_load_fn)(const uint8_t *buf, size_t len, void *arg);
+ * open (journal_open then fails with the errno the callback set), or, for
+ * a record only, JOURNAL_SET_ASIDE. */
+typedef int (*journal_load_fn)(const uint8_t *buf, size_t len, const struct journal_pos *pos,
+			       void *arg);
+
+/* What an on_record callback returns for a record it cannot use and chose
+ * to go past (it logs why): replay goes on with the next record, the file
+ * is kept as <name>.damaged and the record counted (journal_set_aside). */
+#define JOURNAL_SET_ASIDE 1
 
 /* Recover the state in DIR (created 0700 if missing), locked for this
  * journal's life (flock).  0 with *JP set, or -1 with errno (EBUSY when
@@ -82,6 +98,9 @@ uint64_t journal_durable(struct journal *j);
  * at most dropped / JOURNAL_RECORD_MIN records were lost: enough for a
  * caller to skip any identifier they may have handed out. */
 uint64_t journal_dropped(const struct journal *j);
+
+/* Records the on_record callback set aside during journal_open. */
+uint64_t journal_set_aside(const struct journal *j);
 
 /* Records appended so far (the last ticket given). */
 uint64_t journal_appended(const struct journal *j);

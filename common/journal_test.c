@@ -32,12 +32,18 @@ struct loaded {
 	size_t *lens;
 	size_t n, cap;
 	size_t abort_at; /* on_record fails at this record (1-based), 0 never */
+	size_t aside_at; /* on_record sets this record aside (1-based), 0 never */
+	size_t seen;     /* records on_record was called with */
+	char aside[512]; /* where the record set aside was: FILE@OFFSET */
 };
 
-static int on_snapshot(const uint8_t *buf, size_t len, void *arg)
+static int on_snapshot(const uint8_t *buf, size_t len, const struct journal_pos *pos, void *arg)
 {
 	struct loaded *l = arg;
 
+	/* A snapshot's payload follows its 8-byte magic and its frame. */
+	assert_int_equal(pos->offset, 8);
+	assert_non_null(strstr(pos->file, "/snapshot."));
 	l->snapshots++;
 	assert_true(len < sizeof(l->snap));
 	memcpy(l->snap, buf, len);
@@ -46,13 +52,18 @@ static int on_snapshot(const uint8_t *buf, size_t len, void *arg)
 	return 0;
 }
 
-static int on_record(const uint8_t *buf, size_t len, void *arg)
+static int on_record(const uint8_t *buf, size_t len, const struct journal_pos *pos, void *arg)
 {
 	struct loaded *l = arg;
 
+	l->seen++;
 	if (l->abort_at && l->n + 1 == l->abort_at) {
 		errno = ENOTSUP;
 		return -1;
+	}
+	if (l->aside_at && l->seen == l->aside_at) {
+		snprintf(l->aside, sizeof(l->aside), "%s@%" PRIu64, pos->file, pos->offset);
+		return JOURNAL_SET_ASIDE;
 	}
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 64;
@@ -778,6 +789,59 @@ static void test_callback_abort(void **state)
 	remove_dir(dir);
 }
 
+/* A record the caller sets aside: replay goes on past it, the file is kept
+ * as .damaged, the record counted, nothing dropped. */
+static void test_set_aside(void **state)
+{
+	char *dir = make_dir();
+	char *path = gen_path(dir, "journal", 1);
+	char *damaged = path_of(dir, JOURNAL1 ".damaged");
+	char want[600];
+	struct loaded l;
+	struct journal *j = NULL;
+	size_t len, dlen;
+	uint64_t off = 8;
+
+	(void)state;
+	write_generation(dir, "s", 0, 6);
+	for (uint64_t i = 0; i < 2; i++)
+		off += 8 + rec_len(i);
+	memset(&l, 0, sizeof(l));
+	l.aside_at = 3;
+	assert_int_equal(journal_open(dir, on_snapshot, on_record, &l, &j), 0);
+	assert_int_equal(l.seen, 6);
+	assert_int_equal(l.n, 5);
+	assert_rec(&l, 0, 0, rec_len(0));
+	assert_rec(&l, 1, 1, rec_len(1));
+	for (uint64_t i = 3; i < 6; i++)
+		assert_rec(&l, i - 1, i, rec_len(i));
+	assert_int_equal(journal_set_aside(j), 1);
+	assert_int_equal(journal_dropped(j), 0);
+	/* The third record: at the offset after two. */
+	snprintf(want, sizeof(want), "%s@%" PRIu64, path, off);
+	assert_string_equal(l.aside, want);
+	uint8_t *buf = read_all(path, &len);
+	uint8_t *dbuf = read_all(damaged, &dlen);
+	assert_int_equal(dlen, len);
+	assert_memory_equal(dbuf, buf, len);
+	free(buf);
+	free(dbuf);
+	loaded_free(&l);
+
+	/* A new generation holds what was replayed; the copy stays. */
+	assert_int_equal(journal_start(j, "t", 1), 0);
+	assert_int_equal(journal_close(j), 0);
+	assert_false(exists(dir, JOURNAL1));
+	assert_true(exists(dir, JOURNAL1 ".damaged"));
+	j = open_loaded(dir, &l);
+	assert_int_equal(journal_set_aside(j), 0);
+	loaded_free(&l);
+	assert_int_equal(journal_close(j), 0);
+	free(path);
+	free(damaged);
+	remove_dir(dir);
+}
+
 static void test_bad_calls(void **state)
 {
 	char *dir = make_dir();
@@ -987,6 +1051,7 @@ int main(void)
 		cmocka_unit_test(test_bad_snapshot_fallback),
 		cmocka_unit_test(test_snapshot_truncated),
 		cmocka_unit_test(test_callback_abort),
+		cmocka_unit_test(test_set_aside),
 		cmocka_unit_test(test_bad_calls),
 		cmocka_unit_test(test_group_commit),
 		cmocka_unit_test(test_write_failure),

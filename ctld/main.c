@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@
 
 #define PURGE_INTERVAL_S 30
 
+enum { OPT_SKIP_BAD_RECORDS = 256 }; /* long options without a letter */
+
 static void usage(FILE *f)
 {
 	fprintf(
@@ -38,6 +41,9 @@ static void usage(FILE *f)
 	    "  -L, --log FILE         log to FILE instead of stderr\n"
 	    "  -v, --log-level LEVEL  error, warn, info or debug (default: from the config)\n"
 	    "  -p, --pidfile FILE     write the process id to FILE\n"
+	    "      --skip-bad-records start even if journal records cannot be decoded:\n"
+	    "                         each is logged, its file kept as .damaged, the job\n"
+	    "                         ids it may hold never given; pacer diag lists them\n"
 	    "  -h, --help             show this help\n"
 	    "  -V, --version          show the version\n"
 	    "\n"
@@ -97,12 +103,14 @@ int main(int argc, char **argv)
 		{ "log", required_argument, NULL, 'L' },
 		{ "log-level", required_argument, NULL, 'v' },
 		{ "pidfile", required_argument, NULL, 'p' },
+		{ "skip-bad-records", no_argument, NULL, OPT_SKIP_BAD_RECORDS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *confopt = NULL, *listen = NULL, *logfile = NULL, *level = NULL;
 	const char *pidfile = NULL;
+	bool skip_bad_records = false;
 	int c, rc = 1;
 	while ((c = getopt_long(argc, argv, "c:l:L:v:p:hV", opts, NULL)) != -1) {
 		switch (c) {
@@ -111,6 +119,7 @@ int main(int argc, char **argv)
 		case 'L': logfile = optarg; break;
 		case 'v': level = optarg; break;
 		case 'p': pidfile = optarg; break;
+		case OPT_SKIP_BAD_RECORDS: skip_bad_records = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("pacerctld %s\n", PACER_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -171,7 +180,7 @@ int main(int argc, char **argv)
 		log_err("cannot initialise: %s", strerror(errno));
 		goto out;
 	}
-	if (node_table_init() < 0 || state_recover() < 0 || sched_init() < 0 ||
+	if (node_table_init() < 0 || state_recover(skip_bad_records) < 0 || sched_init() < 0 ||
 	    rpc_listen(ctld.listen_host, ctld.listen_port) < 0 || node_links_start() < 0)
 		goto out;
 

@@ -267,16 +267,20 @@ static void do_submit(struct client *cl, uint32_t seq, Pacer__SubmitRequest *req
 			    part->name, cl->user);
 		return;
 	}
-	/* The record names the partition the job really went to; the request's
-	 * own string is put back before the request is freed. */
-	char *asked = s->partition;
-	s->partition = part->name;
+	/* What is journaled is the fields checked above, not the client's
+	 * message: a copy of its known fields alone (frame_unpack already drops
+	 * unknown ones; protobuf-c may pack those back into bytes it cannot
+	 * read), naming the partition the job really went to. */
+	Pacer__JobSpec spec = *s;
+	spec.base.n_unknown_fields = 0;
+	spec.base.unknown_fields = NULL;
+	spec.partition = part->name;
 	Pacer__Job j = PACER__JOB__INIT;
 	j.id = ctld.next_job_id;
 	j.uid = cl->uid;
 	j.gid = cl->gid;
 	j.user = cl->user;
-	j.spec = s;
+	j.spec = &spec;
 	j.state = PACER__JOB_STATE__JOB_PENDING;
 	j.reason = s->hold ? "JobHeldUser" : "Priority";
 	j.submit_time = ctld_now();
@@ -289,11 +293,17 @@ static void do_submit(struct client *cl, uint32_t seq, Pacer__SubmitRequest *req
 		return;
 	}
 	uint64_t t = state_submit(&j);
-	s->partition = asked;
 	if (!t) {
+		int err = errno;
 		free(p);
-		reply_error(cl, seq, EIO, "the controller cannot record the job: %s",
-			    strerror(errno));
+		if (err == EBADMSG)
+			reply_error(
+			    cl, seq, EBADMSG,
+			    "the controller refused the job: its record would not read back "
+			    "from the journal (the controller's log has the details)");
+		else
+			reply_error(cl, seq, EIO, "the controller cannot record the job: %s",
+				    strerror(err));
 		return;
 	}
 	for (uint32_t k = 0; k < ntasks; k++) {
@@ -858,10 +868,30 @@ static void do_diag(struct client *cl, uint32_t seq)
 	r.sched_last_jobs = (uint32_t)st->last_jobs;
 	r.sched_last_reservations = (uint32_t)st->last_reservations;
 	r.topologies = (uint32_t)topocache_count();
+	size_t nskip;
+	const struct state_skipped *skip = state_skipped(&nskip);
+	Pacer__SkippedRecord *recs = calloc(nskip ? nskip : 1, sizeof(*recs));
+	Pacer__SkippedRecord **recp = calloc(nskip ? nskip : 1, sizeof(*recp));
+	if (!recs || !recp) {
+		reply_error(cl, seq, ENOMEM, "controller out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < nskip; i++) {
+		pacer__skipped_record__init(&recs[i]);
+		recs[i].file = skip[i].file;
+		recs[i].offset = skip[i].offset;
+		recs[i].after_seq = skip[i].after_seq;
+		recp[i] = &recs[i];
+	}
+	r.n_skipped_records = nskip;
+	r.skipped_records = recp;
 	Pacer__Msg m = PACER__MSG__INIT;
 	m.body_case = PACER__MSG__BODY_DIAG_REPLY;
 	m.diag_reply = &r;
 	reply(cl, seq, &m);
+done:
+	free(recs);
+	free(recp);
 }
 
 /* connections ----------------------------------------------------------------*/

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,6 +31,12 @@ static struct waiter *whead, *wtail;
 static uint64_t durable;        /* highest durable ticket */
 static uint64_t last_seq;       /* seq of the last record applied */
 static uint64_t since_snapshot; /* records since the last snapshot */
+
+/* Recovery with --skip-bad-records: the records it skipped, and how many
+ * of them came after the last job_submit it replayed. */
+static bool skip_bad;
+static struct state_skipped *skipped;
+static size_t nskipped, skipped_since_submit;
 
 /* Applying records -------------------------------------------------------*/
 
@@ -158,8 +165,9 @@ static int apply(const Pacer__JournalRecord *rec)
 
 /* Recovery ---------------------------------------------------------------*/
 
-static int load_snapshot(const uint8_t *buf, size_t len, void *arg)
+static int load_snapshot(const uint8_t *buf, size_t len, const struct journal_pos *pos, void *arg)
 {
+	(void)pos;
 	(void)arg;
 	Pacer__Snapshot *s = pacer__snapshot__unpack(NULL, len, buf);
 	if (!s) {
@@ -189,23 +197,82 @@ static int load_snapshot(const uint8_t *buf, size_t len, void *arg)
 	return 0;
 }
 
-static int load_record(const uint8_t *buf, size_t len, void *arg)
+/* A record that cannot be decoded (written by a Pacer that journaled bytes
+ * it could not read back), skipped: noted for pacer diag.  0 or -1. */
+static int note_skipped(const struct journal_pos *pos)
+{
+	struct state_skipped *v = realloc(skipped, (nskipped + 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	skipped = v;
+	v += nskipped;
+	if (asprintf(&v->file, "%s.damaged", pos->file) < 0)
+		return -1;
+	v->offset = pos->offset;
+	v->after_seq = last_seq;
+	nskipped++;
+	skipped_since_submit++;
+	return 0;
+}
+
+static int load_record(const uint8_t *buf, size_t len, const struct journal_pos *pos, void *arg)
 {
 	size_t *count = arg;
 	Pacer__JournalRecord *rec = pacer__journal_record__unpack(NULL, len, buf);
-	if (!rec) {
-		log_err("journal record after seq %llu cannot be decoded",
-			(unsigned long long)last_seq);
+	if (!rec && !skip_bad) {
+		log_err("the journal record after seq %llu in %s (at offset %llu) cannot be "
+			"decoded, so the state cannot be recovered; to start without it, run "
+			"pacerctld once with --skip-bad-records: it keeps a copy of the file as "
+			"%s.damaged, logs the record and never reuses the job ids it may hold",
+			(unsigned long long)last_seq, pos->file, (unsigned long long)pos->offset,
+			pos->file);
 		errno = EBADMSG;
 		return -1;
 	}
+	if (!rec) {
+		log_warn("skipped the journal record after seq %llu in %s (at offset %llu): it "
+			 "cannot be decoded (--skip-bad-records); a copy of the file is kept as "
+			 "%s.damaged",
+			 (unsigned long long)last_seq, pos->file, (unsigned long long)pos->offset,
+			 pos->file);
+		return note_skipped(pos) < 0 ? -1 : JOURNAL_SET_ASIDE;
+	}
 	int rc = 0;
 	if (rec->seq > last_seq) {
+		if (rec->op_case == PACER__JOURNAL_RECORD__OP_JOB_SUBMIT)
+			skipped_since_submit = 0;
 		rc = apply(rec);
 		(*count)++;
 	}
 	pacer__journal_record__free_unpacked(rec, NULL);
 	return rc;
+}
+
+const struct state_skipped *state_skipped(size_t *n)
+{
+	*n = nskipped;
+	return skipped;
+}
+
+static void skipped_free(void)
+{
+	for (size_t i = 0; i < nskipped; i++)
+		free(skipped[i].file);
+	free(skipped);
+	skipped = NULL;
+	nskipped = skipped_since_submit = 0;
+}
+
+/* Do packed bytes decode again as a DESC?  protobuf-c can pack what it
+ * then refuses to unpack; nothing may reach the disk that recovery could
+ * not read. */
+static bool decodes(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len)
+{
+	ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, buf);
+	if (!m)
+		return false;
+	protobuf_c_message_free_unpacked(m, NULL);
+	return true;
 }
 
 static int put_varint(uint8_t *p, uint64_t v)
@@ -233,6 +300,15 @@ static int snapshot_build(uint8_t **bufp, size_t *lenp)
 	if (!buf)
 		return -1;
 	pacer__snapshot__pack(&s, buf);
+	/* Every part is checked as it is packed, rather than the whole at the
+	 * end, which would need the second copy this way of packing avoids: a
+	 * message whose fields each decode decodes whole. */
+	if (!decodes(&pacer__snapshot__descriptor, buf, len)) {
+		log_err("the snapshot header does not decode again once packed: no snapshot is "
+			"written");
+		errno = EBADMSG;
+		goto failed;
+	}
 	for (struct job *j = job_first(); j; j = j->next) {
 		struct job_proto p;
 		if (job_to_proto(j, &p, true) < 0)
@@ -250,15 +326,23 @@ static int snapshot_build(uint8_t **bufp, size_t *lenp)
 		}
 		buf[len++] = (4 << 3) | 2; /* field 4 (jobs), length-delimited */
 		len += (size_t)put_varint(buf + len, sz);
+		size_t at = len;
 		len += pacer__job__pack(&p.job, buf + len);
 		job_proto_release(&p);
+		if (!decodes(&pacer__job__descriptor, buf + at, len - at)) {
+			log_err("job %u does not decode again once packed: no snapshot is written",
+				j->id);
+			errno = EBADMSG;
+			goto failed;
+		}
 	}
 	*bufp = buf;
 	*lenp = len;
 	return 0;
 failed:
+	if (errno != EBADMSG)
+		errno = ENOMEM;
 	free(buf);
-	errno = ENOMEM;
 	return -1;
 }
 
@@ -328,6 +412,10 @@ static void maybe_snapshot(void)
 	size_t len;
 	if (snapshot_build(&buf, &len) < 0) {
 		log_err("cannot build a snapshot: %s (will retry)", strerror(errno));
+		/* Building again at once would only fail again, at the cost of
+		 * packing every job at every change. */
+		if (errno == EBADMSG)
+			since_snapshot = 0;
 		return;
 	}
 	if (journal_rotate(journal, buf, len) < 0)
@@ -335,6 +423,20 @@ static void maybe_snapshot(void)
 	else
 		since_snapshot = 0;
 	free(buf);
+}
+
+/* The job a record is about, 0 for none. */
+static uint32_t record_job(const Pacer__JournalRecord *rec)
+{
+	switch (rec->op_case) {
+	case PACER__JOURNAL_RECORD__OP_JOB_SUBMIT: return rec->job_submit->id;
+	case PACER__JOURNAL_RECORD__OP_JOB_START: return rec->job_start->job_id;
+	case PACER__JOURNAL_RECORD__OP_JOB_END: return rec->job_end->job_id;
+	case PACER__JOURNAL_RECORD__OP_JOB_HOLD: return rec->job_hold->job_id;
+	case PACER__JOURNAL_RECORD__OP_JOB_CANCEL: return rec->job_cancel->job_id;
+	case PACER__JOURNAL_RECORD__OP_JOB_REQUEUE: return rec->job_requeue->job_id;
+	default: return 0;
+	}
 }
 
 uint64_t state_commit(Pacer__JournalRecord *rec)
@@ -347,9 +449,28 @@ uint64_t state_commit(Pacer__JournalRecord *rec)
 	if (!buf)
 		return 0;
 	pacer__journal_record__pack(rec, buf);
-	uint64_t ticket = journal_append(journal, buf, len);
+	uint64_t ticket = 0;
+	if (decodes(&pacer__journal_record__descriptor, buf, len)) {
+		ticket = journal_append(journal, buf, len);
+	} else {
+		const ProtobufCFieldDescriptor *op = protobuf_c_message_descriptor_get_field(
+		    &pacer__journal_record__descriptor, (unsigned)rec->op_case);
+		char what[96];
+		uint32_t id = record_job(rec);
+		if (id)
+			snprintf(what, sizeof(what), "the %s record of job %u", op ? op->name : "?",
+				 id);
+		else
+			snprintf(what, sizeof(what), "a %s record", op ? op->name : "journal");
+		log_err("refused %s: once packed it does not decode again, so the change is "
+			"neither journaled nor applied",
+			what);
+		errno = EBADMSG;
+	}
+	int saved = errno;
 	if (buf != stackbuf)
 		free(buf);
+	errno = saved;
 	if (ticket == 0)
 		return 0;
 	if (apply(rec) < 0) {
@@ -396,9 +517,33 @@ static void skip_lost_ids(void)
 	ctld.next_job_id = (uint32_t)next;
 }
 
-int state_recover(void)
+/* A record skipped as undecodable may have been a submit, of up to an
+ * array's largest number of tasks.  Ids only grow in journal order, so only
+ * those skipped after the last submit replayed can hold ids above it. */
+static void skip_skipped_ids(void)
+{
+	if (nskipped)
+		log_warn(
+		    "skipped %zu journal record%s that cannot be decoded (pacer diag lists %s)",
+		    nskipped, nskipped == 1 ? "" : "s", nskipped == 1 ? "it" : "them");
+	if (skipped_since_submit == 0)
+		return;
+	uint64_t next =
+	    (uint64_t)ctld.next_job_id + (uint64_t)skipped_since_submit * ARRAYSPEC_MAX_TASKS;
+	if (next > UINT32_MAX - 1)
+		next = UINT32_MAX - 1;
+	log_warn("job ids continue at %llu instead of %u, so no id a skipped record may hold "
+		 "is ever given again",
+		 (unsigned long long)next, ctld.next_job_id);
+	ctld.next_job_id = (uint32_t)next;
+}
+
+int state_recover(bool skip_bad_records)
 {
 	size_t nrec = 0;
+	skipped_free();
+	skip_bad = skip_bad_records;
+	last_seq = durable = since_snapshot = 0; /* a state shut down may start again */
 	if (journal_open(ctld.conf->state_dir, load_snapshot, load_record, &nrec, &journal) < 0) {
 		log_err("cannot recover the state in %s: %s", ctld.conf->state_dir,
 			strerror(errno));
@@ -408,6 +553,7 @@ int state_recover(void)
 	if (ctld.next_job_id == 0)
 		ctld.next_job_id = 1;
 	skip_lost_ids();
+	skip_skipped_ids();
 	ctld.epoch++;
 	uint8_t *buf;
 	size_t len;
@@ -441,6 +587,7 @@ void state_shutdown(void)
 	if (journal_close(journal) < 0)
 		log_err("final journal writes failed: %s", strerror(errno));
 	journal = NULL;
+	skipped_free();
 	durable = UINT64_MAX - 1;
 	if (journal_ev)
 		event_free(journal_ev);

@@ -17,14 +17,30 @@
 struct job;
 
 /* Load the snapshot and journal from conf->state_dir, start a new epoch and
- * a fresh generation.  0 or -1 with errno (logged). */
-int state_recover(void);
+ * a fresh generation.  0 or -1 with errno (logged).  A journal record that
+ * cannot be decoded stops the recovery (EBADMSG, with a log line saying
+ * where it is and what to do) unless SKIP_BAD_RECORDS (pacerctld
+ * --skip-bad-records): then it is logged, its file kept as .damaged, the
+ * job ids it may hold never given, and it is listed by state_skipped. */
+int state_recover(bool skip_bad_records);
+
+/* A journal record the last recovery skipped. */
+struct state_skipped {
+	char *file;         /* the copy of its journal: DIR/journal.N.damaged */
+	uint64_t offset;    /* of its frame in that file */
+	uint64_t after_seq; /* the seq of the last record before it */
+};
+
+/* The records the last recovery skipped (*N of them), until state_shutdown. */
+const struct state_skipped *state_skipped(size_t *n);
 
 /* Write everything queued and close the journal. */
 void state_shutdown(void);
 
-/* Stamp REC (epoch, seq, time), queue it, apply it.  Its ticket, or 0 with
- * errno when the journal refused it (nothing was applied then). */
+/* Stamp REC (epoch, seq, time), check that it decodes again once packed,
+ * queue it, apply it.  Its ticket, or 0 with errno (nothing was journaled
+ * or applied then): EBADMSG when the packed record would not decode (logged,
+ * naming the record and its job), else the journal's. */
 uint64_t state_commit(Pacer__JournalRecord *rec);
 
 /* Call FN(ARG) once every record up to TICKET is durable.  FN is never

@@ -65,10 +65,10 @@ test_stop_cluster() {
 ctld_pid() { cat "$CLUSTER/run/ctld.pid"; }
 noded_pid() { cat "$CLUSTER/run/node$1.pid"; }
 
-# Start the controller again (after a test killed it), and wait until it
-# answers and every node registered again.
+# Start the controller again (after a test killed it), with pacerctld
+# OPTIONS if given, and wait until it answers and every node registered again.
 restart_ctld() {
-	"$LOCAL_CLUSTER" start "$CLUSTER" ctld &&
+	"$LOCAL_CLUSTER" start "$CLUSTER" ctld "$@" &&
 	wait_nodes_up
 }
 

@@ -28,6 +28,13 @@
  *               SERVICE by the munged at SOCKET; prints "welcome uid=N" and
  *               exits 0, or "refused: MESSAGE" and exits 1 (2: other errors)
  *
+ *   send ... FILE  finish the handshake, then send FILE as it is: one whole
+ *               frame, 4-byte header included (as tests/fuzz/reproducers
+ *               holds them); prints the answer ("server sent submit-reply
+ *               job_id=N", "server sent error N: MESSAGE") and exits 0 when
+ *               the daemon answered, 1 when it did not (closed, or silent
+ *               for -w seconds)
+ *
  * Every connection prints "local ADDR:PORT", the address the daemon logs
  * for it, so a test can find the daemon's log line about that connection.
  */
@@ -58,12 +65,15 @@ static int wait_s = 30; /* how long a daemon may take to drop us */
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: pacer-wire [-w SECONDS] COMMAND HOST PORT [CLUSTER SERVICE SOCKET]\n"
-		   "\n"
-		   "Commands (HOST PORT only): garbage oversize zero truncated badproto version\n"
-		   "slowloris.  With CLUSTER SERVICE SOCKET: unknown replay wrongnonce hello.\n"
-		   "Exit 0: the daemon dropped the bad connection (hello: welcomed); 1: it did\n"
-		   "not (hello: refused); 2: the test could not run.\n");
+	fprintf(f,
+		"Usage: pacer-wire [-w SECONDS] COMMAND HOST PORT [CLUSTER SERVICE SOCKET [FILE]]\n"
+		"\n"
+		"Commands (HOST PORT only): garbage oversize zero truncated badproto version\n"
+		"slowloris.  With CLUSTER SERVICE SOCKET: unknown replay wrongnonce hello.\n"
+		"With CLUSTER SERVICE SOCKET FILE: send (FILE is one whole frame).\n"
+		"Exit 0: the daemon dropped the bad connection (hello: welcomed; send:\n"
+		"answered); 1: it did not (hello: refused; send: no answer); 2: the test\n"
+		"could not run.\n");
 }
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -504,6 +514,61 @@ static int cmd_hello(int fd, struct who *w)
 	return rc;
 }
 
+/* FILE, which must hold exactly one frame; malloc'd, its size in *LEN. */
+static uint8_t *read_frame_file(const char *file, size_t *len)
+{
+	FILE *f = fopen(file, "rb");
+	if (!f)
+		die("cannot open %s: %s", file, strerror(errno));
+	size_t cap = FRAME_HEADER + FRAME_MAX_REQUEST + 1;
+	uint8_t *buf = malloc(cap);
+	if (!buf)
+		die("out of memory");
+	*len = fread(buf, 1, cap, f);
+	bool bad = ferror(f);
+	fclose(f);
+	uint32_t body;
+	if (bad)
+		die("cannot read %s", file);
+	if (*len < FRAME_HEADER || frame_length(buf, FRAME_MAX_REQUEST, &body) < 0 ||
+	    body != *len - FRAME_HEADER)
+		die("%s is not one whole frame (a 4-byte big-endian length, then that many "
+		    "bytes)",
+		    file);
+	return buf;
+}
+
+static int cmd_send(int fd, struct who *w, const char *file)
+{
+	size_t len;
+	uint8_t *frame = read_frame_file(file, &len);
+	char *cred;
+	uint8_t cnonce[AUTH_NONCE_LEN];
+	uint32_t uid;
+	int v = handshake(fd, w, &cred, cnonce, &uid);
+	free(cred);
+	if (v != 0)
+		die("the handshake must succeed before the frame is sent");
+	printf("sending the %zu bytes of %s\n", len, file);
+	int rc = send_raw(fd, frame, len);
+	free(frame);
+	if (rc < 0)
+		return MISBEHAVED;
+	Pacer__Msg *m = NULL;
+	if (frame_read_fd(fd, FRAME_MAX_REPLY, &m, wait_s * 1000) < 0) {
+		printf("no answer: %s\n", strerror(errno));
+		return MISBEHAVED;
+	}
+	if (m->body_case == PACER__MSG__BODY_SUBMIT_REPLY)
+		printf("server sent submit-reply job_id=%u\n", (unsigned)m->submit_reply->job_id);
+	else if (m->body_case == PACER__MSG__BODY_ERROR)
+		printf("server sent error %d: %s\n", m->error->code, m->error->message);
+	else
+		printf("server sent %s\n", frame_type_name(m->body_case));
+	pacer__msg__free_unpacked(m, NULL);
+	return OK;
+}
+
 int main(int argc, char **argv)
 {
 	int opt;
@@ -520,7 +585,7 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 3 && argc != 6) {
+	if (argc != 3 && argc != 6 && argc != 7) {
 		usage(stderr);
 		return BROKEN;
 	}
@@ -529,7 +594,7 @@ int main(int argc, char **argv)
 
 	const char *cmd = argv[0], *host = argv[1], *port = argv[2];
 	struct who w = { 0 };
-	if (argc == 6) {
+	if (argc >= 6) {
 		w.cluster = argv[3];
 		w.service = argv[4];
 		w.socket = argv[5];
@@ -537,11 +602,12 @@ int main(int argc, char **argv)
 		if (!w.auth)
 			die("cannot use munge: %s", strerror(errno));
 	}
-	static const char *const needs_auth[] = { "unknown", "replay", "wrongnonce", "hello" };
-	bool want_auth = false;
+	static const char *const needs_auth[] = { "unknown", "replay", "wrongnonce", "hello",
+						  "send" };
+	bool want_auth = false, want_file = strcmp(cmd, "send") == 0;
 	for (size_t i = 0; i < sizeof(needs_auth) / sizeof(needs_auth[0]); i++)
 		want_auth |= strcmp(cmd, needs_auth[i]) == 0;
-	if (want_auth != (w.auth != NULL)) {
+	if (want_auth != (w.auth != NULL) || want_file != (argc == 7)) {
 		usage(stderr);
 		return BROKEN;
 	}
@@ -571,6 +637,8 @@ int main(int argc, char **argv)
 			rc = cmd_wrongnonce(fd, &w);
 		else if (strcmp(cmd, "hello") == 0)
 			rc = cmd_hello(fd, &w);
+		else if (strcmp(cmd, "send") == 0)
+			rc = cmd_send(fd, &w, argv[6]);
 		else
 			die("unknown command '%s' (see pacer-wire -h)", cmd);
 		close(fd);
