@@ -946,6 +946,10 @@ static void test_diag_json(void **state)
 				   "    \"total_ms\": 0,\n"
 				   "    \"last_jobs\": null,\n"
 				   "    \"last_reservations\": null\n"
+				   "  },\n"
+				   "  \"journal\": {\n"
+				   "    \"skipped_records\": 0,\n"
+				   "    \"skipped\": []\n"
 				   "  }\n"
 				   "}\n");
 	result_free(&r);

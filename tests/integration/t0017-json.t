@@ -50,7 +50,8 @@ no_sentinels() {
 
 test_expect_success 'the doc has a table for every listing' '
 	for t in queue job job.spec job.alloc node node.layout node.layout.numas \
-		node.layout.cores node.layout.gpus diag diag.sched; do
+		node.layout.cores node.layout.gpus diag diag.sched diag.journal \
+		diag.journal.skipped; do
 		test "$(doc_schema $t | jq length)" -gt 0 || { echo "no table $t"; return 1; }
 	done
 '
@@ -106,7 +107,8 @@ test_expect_success 'nodes and show node --json: node and layout as documented' 
 
 test_expect_success 'diag --json: as documented' '
 	check_schema diag diag.json "." &&
-	check_schema diag.sched diag.json ".sched"
+	check_schema diag.sched diag.json ".sched" &&
+	check_schema diag.journal diag.json ".journal"
 '
 
 test_expect_success 'no sentinel numbers anywhere' '
