@@ -77,7 +77,7 @@ static void reply_error(struct client *cl, uint32_t seq, int code, const char *f
     __attribute__((format(printf, 4, 5)));
 static void reply_error(struct client *cl, uint32_t seq, int code, const char *fmt, ...)
 {
-	char text[512];
+	char text[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
@@ -247,30 +247,37 @@ static int check_scheduling(const struct client *cl, Pacer__JobSpec *s, uint32_t
 
 static void do_submit(struct client *cl, uint32_t seq, Pacer__SubmitRequest *req)
 {
-	char why[512];
+	char why[1024];
 	Pacer__JobSpec *s = req->spec;
 	uint32_t ntasks = 1;
 	if (!s) {
 		reply_error(cl, seq, EINVAL, "submit without a job description");
 		return;
 	}
-	const struct conf_partition *part = NULL;
-	if (check_spec(s, why, sizeof(why)) < 0 || sched_check(s, &part, why, sizeof(why)) < 0 ||
+	struct sched_parts parts;
+	if (check_spec(s, why, sizeof(why)) < 0 ||
+	    sched_parts_parse(s->partition, &parts, why, sizeof(why)) < 0) {
+		reply_error(cl, seq, EINVAL, "%s", why);
+		return;
+	}
+	for (size_t i = 0; i < parts.n; i++) {
+		if (!may_use(cl, parts.part[i])) {
+			reply_error(cl, seq, EPERM,
+				    "partition %s is not open to %s (its allow_users and "
+				    "allow_groups in pacer.conf say who may use it)",
+				    parts.part[i]->name, cl->user);
+			return;
+		}
+	}
+	if (sched_check(s, &parts, why, sizeof(why)) < 0 ||
 	    check_scheduling(cl, s, &ntasks, why, sizeof(why)) < 0) {
 		reply_error(cl, seq, EINVAL, "%s", why);
 		return;
 	}
-	if (!may_use(cl, part)) {
-		reply_error(cl, seq, EPERM,
-			    "partition %s is not open to %s (see its allow_users and allow_groups "
-			    "in pacer.conf)",
-			    part->name, cl->user);
-		return;
-	}
-	/* The record names the partition the job really went to; the request's
-	 * own string is put back before the request is freed. */
+	/* The record names the partitions the job may really go to; the
+	 * request's own string is put back before the request is freed. */
 	char *asked = s->partition;
-	s->partition = part->name;
+	s->partition = parts.names;
 	Pacer__Job j = PACER__JOB__INIT;
 	j.id = ctld.next_job_id;
 	j.uid = cl->uid;
@@ -612,8 +619,10 @@ static uint64_t cancel_one(struct client *cl, struct pending_reply *p, struct jo
 			return 0;
 		}
 		if (node_signal(j, sig, false) < 0) {
-			result(p, j->id, EHOSTUNREACH, "job %s: node %s cannot be reached", id,
-			       node_name_at(j->alloc[0].node));
+			result(p, j->id, EHOSTUNREACH,
+			       "job %s runs on node %s, which cannot be reached now (try again "
+			       "later)",
+			       id, node_name_at(j->alloc[0].node));
 			return 0;
 		}
 		result(p, j->id, 0, NULL);
