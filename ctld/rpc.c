@@ -140,7 +140,7 @@ static int check_spec(const Pacer__JobSpec *s, char *why, size_t whylen)
 		return -1;
 	}
 	if (s->script.len > SCRIPT_MAX) {
-		snprintf(why, whylen, "the batch script is %zu bytes, the limit is %u",
+		snprintf(why, whylen, "the batch script is %zu bytes, above the limit of %u",
 			 s->script.len, SCRIPT_MAX);
 		return -1;
 	}
@@ -397,7 +397,7 @@ static void do_queue(struct client *cl, uint32_t seq, Pacer__QueueRequest *q)
 		sump = calloc(cap ? cap : 1, sizeof(*sump));
 	}
 	if (!lists || (q->full ? !full || !fullp : !sums || !sump)) {
-		reply_error(cl, seq, ENOMEM, "controller out of memory");
+		reply_error(cl, seq, ENOMEM, "the controller is out of memory (try again later)");
 		goto done;
 	}
 	for (struct job *j = job_first(); j && n < cap; j = j->next) {
@@ -653,7 +653,8 @@ static void finish_results(struct pending_reply *p, uint64_t last)
 static void do_cancel(struct client *cl, uint32_t seq, Pacer__CancelRequest *req)
 {
 	if (req->signal < 0 || req->signal >= NSIG) {
-		reply_error(cl, seq, EINVAL, "invalid signal %d", req->signal);
+		reply_error(cl, seq, EINVAL, "%d is not a signal number (give 1 to %d)",
+			    req->signal, NSIG - 1);
 		return;
 	}
 	if (req->by_user && req->uid != cl->uid && !cl->admin) {
@@ -664,7 +665,7 @@ static void do_cancel(struct client *cl, uint32_t seq, Pacer__CancelRequest *req
 	if (targets_resolve(&tg, req->job_ids, req->n_job_ids, req->tasks, req->n_tasks,
 			    unfinished) < 0) {
 		targets_free(&tg);
-		reply_error(cl, seq, ENOMEM, "controller out of memory");
+		reply_error(cl, seq, ENOMEM, "the controller is out of memory (try again later)");
 		return;
 	}
 	size_t n = tg.n;
@@ -674,7 +675,7 @@ static void do_cancel(struct client *cl, uint32_t seq, Pacer__CancelRequest *req
 	struct pending_reply *p = results_new(cl, seq, n, false);
 	if (!p) {
 		targets_free(&tg);
-		reply_error(cl, seq, ENOMEM, "controller out of memory");
+		reply_error(cl, seq, ENOMEM, "the controller is out of memory (try again later)");
 		return;
 	}
 	uint64_t last = 0, t;
@@ -705,13 +706,13 @@ static void do_hold(struct client *cl, uint32_t seq, Pacer__HoldRequest *req)
 	if (targets_resolve(&tg, req->job_ids, req->n_job_ids, req->tasks, req->n_tasks, pending) <
 	    0) {
 		targets_free(&tg);
-		reply_error(cl, seq, ENOMEM, "controller out of memory");
+		reply_error(cl, seq, ENOMEM, "the controller is out of memory (try again later)");
 		return;
 	}
 	struct pending_reply *p = results_new(cl, seq, tg.n, true);
 	if (!p) {
 		targets_free(&tg);
-		reply_error(cl, seq, ENOMEM, "controller out of memory");
+		reply_error(cl, seq, ENOMEM, "the controller is out of memory (try again later)");
 		return;
 	}
 	uint64_t last = 0;
@@ -756,7 +757,7 @@ static void do_nodes(struct client *cl, uint32_t seq, const Pacer__NodesRequest 
 	size_t *njobs = calloc(total ? total : 1, sizeof(*njobs));
 	size_t filled = 0;
 	if (!which || !infos || !infop || !scratch || !parts || !jobs || !njobs) {
-		reply_error(cl, seq, ENOMEM, "controller out of memory");
+		reply_error(cl, seq, ENOMEM, "the controller is out of memory (try again later)");
 		goto done;
 	}
 	if (req->n_names) {
@@ -782,7 +783,8 @@ static void do_nodes(struct client *cl, uint32_t seq, const Pacer__NodesRequest 
 	for (size_t k = 0; k < n; k++) {
 		size_t i = which[k];
 		if (node_to_info(node_at(i), &infos[k], req->layout, &scratch[k]) < 0) {
-			reply_error(cl, seq, ENOMEM, "controller out of memory");
+			reply_error(cl, seq, ENOMEM,
+				    "the controller is out of memory (try again later)");
 			goto done;
 		}
 		filled = k + 1;
@@ -790,7 +792,8 @@ static void do_nodes(struct client *cl, uint32_t seq, const Pacer__NodesRequest 
 		jobs[k] = calloc(njobs[i] ? njobs[i] : 1, sizeof(**jobs));
 		parts[k] = calloc(ctld.conf->npartitions + 1, sizeof(**parts));
 		if (!jobs[k] || !parts[k]) {
-			reply_error(cl, seq, ENOMEM, "controller out of memory");
+			reply_error(cl, seq, ENOMEM,
+				    "the controller is out of memory (try again later)");
 			goto done;
 		}
 		for (size_t p = 0; p < ctld.conf->npartitions; p++) {
