@@ -58,8 +58,9 @@ static double now_ms(void)
 static int submit(Pacer__JobSpec *spec, int64_t age)
 {
 	char why[512];
-	const struct conf_partition *part;
-	if (sched_check(spec, &part, why, sizeof(why)) < 0) {
+	struct sched_parts parts;
+	if (sched_parts_parse(spec->partition, &parts, why, sizeof(why)) < 0 ||
+	    sched_check(spec, &parts, why, sizeof(why)) < 0) {
 		fprintf(stderr, "sched_bench: refused: %s\n", why);
 		return -1;
 	}

@@ -278,12 +278,12 @@ int cli_job_results(const struct cli *cli, Pacer__JobResult **results, size_t n)
 
 		if (r->code == 0)
 			continue;
-		const char *msg = r->message && *r->message ? r->message : strerror(r->code);
-		/* A task that does not exist has no job id: the message names it. */
-		if (r->job_id)
-			cli_error(cli, "job %u: %s", r->job_id, msg);
+		/* The controller's message names the job (a task that does not
+		 * exist has no id of its own); only a bare code needs the id. */
+		if (r->message && *r->message)
+			cli_error(cli, "%s", r->message);
 		else
-			cli_error(cli, "%s", msg);
+			cli_error(cli, "job %u: %s", r->job_id, strerror(r->code));
 		rc = 1;
 	}
 	return rc;

@@ -63,9 +63,9 @@ int cli_parse_states(const char *list, Pacer__JobState **states, size_t *n, char
 		     size_t errlen);
 
 /* Print the per-job results of a cancel, hold or release as
- * "pacer CMD: job 42: MESSAGE" ("pacer CMD: MESSAGE" for a result without a
- * job id: an array task that does not exist); the exit code (1 when any
- * failed). */
+ * "pacer CMD: MESSAGE" (the message names the job), or "pacer CMD: job 42:
+ * ERROR" for a result with a code and no message; the exit code (1 when
+ * any failed). */
 int cli_job_results(const struct cli *cli, Pacer__JobResult **results, size_t n);
 
 /* Subcommands: ARGV[0] is the subcommand's name; each returns an exit code. */

@@ -150,7 +150,7 @@ static int print_results(void *arg)
 	ok.job_id = 1;
 	bad.job_id = 42;
 	bad.code = EPERM;
-	bad.message = "you do not own this job";
+	bad.message = "job 42 belongs to alice, not to you";
 	bare.job_id = 43;
 	bare.code = ENOENT;
 	bare.message = "";
@@ -167,8 +167,8 @@ static void test_job_results(void **state)
 	char *out = stderr_of(print_results, &n, &rc);
 
 	assert_int_equal(rc, 1);
-	/* An array task that does not exist has no id: its message names it. */
-	assert_string_equal(out, "pacer cancel: job 42: you do not own this job\n"
+	/* The controller's messages name their job: printed once, as they are. */
+	assert_string_equal(out, "pacer cancel: job 42 belongs to alice, not to you\n"
 				 "pacer cancel: job 43: No such file or directory\n"
 				 "pacer cancel: job 40_9 does not exist\n");
 	free(out);

@@ -664,7 +664,7 @@ static void test_cancel(void **state)
 	ok.job_id = 12;
 	bad.job_id = 13;
 	bad.code = ENOENT;
-	bad.message = "no such job";
+	bad.message = "job 13 does not exist"; /* the controller's words */
 	cr.results = results;
 	cr.n_results = 2;
 	reply.body_case = PACER__MSG__BODY_CANCEL_REPLY;
@@ -674,7 +674,7 @@ static void test_cancel(void **state)
 	req = fake_request(&f);
 	assert_int_equal(r.rc, 1);
 	assert_string_equal(r.out, "");
-	assert_string_equal(r.err, "pacer cancel: job 13: no such job\n");
+	assert_string_equal(r.err, "pacer cancel: job 13 does not exist\n");
 	assert_int_equal(req->cancel->n_job_ids, 3);
 	assert_int_equal(req->cancel->job_ids[0], 12);
 	assert_int_equal(req->cancel->job_ids[2], 14);

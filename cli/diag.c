@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "json.h"
 #include "opt.h"
+#include "strfmt.h"
 #include "timefmt.h"
 
 enum { K_JSON = OPT_LONG_ONLY, K_HELP };
@@ -81,12 +82,13 @@ static void print_text(const Pacer__DiagReply *r)
 			 sizeof(up));
 	printf("Controller: running since %s (%s), epoch %" PRIu64 "\n", since, up, r->epoch);
 	printf("Jobs:       %u (%u pending, %u running)\n", r->jobs, r->pending, r->running);
-	printf("Nodes:      %u (%u up), %u distinct topologies\n", r->nodes, r->nodes_up,
-	       r->topologies);
-	printf("Scheduler:  %" PRIu64 " passes, %" PRIu64 " jobs started\n", r->sched_passes,
-	       r->sched_started);
-	printf("   last pass %" PRIu64 " ms over %u pending jobs, %u reservations\n",
-	       r->sched_last_ms, r->sched_last_jobs, r->sched_last_reservations);
+	printf("Nodes:      %u (%u up), %u distinct topolog%s\n", r->nodes, r->nodes_up,
+	       r->topologies, r->topologies == 1 ? "y" : "ies");
+	printf("Scheduler:  %" PRIu64 " pass%s, %" PRIu64 " job%s started\n", r->sched_passes,
+	       r->sched_passes == 1 ? "" : "es", r->sched_started, strfmt_s(r->sched_started));
+	printf("   last pass %" PRIu64 " ms over %u pending job%s, %u reservation%s\n",
+	       r->sched_last_ms, r->sched_last_jobs, strfmt_s(r->sched_last_jobs),
+	       r->sched_last_reservations, strfmt_s(r->sched_last_reservations));
 	printf("   longest %" PRIu64 " ms, mean %" PRIu64 " ms\n", r->sched_max_ms,
 	       r->sched_passes ? r->sched_total_ms / r->sched_passes : 0);
 	if (r->n_skipped_records == 0)

@@ -578,7 +578,9 @@ void format_job_show(const Pacer__Job *j, int64_t now, FILE *out)
 	put_time(out, "StartTime", job_pending(j) ? j->expected_start : j->start_time);
 	fputc(' ', out);
 	put_time(out, "EndTime", j->end_time);
-	fprintf(out, "\n   Partition=%s ", null_if_empty(s->partition));
+	/* The one it runs or ran in, else the list it may run in. */
+	fprintf(out, "\n   Partition=%s ",
+		null_if_empty(j->partition && *j->partition ? j->partition : s->partition));
 	put_nodelist(out, j);
 	/* The nodes it holds once allocated, else those it asked for (at least one). */
 	fprintf(out,

@@ -241,7 +241,9 @@ const char script_usage[] =
     "  -d, --dependency=DEPS    start after other jobs: afterok:ID[:ID...],\n"
     "                           afterany, afternotok, after, singleton; ',' for\n"
     "                           all, '?' for any\n"
-    "  -p, --partition=NAME     partition to run in (default: the default partition)\n"
+    "  -p, --partition=NAME[,NAME...]\n"
+    "                           partition to run in (default: the default one); with\n"
+    "                           a list, whichever can start the job first\n"
     "  -o, --output=PATTERN     standard output file (default: pacer-%j.out);\n"
     "                           %j job id, %x job name, %u user, %N first node,\n"
     "                           %A array id, %a array index\n"
@@ -1010,9 +1012,8 @@ int script_check(const char *buf, size_t len, const char *name, char *err, size_
 	}
 	if (len < 2 || buf[0] != '#' || buf[1] != '!') {
 		snprintf(err, errlen,
-			 "%s: This does not look like a batch script. The first line "
-			 "must start with #! followed by the path to an interpreter. For instance: "
-			 "#!/bin/sh",
+			 "%s does not look like a batch script: its first line must start with #! "
+			 "and the path to an interpreter, like #!/bin/sh",
 			 name);
 		return -1;
 	}

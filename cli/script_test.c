@@ -374,9 +374,8 @@ static void test_check(void **state)
 				 "shell script, or use --wrap \"CMD\")");
 
 	static const char shebang[] =
-	    "job.sh: This does not look like a batch script. The first "
-	    "line must start with #! followed by the path to an interpreter. For instance: "
-	    "#!/bin/sh";
+	    "job.sh does not look like a batch script: its first line must start with #! and "
+	    "the path to an interpreter, like #!/bin/sh";
 	assert_int_equal(CHECK_SCRIPT("echo hi\n"), -1);
 	assert_string_equal(err, shebang);
 	assert_int_equal(CHECK_SCRIPT(""), -1);

@@ -180,7 +180,7 @@ int conn_send(struct conn *c, Pacer__Msg *msg)
 
 int conn_send_error(struct conn *c, uint32_t seq, int code, const char *fmt, ...)
 {
-	char text[512];
+	char text[1024]; /* a refused submit names each of its partitions */
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);

@@ -25,4 +25,11 @@ int strfmt_path(char *buf, size_t len, const char *fmt, ...) __attribute__((form
 int strfmt_fail(char *err, size_t errlen, int e, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* The plural ending of a count in a message: "%u GPU%s", n, strfmt_s(n)
+ * gives "1 GPU" and "2 GPUs". */
+static inline const char *strfmt_s(unsigned long long n)
+{
+	return n == 1 ? "" : "s";
+}
+
 #endif

@@ -27,11 +27,15 @@ int depend_check_exists(const struct depspec_term *deps, size_t n, char *why, si
 		if (first_of(&deps[i]))
 			continue;
 		if (deps[i].task)
-			snprintf(why, whylen, "dependency on job %u_%u, which does not exist",
-				 deps[i].job, deps[i].task_id);
+			snprintf(
+			    why, whylen,
+			    "--dependency names job %u_%u, which does not exist (pacer queue --all lists the jobs known)",
+			    deps[i].job, deps[i].task_id);
 		else
-			snprintf(why, whylen, "dependency on job %u, which does not exist",
-				 deps[i].job);
+			snprintf(
+			    why, whylen,
+			    "--dependency names job %u, which does not exist (pacer queue --all lists the jobs known)",
+			    deps[i].job);
 		errno = ENOENT;
 		return -1;
 	}

@@ -120,6 +120,51 @@ static void pending_remove(struct job *j)
 	j->pprev = j->pnext = NULL;
 }
 
+/* J's partitions from the journaled LIST ("batch,debug"; one name in
+ * records from before lists) and RUNS_IN, the one it runs or ran in.
+ * Partitions dropped from pacer.conf since are left out; with none left,
+ * the first partition stands in, as for a single partition before.
+ * 0 or -1 (ENOMEM). */
+static int parts_of(struct job *j, const char *list, const char *runs_in)
+{
+	const struct conf *c = ctld.conf;
+	size_t cap = 1;
+	for (const char *p = list; p && *p; p++)
+		cap += *p == ',';
+	j->parts = calloc(cap, sizeof(*j->parts));
+	j->partlist = blob_str(list ? list : "");
+	if (!j->parts || !j->partlist) {
+		errno = ENOMEM;
+		return -1;
+	}
+	const char *p = list ? list : "";
+	do {
+		size_t len = strcspn(p, ",");
+		char name[256];
+		snprintf(name, sizeof(name), "%.*s", (int)len, p);
+		const struct conf_partition *part =
+		    len < sizeof(name) ? conf_partition_find(c, name) : NULL;
+		if (part && j->nparts < cap)
+			j->parts[j->nparts++] = (uint16_t)(part - c->partitions);
+		p += len + (p[len] == ',');
+	} while (*p);
+	if (!j->nparts)
+		j->nparts = 1; /* parts[0] is 0 */
+	j->partition = j->parts[0];
+	const struct conf_partition *run =
+	    runs_in && *runs_in ? conf_partition_find(c, runs_in) : NULL;
+	if (run)
+		j->partition = (uint16_t)(run - c->partitions);
+	return 0;
+}
+
+const char *job_partition_shown(const struct job *j)
+{
+	if (!j->start_time && j->partlist && j->partlist->len)
+		return j->partlist->data;
+	return ctld.conf->partitions[j->partition].name;
+}
+
 static char **strv_of(const Pacer__JobSpec *s, bool env, size_t *n)
 {
 	*n = env ? s->n_env : s->n_argv;
@@ -149,8 +194,10 @@ struct job *job_create(const Pacer__Job *pj)
 	j->gid = pj->gid;
 	j->held = pj->held;
 	j->cancel_requested = pj->cancel_requested;
-	const struct conf_partition *part = conf_partition_find(ctld.conf, s->partition);
-	j->partition = part ? (uint16_t)(part - ctld.conf->partitions) : 0;
+	if (parts_of(j, s->partition, pj->partition) < 0) {
+		job_destroy(j);
+		return NULL;
+	}
 	j->nodes_req = s->nodes;
 	j->ntasks = s->ntasks;
 	j->cpus_per_task = s->cpus_per_task;
@@ -311,6 +358,8 @@ void job_destroy(struct job *j)
 	blob_put(j->distribution);
 	blob_put(j->array);
 	blob_put(j->dependency);
+	blob_put(j->partlist);
+	free(j->parts);
 	free(j->deps);
 	job_clear_alloc(j);
 	free(j);
@@ -481,7 +530,8 @@ int job_to_proto(const struct job *j, struct job_proto *p, bool full)
 	s->cpus_per_task = j->cpus_per_task;
 	s->mem_mb = j->mem_mb;
 	s->time_limit = j->time_limit;
-	s->partition = ctld.conf->partitions[j->partition].name;
+	s->partition =
+	    j->partlist->len ? (char *)j->partlist->data : ctld.conf->partitions[j->partition].name;
 	s->workdir = str(j->workdir);
 	s->stdout_pattern = str(j->stdout_pattern);
 	s->stderr_pattern = str(j->stderr_pattern);
@@ -536,6 +586,7 @@ int job_to_proto(const struct job *j, struct job_proto *p, bool full)
 	pj->array_job_id = j->array_job_id;
 	pj->array_task_id = j->array_task_id;
 	pj->expected_start = j->expected_start;
+	pj->partition = j->start_time ? ctld.conf->partitions[j->partition].name : (char *)"";
 	if (j->nalloc) {
 		p->allocs = calloc(j->nalloc, sizeof(*p->allocs));
 		p->allocp = calloc(j->nalloc, sizeof(*p->allocp));
@@ -614,7 +665,7 @@ void job_to_summary(const struct job *j, Pacer__JobSummary *s, char *nodelist)
 	s->id = j->id;
 	s->name = j->name;
 	s->user = str(j->user);
-	s->partition = ctld.conf->partitions[j->partition].name;
+	s->partition = (char *)job_partition_shown(j);
 	s->state = (Pacer__JobState)j->state;
 	s->reason = str(j->reason);
 	s->submit_time = j->submit_time;

@@ -45,7 +45,11 @@ struct job {
 	bool held;
 	bool cancel_requested;
 	bool charged;       /* its allocation is counted on its nodes */
-	uint16_t partition; /* index in conf->partitions */
+	uint16_t partition; /* index in conf->partitions: where it runs or ran,
+			     * else the first of parts */
+	uint16_t nparts;
+	uint16_t *parts;       /* the partitions it may run in, in the order given */
+	struct blob *partlist; /* their names as journaled: "batch,debug" */
 	uint32_t nodes_req;
 	uint32_t ntasks;
 	uint32_t cpus_per_task;
@@ -144,6 +148,10 @@ void job_clear_alloc(struct job *j);
 /* Parse a --distribution value ("", block, cyclic, block:cyclic...) into
  * NODE and SOCKET (enum select_dist).  0 or -1 with EINVAL. */
 int job_parse_distribution(const char *s, uint8_t *node, uint8_t *socket);
+
+/* The partition a listing shows: the list while J has not started (it may
+ * run in any of them, as squeue shows it), else the one it runs or ran in. */
+const char *job_partition_shown(const struct job *j);
 
 /* "123" or "123_4" into BUF (snprintf-style). */
 int job_format_id(const struct job *j, char *buf, size_t len);

@@ -77,7 +77,7 @@ static void reply_error(struct client *cl, uint32_t seq, int code, const char *f
     __attribute__((format(printf, 4, 5)));
 static void reply_error(struct client *cl, uint32_t seq, int code, const char *fmt, ...)
 {
-	char text[512];
+	char text[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
@@ -140,7 +140,7 @@ static int check_spec(const Pacer__JobSpec *s, char *why, size_t whylen)
 		return -1;
 	}
 	if (s->script.len > SCRIPT_MAX) {
-		snprintf(why, whylen, "the batch script is %zu bytes, the limit is %u",
+		snprintf(why, whylen, "the batch script is %zu bytes, above the limit of %u",
 			 s->script.len, SCRIPT_MAX);
 		return -1;
 	}
@@ -247,34 +247,41 @@ static int check_scheduling(const struct client *cl, Pacer__JobSpec *s, uint32_t
 
 static void do_submit(struct client *cl, uint32_t seq, Pacer__SubmitRequest *req)
 {
-	char why[512];
+	char why[1024];
 	Pacer__JobSpec *s = req->spec;
 	uint32_t ntasks = 1;
 	if (!s) {
 		reply_error(cl, seq, EINVAL, "submit without a job description");
 		return;
 	}
-	const struct conf_partition *part = NULL;
-	if (check_spec(s, why, sizeof(why)) < 0 || sched_check(s, &part, why, sizeof(why)) < 0 ||
-	    check_scheduling(cl, s, &ntasks, why, sizeof(why)) < 0) {
+	struct sched_parts parts;
+	if (check_spec(s, why, sizeof(why)) < 0 ||
+	    sched_parts_parse(s->partition, &parts, why, sizeof(why)) < 0) {
 		reply_error(cl, seq, EINVAL, "%s", why);
 		return;
 	}
-	if (!may_use(cl, part)) {
-		reply_error(cl, seq, EPERM,
-			    "partition %s is not open to %s (see its allow_users and allow_groups "
-			    "in pacer.conf)",
-			    part->name, cl->user);
+	for (size_t i = 0; i < parts.n; i++) {
+		if (!may_use(cl, parts.part[i])) {
+			reply_error(cl, seq, EPERM,
+				    "partition %s is not open to %s (its allow_users and "
+				    "allow_groups in pacer.conf say who may use it)",
+				    parts.part[i]->name, cl->user);
+			return;
+		}
+	}
+	if (sched_check(s, &parts, why, sizeof(why)) < 0 ||
+	    check_scheduling(cl, s, &ntasks, why, sizeof(why)) < 0) {
+		reply_error(cl, seq, EINVAL, "%s", why);
 		return;
 	}
 	/* What is journaled is the fields checked above, not the client's
 	 * message: a copy of its known fields alone (frame_unpack already drops
 	 * unknown ones; protobuf-c may pack those back into bytes it cannot
-	 * read), naming the partition the job really went to. */
+	 * read), naming the partitions the job may really go to. */
 	Pacer__JobSpec spec = *s;
 	spec.base.n_unknown_fields = 0;
 	spec.base.unknown_fields = NULL;
-	spec.partition = part->name;
+	spec.partition = parts.names;
 	Pacer__Job j = PACER__JOB__INIT;
 	j.id = ctld.next_job_id;
 	j.uid = cl->uid;
@@ -400,7 +407,7 @@ static void do_queue(struct client *cl, uint32_t seq, Pacer__QueueRequest *q)
 		sump = calloc(cap ? cap : 1, sizeof(*sump));
 	}
 	if (!lists || (q->full ? !full || !fullp : !sums || !sump)) {
-		reply_error(cl, seq, ENOMEM, "controller out of memory");
+		reply_error(cl, seq, ENOMEM, "the controller is out of memory (try again later)");
 		goto done;
 	}
 	for (struct job *j = job_first(); j && n < cap; j = j->next) {
@@ -622,8 +629,10 @@ static uint64_t cancel_one(struct client *cl, struct pending_reply *p, struct jo
 			return 0;
 		}
 		if (node_signal(j, sig, false) < 0) {
-			result(p, j->id, EHOSTUNREACH, "job %s: node %s cannot be reached", id,
-			       node_name_at(j->alloc[0].node));
+			result(p, j->id, EHOSTUNREACH,
+			       "job %s runs on node %s, which cannot be reached now (try again "
+			       "later)",
+			       id, node_name_at(j->alloc[0].node));
 			return 0;
 		}
 		result(p, j->id, 0, NULL);
@@ -654,7 +663,8 @@ static void finish_results(struct pending_reply *p, uint64_t last)
 static void do_cancel(struct client *cl, uint32_t seq, Pacer__CancelRequest *req)
 {
 	if (req->signal < 0 || req->signal >= NSIG) {
-		reply_error(cl, seq, EINVAL, "invalid signal %d", req->signal);
+		reply_error(cl, seq, EINVAL, "%d is not a signal number (give 1 to %d)",
+			    req->signal, NSIG - 1);
 		return;
 	}
 	if (req->by_user && req->uid != cl->uid && !cl->admin) {
@@ -665,7 +675,7 @@ static void do_cancel(struct client *cl, uint32_t seq, Pacer__CancelRequest *req
 	if (targets_resolve(&tg, req->job_ids, req->n_job_ids, req->tasks, req->n_tasks,
 			    unfinished) < 0) {
 		targets_free(&tg);
-		reply_error(cl, seq, ENOMEM, "controller out of memory");
+		reply_error(cl, seq, ENOMEM, "the controller is out of memory (try again later)");
 		return;
 	}
 	size_t n = tg.n;
@@ -675,7 +685,7 @@ static void do_cancel(struct client *cl, uint32_t seq, Pacer__CancelRequest *req
 	struct pending_reply *p = results_new(cl, seq, n, false);
 	if (!p) {
 		targets_free(&tg);
-		reply_error(cl, seq, ENOMEM, "controller out of memory");
+		reply_error(cl, seq, ENOMEM, "the controller is out of memory (try again later)");
 		return;
 	}
 	uint64_t last = 0, t;
@@ -706,13 +716,13 @@ static void do_hold(struct client *cl, uint32_t seq, Pacer__HoldRequest *req)
 	if (targets_resolve(&tg, req->job_ids, req->n_job_ids, req->tasks, req->n_tasks, pending) <
 	    0) {
 		targets_free(&tg);
-		reply_error(cl, seq, ENOMEM, "controller out of memory");
+		reply_error(cl, seq, ENOMEM, "the controller is out of memory (try again later)");
 		return;
 	}
 	struct pending_reply *p = results_new(cl, seq, tg.n, true);
 	if (!p) {
 		targets_free(&tg);
-		reply_error(cl, seq, ENOMEM, "controller out of memory");
+		reply_error(cl, seq, ENOMEM, "the controller is out of memory (try again later)");
 		return;
 	}
 	uint64_t last = 0;
@@ -757,7 +767,7 @@ static void do_nodes(struct client *cl, uint32_t seq, const Pacer__NodesRequest 
 	size_t *njobs = calloc(total ? total : 1, sizeof(*njobs));
 	size_t filled = 0;
 	if (!which || !infos || !infop || !scratch || !parts || !jobs || !njobs) {
-		reply_error(cl, seq, ENOMEM, "controller out of memory");
+		reply_error(cl, seq, ENOMEM, "the controller is out of memory (try again later)");
 		goto done;
 	}
 	if (req->n_names) {
@@ -783,7 +793,8 @@ static void do_nodes(struct client *cl, uint32_t seq, const Pacer__NodesRequest 
 	for (size_t k = 0; k < n; k++) {
 		size_t i = which[k];
 		if (node_to_info(node_at(i), &infos[k], req->layout, &scratch[k]) < 0) {
-			reply_error(cl, seq, ENOMEM, "controller out of memory");
+			reply_error(cl, seq, ENOMEM,
+				    "the controller is out of memory (try again later)");
 			goto done;
 		}
 		filled = k + 1;
@@ -791,7 +802,8 @@ static void do_nodes(struct client *cl, uint32_t seq, const Pacer__NodesRequest 
 		jobs[k] = calloc(njobs[i] ? njobs[i] : 1, sizeof(**jobs));
 		parts[k] = calloc(ctld.conf->npartitions + 1, sizeof(**parts));
 		if (!jobs[k] || !parts[k]) {
-			reply_error(cl, seq, ENOMEM, "controller out of memory");
+			reply_error(cl, seq, ENOMEM,
+				    "the controller is out of memory (try again later)");
 			goto done;
 		}
 		for (size_t p = 0; p < ctld.conf->npartitions; p++) {

@@ -10,6 +10,11 @@
  *     the next SCHED_ESTIMATES an expected start without one.
  * With `backfill = no`, the first job of a partition that does not fit
  * blocks every lower one there (strict priority order).
+ *
+ * A job that lists several partitions is looked at once per partition, each
+ * time with its priority there, as Slurm does; the first look that can start
+ * it starts it there.  Its one reservation goes to whichever of its
+ * partitions could start it earliest.
  */
 #include "sched.h"
 
@@ -32,6 +37,7 @@
 #include "pattern.h"
 #include "select.h"
 #include "state.h"
+#include "strfmt.h"
 #include "timefmt.h"
 #include "topo.h"
 
@@ -248,9 +254,9 @@ static int64_t end_of(int64_t start, uint32_t limit)
 
 /* Record J's start on RES (the journal applies it, which charges the
  * nodes) and launch it once that is durable. */
-static int start_job(struct pass *p, struct job *j, const struct part_view *v,
-		     const struct select_result *res)
+static int start_job(struct pass *p, struct job *j, size_t part, const struct select_result *res)
 {
+	const struct part_view *v = &p->views[part];
 	size_t na = res->n;
 	Pacer__NodeAlloc *allocs = calloc(na, sizeof(*allocs));
 	Pacer__NodeAlloc **allocp = calloc(na, sizeof(*allocp));
@@ -308,8 +314,8 @@ static int start_job(struct pass *p, struct job *j, const struct part_view *v,
 	struct blob *err = j->stderr_pattern->len ? resolve_path(j, j->stderr_pattern->data, first)
 						  : blob_ref(out ? out : j->workdir);
 	if (out && err)
-		t = state_start(j, (const Pacer__NodeAlloc *const *)allocp, na, out->data,
-				err->data);
+		t = state_start(j, ctld.conf->partitions[part].name,
+				(const Pacer__NodeAlloc *const *)allocp, na, out->data, err->data);
 	blob_put(out);
 	blob_put(err);
 	if (!t) {
@@ -332,10 +338,10 @@ done:
 
 /* Priority: Slurm's multifactor idea, each factor in [0, 1] times its
  * weight, less the job's nice value. */
-static uint32_t job_priority(const struct pass *p, const struct job *j)
+static uint32_t job_priority(const struct pass *p, const struct job *j, size_t k)
 {
 	const struct conf *c = ctld.conf;
-	const struct part_view *v = &p->views[j->partition];
+	const struct part_view *v = &p->views[k];
 	double age = p->now > j->submit_time ? (double)(p->now - j->submit_time) : 0;
 	double age_f = c->priority_max_age ? age / c->priority_max_age : 1;
 	if (age_f > 1)
@@ -344,9 +350,8 @@ static uint32_t job_priority(const struct pass *p, const struct job *j)
 	double size_f = v->cpus ? want / (double)v->cpus : 0;
 	if (size_f > 1 || j->exclusive)
 		size_f = 1;
-	double part_f = p->max_part_prio ? (double)ctld.conf->partitions[j->partition].priority /
-					       p->max_part_prio
-					 : 0;
+	double part_f =
+	    p->max_part_prio ? (double)ctld.conf->partitions[k].priority / p->max_part_prio : 0;
 	double prio = c->priority_weight_age * age_f + c->priority_weight_size * size_f +
 		      c->priority_weight_partition * part_f - (double)j->nice;
 	if (prio < 0)
@@ -356,12 +361,30 @@ static uint32_t job_priority(const struct pass *p, const struct job *j)
 	return (uint32_t)prio;
 }
 
+/* A pending job as one pass sees it. */
+struct pjob {
+	struct job *j;
+	bool seen;     /* one of its entries was looked at */
+	bool done;     /* started, or held back whatever the partition */
+	bool reserved; /* its reservation was given (or tried) */
+};
+
+/* One look at a job in one of its partitions. */
+struct entry {
+	struct pjob *pj;
+	uint32_t prio;
+	uint16_t part; /* index in conf->partitions */
+	uint16_t slot; /* its place in the job's list */
+};
+
 static int by_priority(const void *a, const void *b)
 {
-	const struct job *x = *(struct job *const *)a, *y = *(struct job *const *)b;
-	if (x->priority != y->priority)
-		return x->priority > y->priority ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
+	const struct entry *x = a, *y = b;
+	if (x->prio != y->prio)
+		return x->prio > y->prio ? -1 : 1;
+	if (x->pj->j->id != y->pj->j->id)
+		return x->pj->j->id < y->pj->j->id ? -1 : 1;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
 }
 
 static struct array_count *array_count(struct pass *p, uint32_t id)
@@ -597,20 +620,26 @@ static void mark_waited(struct pass *p, struct part_view *v)
 	}
 }
 
-/* Why J may not be considered now, or NULL. */
+/* Why J may not run in partition K now, or NULL: pacer.conf may have
+ * changed since the job was accepted. */
+static const char *part_limit(const struct job *j, size_t k)
+{
+	const struct conf_partition *part = &ctld.conf->partitions[k];
+	if (part->max_time != TIMEFMT_UNLIMITED && j->time_limit > part->max_time)
+		return "PartitionTimeLimit";
+	if (part->max_nodes && j->nodes_req > part->max_nodes)
+		return "PartitionNodeLimit";
+	return NULL;
+}
+
+/* Why J may not be considered now in any partition, or NULL. */
 static const char *held_back(struct pass *p, const struct job *j)
 {
-	const struct conf_partition *part = &ctld.conf->partitions[j->partition];
 	switch (depend_eval(j)) {
 	case DEPEND_WAIT: return "Dependency";
 	case DEPEND_NEVER: return "DependencyNeverSatisfied";
 	case DEPEND_OK: break;
 	}
-	/* pacer.conf may have changed since the job was accepted. */
-	if (part->max_time != TIMEFMT_UNLIMITED && j->time_limit > part->max_time)
-		return "PartitionTimeLimit";
-	if (part->max_nodes && j->nodes_req > part->max_nodes)
-		return "PartitionNodeLimit";
 	if (j->array_job_id && j->array_max_running) {
 		struct array_count *ac = array_count(p, j->array_job_id);
 		if (ac && ac->running >= j->array_max_running)
@@ -619,23 +648,129 @@ static const char *held_back(struct pass *p, const struct job *j)
 	return NULL;
 }
 
-/* Try J now: 1 started, 0 not (reason set), -1 error. */
-static int try_job(struct pass *p, struct job *j, size_t *nresv, size_t *nest)
+/* Partition outcomes, from the least telling: a job looked at in several
+ * partitions shows the most telling one (or the one with the earliest
+ * expected start). */
+static int reason_rank(const char *r)
+{
+	if (!r)
+		return 0;
+	if (strcmp(r, "Resources") == 0)
+		return 3;
+	if (strcmp(r, "Priority") == 0)
+		return 2;
+	return 1;
+}
+
+/* What a look at J in one partition found: REASON, and WHEN it could
+ * start there (0 = not known); KEEP leaves the expected start as it is. */
+static void note(struct job *j, bool first, const char *reason, int64_t when, bool keep)
+{
+	if (first) {
+		job_set_reason(j, reason);
+		if (!keep)
+			j->expected_start = when;
+		return;
+	}
+	bool earlier = when && (!j->expected_start || when < j->expected_start);
+	if (earlier || (!when && !j->expected_start &&
+			reason_rank(reason) > reason_rank(j->reason ? j->reason->data : NULL))) {
+		job_set_reason(j, reason);
+		if (earlier)
+			j->expected_start = when;
+	}
+}
+
+/* When REQ could start on partition K's eligible nodes (marked already);
+ * with RESERVE that start is promised to it.  0 = not within the window. */
+static int64_t when_in(struct pass *p, size_t k, const struct select_request *req, uint32_t limit,
+		       bool reserve)
+{
+	size_t ncand;
+	uint32_t *cand = candidates(&p->views[k], &ncand);
+	int64_t when = 0;
+	if (cand)
+		when = bf_when(p->bf, req, cand, ncand, limit, ctld.conf->backfill_window, reserve);
+	free(cand);
+	return when;
+}
+
+/* The expected start of PJ, which does not fit now in partition K (its
+ * nodes marked).  While reservations are left, its first such look gives
+ * it one: in K, or in whichever of its partitions could start it earliest
+ * (none now when that one could start it at once: its own look comes
+ * later in the pass). */
+static int64_t estimate(struct pass *p, struct pjob *pj, size_t k, const struct select_request *req,
+			size_t *nresv, size_t *nest)
 {
 	const struct conf *c = ctld.conf;
-	struct part_view *v = &p->views[j->partition];
-	if (v->blocked) {
-		job_set_reason(j, "Priority");
+	struct job *j = pj->j;
+	bool reserve = *nresv < c->backfill_reservations && !pj->reserved;
+	if (!reserve && *nest >= SCHED_ESTIMATES)
 		return 0;
+	size_t best = k;
+	if (reserve)
+		pj->reserved = true;
+	if (reserve && j->nparts > 1) {
+		int64_t best_when = 0;
+		for (size_t i = 0; i < j->nparts; i++) {
+			size_t m = j->parts[i];
+			struct part_view *w = &p->views[m];
+			if (m != k && (w->blocked || part_limit(j, m)))
+				continue;
+			if (mark_eligible(w->nodes, w->n, j->exclude->data, j->constraint->data,
+					  true) < 0)
+				continue;
+			int64_t t = when_in(p, m, req, j->time_limit, false);
+			if (t && (!best_when || t < best_when)) {
+				best_when = t;
+				best = m;
+			}
+		}
+		if (best != k && best_when <= p->now) {
+			(*nest)++;
+			return best_when;
+		}
+		struct part_view *w = &p->views[best];
+		mark_eligible(w->nodes, w->n, j->exclude->data, j->constraint->data, true);
 	}
-	const char *why = held_back(p, j);
+	int64_t when = when_in(p, best, req, j->time_limit, reserve);
+	if (reserve && when)
+		(*nresv)++;
+	else
+		(*nest)++;
+	return when;
+}
+
+/* Look at PJ in partition K: 1 started, 0 not (reason set), -1 error. */
+static int try_entry(struct pass *p, struct pjob *pj, size_t k, size_t *nresv, size_t *nest)
+{
+	const struct conf *c = ctld.conf;
+	struct job *j = pj->j;
+	struct part_view *v = &p->views[k];
+	if (pj->done)
+		return 0;
+	bool first = !pj->seen;
+	pj->seen = true;
+	const char *why = first ? held_back(p, j) : NULL;
 	if (why) {
 		job_set_reason(j, why);
 		j->expected_start = 0;
+		pj->done = true;
+		return 0;
+	}
+	if (v->blocked) {
+		note(j, first, "Priority", 0, true);
+		return 0;
+	}
+	if ((why = part_limit(j, k))) {
+		note(j, first, why, 0, false);
 		return 0;
 	}
 	if (mark_eligible(v->nodes, v->n, j->exclude->data, j->constraint->data, true) < 0) {
 		job_set_reason(j, "BadConstraints");
+		j->expected_start = 0;
+		pj->done = true;
 		return 0;
 	}
 	struct select_request req;
@@ -649,9 +784,10 @@ static int try_job(struct pass *p, struct job *j, size_t *nresv, size_t *nest)
 		int64_t end = end_of(p->now, j->time_limit);
 		struct bf_use *use = p->bf ? uses_of(v, &res) : NULL;
 		if (p->bf && (!use || bf_delays(p->bf, end, use, res.n))) {
-			job_set_reason(j, "Priority");
-		} else if (start_job(p, j, v, &res) == 0) {
+			note(j, first, "Priority", 0, true);
+		} else if (start_job(p, j, k, &res) == 0) {
 			started = 1;
+			pj->done = true;
 			stats.started++;
 			if (p->bf && bf_started(p->bf, end, use, res.n) < 0)
 				log_err("scheduler: out of memory");
@@ -664,27 +800,14 @@ static int try_job(struct pass *p, struct job *j, size_t *nresv, size_t *nest)
 		free(use);
 		select_result_free(&res);
 	} else if (!c->backfill) {
-		job_set_reason(j, "Resources");
+		note(j, first, "Resources", 0, true);
 		v->blocked = true;
 	} else if (timeline(p) == 0) {
-		size_t ncand;
-		uint32_t *cand = candidates(v, &ncand);
-		bool reserve = *nresv < c->backfill_reservations;
-		int64_t when = 0;
-		if (cand && (reserve || *nest < SCHED_ESTIMATES)) {
-			when = bf_when(p->bf, &req, cand, ncand, j->time_limit, c->backfill_window,
-				       reserve);
-			if (reserve && when)
-				(*nresv)++;
-			else
-				(*nest)++;
-		}
-		free(cand);
-		j->expected_start = when;
+		int64_t when = estimate(p, pj, k, &req, nresv, nest);
 		/* As Slurm says it: the first job that waits for resources
 		 * waits on Resources, the ones behind it (on any of its nodes,
 		 * whatever the partition) on Priority. */
-		job_set_reason(j, v->waiting ? "Priority" : "Resources");
+		note(j, first, v->waiting ? "Priority" : "Resources", when, false);
 		mark_waited(p, v);
 	}
 	free((void *)req.required);
@@ -697,29 +820,47 @@ void sched_pass_now(void)
 	uint64_t t0 = timefmt_monotonic_ms();
 	const struct conf *c = ctld.conf;
 	struct pass p = { .now = ctld_now() };
-	struct job **q = NULL;
-	size_t n = 0, cap = 0;
+	struct pjob *jobs = NULL;
+	struct entry *q = NULL;
+	size_t nj = 0, capj = 0, n = 0, cap = 0;
 	pass_due = false;
 	if (views_build(&p) < 0)
 		goto oom;
 	for (struct job *j = job_pending_first(); j; j = j->pnext) {
 		if (j->cancel_requested)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			struct job **nq = realloc(q, cap * sizeof(*q));
-			if (!nq)
+		if (nj == capj) {
+			capj = capj ? capj * 2 : 1024;
+			struct pjob *nv = realloc(jobs, capj * sizeof(*jobs));
+			if (!nv)
 				goto oom;
-			q = nq;
+			jobs = nv;
 		}
-		j->priority = job_priority(&p, j);
-		q[n++] = j;
+		jobs[nj++] = (struct pjob){ .j = j };
+		n += j->nparts;
+	}
+	cap = n;
+	q = calloc(cap ? cap : 1, sizeof(*q));
+	if (!q)
+		goto oom;
+	n = 0;
+	for (size_t i = 0; i < nj; i++) {
+		struct job *j = jobs[i].j;
+		j->priority = 0;
+		for (uint16_t s = 0; s < j->nparts; s++) {
+			uint32_t prio = job_priority(&p, j, j->parts[s]);
+			q[n++] = (struct entry){
+				.pj = &jobs[i], .prio = prio, .part = j->parts[s], .slot = s
+			};
+			if (prio > j->priority)
+				j->priority = prio;
+		}
 	}
 	if (n)
 		qsort(q, n, sizeof(*q), by_priority);
 	size_t nresv = 0, nest = 0, looked = 0;
 	for (size_t i = 0; i < n && looked < c->sched_max_jobs; i++, looked++)
-		if (try_job(&p, q[i], &nresv, &nest) < 0)
+		if (try_entry(&p, q[i].pj, q[i].part, &nresv, &nest) < 0)
 			break;
 	stats.passes++;
 	stats.last_jobs = looked;
@@ -730,6 +871,7 @@ oom:
 done:
 	pass_free(&p);
 	free(q);
+	free(jobs);
 	last_end_ms = timefmt_monotonic_ms();
 	stats.last_ms = last_end_ms - t0;
 	if (stats.last_ms > stats.max_ms)
@@ -753,10 +895,10 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	sched_request();
 }
 
-/* Parse and check everything about placement a submit can get wrong, so
- * the scheduler never meets a job it cannot understand. */
-static int check_placement(const Pacer__JobSpec *s, const struct conf_partition *part, char *why,
-			   size_t whylen)
+/* Parse and check everything about placement a submit can get wrong,
+ * whatever the partition, so the scheduler never meets a job it cannot
+ * understand. */
+static int check_placement(const Pacer__JobSpec *s, char *why, size_t whylen)
 {
 	uint8_t dn, ds;
 	if (job_parse_distribution(s->distribution, &dn, &ds) < 0) {
@@ -767,18 +909,20 @@ static int check_placement(const Pacer__JobSpec *s, const struct conf_partition 
 		return -1;
 	}
 	if (s->mem_mb && s->mem_per_cpu_mb) {
-		snprintf(why, whylen, "--mem and --mem-per-cpu exclude each other: give one");
+		snprintf(why, whylen, "--mem and --mem-per-cpu exclude each other (give only one)");
 		return -1;
 	}
 	if (s->gpus && s->gpus_per_node) {
-		snprintf(why, whylen, "--gpus and --gpus-per-node exclude each other: give one");
+		snprintf(why, whylen,
+			 "--gpus and --gpus-per-node exclude each other (give only one)");
 		return -1;
 	}
 	if (s->ntasks_per_node && s->nodes && (uint64_t)s->ntasks_per_node * s->nodes < s->ntasks) {
 		snprintf(why, whylen,
-			 "%u tasks do not fit in %u nodes at %u tasks per node: raise -N or "
-			 "--ntasks-per-node",
-			 s->ntasks, s->nodes, s->ntasks_per_node);
+			 "%u tasks do not fit in %u node%s at %u task%s per node (raise -N or "
+			 "--ntasks-per-node)",
+			 s->ntasks, s->nodes, strfmt_s(s->nodes), s->ntasks_per_node,
+			 strfmt_s(s->ntasks_per_node));
 		return -1;
 	}
 	uint32_t masks[16];
@@ -810,22 +954,22 @@ static int check_placement(const Pacer__JobSpec *s, const struct conf_partition 
 		}
 		for (size_t i = 0; i < hostlist_count(hl); i++) {
 			const char *name = hostlist_nth(hl, i);
-			long idx = node_index(name);
-			bool in = false;
-			for (size_t q = 0; idx >= 0 && q < part->nnodes && !in; q++)
-				in = part->nodes[q] == (size_t)idx;
-			if (idx < 0 || (k == 0 && !in)) {
-				snprintf(why, whylen, "%s names %s, which is %s", opts[k], name,
-					 idx < 0 ? "not a node of this cluster"
-						 : "not in the job's partition");
+			if (node_index(name) < 0) {
+				snprintf(why, whylen,
+					 "%s names %s, which is not a node of this cluster (pacer "
+					 "nodes lists them)",
+					 opts[k], name);
 				hostlist_destroy(hl);
 				return -1;
 			}
 		}
 		if (k == 0 && hostlist_count(hl) > s->ntasks) {
-			snprintf(why, whylen,
-				 "--nodelist names %zu nodes but the job has only %u tasks",
-				 hostlist_count(hl), s->ntasks);
+			size_t nn = hostlist_count(hl);
+			snprintf(
+			    why, whylen,
+			    "--nodelist names %zu nodes but the job has only %u task%s, and each "
+			    "node needs a task",
+			    nn, s->ntasks, strfmt_s(s->ntasks));
 			hostlist_destroy(hl);
 			return -1;
 		}
@@ -834,9 +978,52 @@ static int check_placement(const Pacer__JobSpec *s, const struct conf_partition 
 	return 0;
 }
 
-static int check_feasible(const Pacer__JobSpec *spec, const struct conf_partition *part, char *why,
-			  size_t whylen)
+/* A --nodelist node outside PART, into WHY; 0 when there is none. */
+static int check_nodelist_in(const Pacer__JobSpec *s, const struct conf_partition *part, char *why,
+			     size_t whylen)
 {
+	if (!*s->nodelist)
+		return 0;
+	struct hostlist *hl = hostlist_decode(s->nodelist); /* checked already */
+	int rc = 0;
+	for (size_t i = 0; hl && i < hostlist_count(hl) && rc == 0; i++) {
+		const char *name = hostlist_nth(hl, i);
+		long idx = node_index(name);
+		bool in = false;
+		for (size_t q = 0; idx >= 0 && q < part->nnodes && !in; q++)
+			in = part->nodes[q] == (size_t)idx;
+		if (!in) {
+			snprintf(why, whylen, "node %s of --nodelist is not in the partition",
+				 name);
+			rc = -1;
+		}
+	}
+	hostlist_destroy(hl);
+	return rc;
+}
+
+/* Could SPEC, with time limit LIMIT, ever run in PART?  0, or -1 with WHY:
+ * a clause that reads after "the job can never run in partition P: ". */
+static int check_in(const Pacer__JobSpec *spec, const struct conf_partition *part, uint32_t limit,
+		    char *why, size_t whylen)
+{
+	if (part->max_nodes && spec->nodes > part->max_nodes) {
+		snprintf(why, whylen,
+			 "the job asks for %u nodes but the partition allows at most %u",
+			 spec->nodes, part->max_nodes);
+		return -1;
+	}
+	if (part->max_time != TIMEFMT_UNLIMITED && limit > part->max_time) {
+		char want[32], max[32];
+		timefmt_duration(limit, want, sizeof(want));
+		timefmt_duration(part->max_time, max, sizeof(max));
+		snprintf(why, whylen,
+			 "the time limit %s is above the partition's maximum of %s (lower -t)",
+			 want, max);
+		return -1;
+	}
+	if (check_nodelist_in(spec, part, why, whylen) < 0)
+		return -1;
 	struct select_node *nodes[part->nnodes ? part->nnodes : 1];
 	for (size_t i = 0; i < part->nnodes; i++)
 		nodes[i] = &node_at(part->nodes[i])->res;
@@ -858,34 +1045,71 @@ static int check_feasible(const Pacer__JobSpec *spec, const struct conf_partitio
 	fill_request(&tmp, &req);
 	struct hostlist *rhl;
 	req.required = required_of(spec->nodelist, &rhl, &req.nrequired);
-	char reason[256];
-	int rc = ctld.select->feasible(&req, nodes, part->nnodes, reason, sizeof(reason));
+	int rc = ctld.select->feasible(&req, nodes, part->nnodes, why, whylen);
 	free((void *)req.required);
 	hostlist_destroy(rhl);
-	if (rc < 0) {
-		snprintf(why, whylen, "job can never run in partition %s: it %s", part->name,
-			 reason);
-		errno = EINVAL;
-		return -1;
-	}
-	return 0;
+	return rc < 0 ? -1 : 0;
 }
 
-int sched_check(Pacer__JobSpec *spec, const struct conf_partition **partp, char *why, size_t whylen)
+int sched_parts_parse(const char *list, struct sched_parts *parts, char *why, size_t whylen)
 {
 	const struct conf *c = ctld.conf;
-	const struct conf_partition *part = conf_partition_find(c, spec->partition);
-	if (!part) {
-		size_t off = (size_t)snprintf(
-		    why, whylen, "unknown partition '%s' (partitions:", spec->partition);
-		for (size_t i = 0; i < c->npartitions && off < whylen; i++)
-			off += (size_t)snprintf(why + off, whylen - off, "%s %s", i ? "," : "",
-						c->partitions[i].name);
-		if (off < whylen)
-			snprintf(why + off, whylen - off, ")");
+	const char *p = list ? list : "";
+	parts->n = 0;
+	parts->names[0] = '\0';
+	if (*p && (p[0] == ',' || p[strlen(p) - 1] == ',' || strstr(p, ",,"))) {
+		snprintf(why, whylen,
+			 "the partition list '%s' has an empty name (separate names with single "
+			 "commas)",
+			 p);
 		goto refuse;
 	}
-	*partp = part;
+	do {
+		size_t len = strcspn(p, ",");
+		char name[256];
+		const struct conf_partition *part = NULL;
+		snprintf(name, sizeof(name), "%.*s", (int)len, p);
+		if (len < sizeof(name))
+			part = conf_partition_find(c, name);
+		if (!part && !*name) {
+			snprintf(why, whylen,
+				 "no partition is the default, so -p must name one (partitions:");
+			goto list;
+		}
+		if (!part) {
+			snprintf(why, whylen, "unknown partition '%.*s' (partitions:", (int)len, p);
+			goto list;
+		}
+		bool again = false;
+		for (size_t i = 0; i < parts->n; i++)
+			again |= parts->part[i] == part;
+		if (!again) {
+			if (parts->n == SCHED_PARTS_MAX) {
+				snprintf(why, whylen,
+					 "the partition list '%s' names more than %d partitions",
+					 list, SCHED_PARTS_MAX);
+				goto refuse;
+			}
+			parts->part[parts->n++] = part;
+		}
+		p += len + (p[len] == ',');
+	} while (*p);
+	return 0;
+list : {
+	size_t off = strlen(why);
+	for (size_t i = 0; i < c->npartitions && off < whylen; i++)
+		off += (size_t)snprintf(why + off, whylen - off, "%s %s", i ? "," : "",
+					c->partitions[i].name);
+	if (off < whylen)
+		snprintf(why + off, whylen - off, ")");
+}
+refuse:
+	errno = EINVAL;
+	return -1;
+}
+
+int sched_check(Pacer__JobSpec *spec, struct sched_parts *parts, char *why, size_t whylen)
+{
 	if (spec->cpus_per_task == 0)
 		spec->cpus_per_task = 1;
 	if (spec->ntasks == 0) {
@@ -894,29 +1118,56 @@ int sched_check(Pacer__JobSpec *spec, const struct conf_partition **partp, char 
 	}
 	if (spec->nodes > spec->ntasks) {
 		snprintf(why, whylen,
-			 "asks for %u nodes but only %u tasks (each node needs a task: "
-			 "raise -n or lower -N)",
-			 spec->nodes, spec->ntasks);
+			 "the job asks for %u nodes but only %u task%s, and each node needs a task "
+			 "(raise -n or lower -N)",
+			 spec->nodes, spec->ntasks, strfmt_s(spec->ntasks));
 		goto refuse;
 	}
-	if (part->max_nodes && spec->nodes > part->max_nodes) {
-		snprintf(why, whylen, "asks for %u nodes, partition %s allows at most %u",
-			 spec->nodes, part->name, part->max_nodes);
+	if (check_placement(spec, why, whylen) < 0)
+		goto refuse;
+	/* Each partition, with its own default time limit when -t is not
+	 * given; those that can never run the job are dropped from its list. */
+	char reasons[SCHED_PARTS_MAX][256];
+	size_t kept = 0;
+	uint32_t limit = TIMEFMT_UNLIMITED;
+	for (size_t i = 0; i < parts->n; i++) {
+		const struct conf_partition *part = parts->part[i];
+		uint32_t t = spec->time_limit ? spec->time_limit : part->default_time;
+		if (check_in(spec, part, t, reasons[i], sizeof(reasons[i])) < 0)
+			continue;
+		if (t < limit)
+			limit = t;
+		parts->part[kept++] = part;
+	}
+	if (kept == 0) {
+		if (parts->n == 1) {
+			snprintf(why, whylen, "the job can never run in partition %s: %s",
+				 parts->part[0]->name, reasons[0]);
+			goto refuse;
+		}
+		size_t off = (size_t)snprintf(why, whylen,
+					      "the job can never run in any of its partitions:");
+		for (size_t i = 0; i < parts->n && off < whylen; i++)
+			off += (size_t)snprintf(why + off, whylen - off, "%s in %s, %s",
+						i ? ";" : "", parts->part[i]->name, reasons[i]);
 		goto refuse;
 	}
+	parts->n = kept;
+	/* With a list and no -t, the smallest default: it is within every
+	 * partition's maximum, so the job may start in any of them. */
 	if (spec->time_limit == 0)
-		spec->time_limit = part->default_time;
-	if (part->max_time != TIMEFMT_UNLIMITED && spec->time_limit > part->max_time) {
-		char want[32], max[32];
-		timefmt_duration(spec->time_limit, want, sizeof(want));
-		timefmt_duration(part->max_time, max, sizeof(max));
-		snprintf(why, whylen, "time limit %s is above partition %s's maximum of %s", want,
-			 part->name, max);
-		goto refuse;
+		spec->time_limit = limit;
+	size_t off = 0;
+	for (size_t i = 0; i < parts->n; i++) {
+		off += (size_t)snprintf(parts->names + off, sizeof(parts->names) - off, "%s%s",
+					i ? "," : "", parts->part[i]->name);
+		if (off >= sizeof(parts->names)) {
+			snprintf(why, whylen, "the partition list '%s' is too long",
+				 spec->partition);
+			goto refuse;
+		}
 	}
-	if (check_placement(spec, part, why, whylen) < 0)
-		goto refuse;
-	return check_feasible(spec, part, why, whylen);
+	return 0;
 refuse:
 	errno = EINVAL;
 	return -1;

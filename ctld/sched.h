@@ -39,11 +39,25 @@ const struct sched_stats *sched_stats(void);
 
 struct conf_partition;
 
-/* Check a submitted job against its partition: 0 with *PARTP set, or -1
- * with WHY when it could never run there.  Fills in the defaults of numeric
- * fields (tasks, CPUs per task, time limit); strings are left alone, as the
- * spec belongs to the request message. */
-int sched_check(Pacer__JobSpec *spec, const struct conf_partition **partp, char *why,
-		size_t whylen);
+#define SCHED_PARTS_MAX 32
+
+/* The partitions a submit names ("batch,debug": the job may run in any). */
+struct sched_parts {
+	size_t n;
+	const struct conf_partition *part[SCHED_PARTS_MAX];
+	char names[1024]; /* set by sched_check: "batch,debug", to journal */
+};
+
+/* Resolve LIST ("" = the default partition) into PARTS, in its order and
+ * without repeats.  0, or -1 with WHY naming an unknown partition. */
+int sched_parts_parse(const char *list, struct sched_parts *parts, char *why, size_t whylen);
+
+/* Check a submitted job against its partitions: 0 with PARTS cut to those
+ * that could ever run it (and PARTS->names set), or -1 with WHY naming each
+ * partition and why not.  Fills in the defaults of numeric fields (tasks,
+ * CPUs per task, time limit: with several partitions and no -t, the
+ * smallest of their defaults); strings are left alone, as the spec belongs
+ * to the request message. */
+int sched_check(Pacer__JobSpec *spec, struct sched_parts *parts, char *why, size_t whylen);
 
 #endif

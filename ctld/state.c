@@ -49,6 +49,12 @@ static void apply_start(const Pacer__JobStart *s)
 		log_err("job %u: out of memory recording its allocation", j->id);
 	j->expected_start = 0;
 	j->start_time = s->start_time;
+	/* Of a list, the partition it runs in; records from before lists name
+	 * none, and the job's one partition is right. */
+	const struct conf_partition *part =
+	    *s->partition ? conf_partition_find(ctld.conf, s->partition) : NULL;
+	if (part)
+		j->partition = (uint16_t)(part - ctld.conf->partitions);
 	j->end_time = 0;
 	blob_put(j->stdout_path);
 	blob_put(j->stderr_path);
@@ -611,8 +617,8 @@ uint64_t state_submit(Pacer__Job *job)
 	return state_commit(&rec);
 }
 
-uint64_t state_start(struct job *j, const Pacer__NodeAlloc *const *alloc, size_t nalloc,
-		     const char *stdout_path, const char *stderr_path)
+uint64_t state_start(struct job *j, const char *partition, const Pacer__NodeAlloc *const *alloc,
+		     size_t nalloc, const char *stdout_path, const char *stderr_path)
 {
 	Pacer__JobStart s = PACER__JOB_START__INIT;
 	s.job_id = j->id;
@@ -621,6 +627,7 @@ uint64_t state_start(struct job *j, const Pacer__NodeAlloc *const *alloc, size_t
 	s.n_alloc = nalloc;
 	s.stdout_path = (char *)stdout_path;
 	s.stderr_path = (char *)stderr_path;
+	s.partition = (char *)partition;
 	RECORD(job_start, JOB_START, &s);
 	return state_commit(&rec);
 }

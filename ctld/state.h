@@ -49,8 +49,9 @@ int state_after(uint64_t ticket, void (*fn)(void *arg), void *arg);
 
 /* Shorthands that build and commit one record; each returns its ticket or 0. */
 uint64_t state_submit(Pacer__Job *job);
-uint64_t state_start(struct job *j, const Pacer__NodeAlloc *const *alloc, size_t nalloc,
-		     const char *stdout_path, const char *stderr_path);
+/* PARTITION: the one of J's partitions it starts in. */
+uint64_t state_start(struct job *j, const char *partition, const Pacer__NodeAlloc *const *alloc,
+		     size_t nalloc, const char *stdout_path, const char *stderr_path);
 uint64_t state_end(struct job *j, Pacer__JobState st, int exit_code, int term_signal,
 		   int64_t end_time, const char *reason);
 uint64_t state_hold(struct job *j, bool held);

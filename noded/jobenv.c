@@ -71,7 +71,9 @@ static int identity(const Pacer__LaunchJob *lj, const char *node, const char *cl
 	if (strv_add(env, "PACER_JOB_ID=%" PRIu32, j->id) < 0 ||
 	    strv_add(env, "PACER_JOB_NAME=%s", s->name) < 0 ||
 	    strv_add(env, "PACER_JOB_USER=%s", j->user) < 0 ||
-	    strv_add(env, "PACER_JOB_PARTITION=%s", s->partition) < 0 ||
+	    /* The one it runs in, of the list it may have named. */
+	    strv_add(env, "PACER_JOB_PARTITION=%s",
+		     j->partition && *j->partition ? j->partition : s->partition) < 0 ||
 	    strv_add(env, "PACER_SUBMIT_DIR=%s", s->submit_dir) < 0 ||
 	    strv_add(env, "PACER_SUBMIT_HOST=%s", s->submit_host) < 0 ||
 	    strv_add(env, "PACER_NODENAME=%s", node) < 0 ||

@@ -29,6 +29,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "noded.h"
+#include "strfmt.h"
 #include "topo.h"
 #include "track.h"
 
@@ -269,7 +270,8 @@ static void begin_stop(int sig)
 		return;
 	}
 	nd.stopping = true;
-	log_info("got %s: ending %zu job(s) and stopping", strsignal(sig), jobs_count(nd.jobs));
+	size_t n = jobs_count(nd.jobs);
+	log_info("got %s: ending %zu job%s and stopping", strsignal(sig), n, strfmt_s(n));
 	link_stop_listening(&nd);
 	stop_ev = evtimer_new(nd.base, on_stop_deadline, NULL);
 	if (stop_ev)

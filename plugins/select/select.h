@@ -82,8 +82,10 @@ struct select_result {
 struct select_ops {
 	const char *name;
 	/* 0 if REQ could run on NODES when they are all idle; -1 with errno
-	 * EINVAL and WHY ("needs 64 cpus on one node, the largest has 32")
-	 * when it never could.  Only nodes with `eligible` set count; nodes of
+	 * EINVAL and WHY when it never could: a clause that stands alone,
+	 * without a capital or a full stop ("each task needs 64 cores (-c) but
+	 * the largest eligible node has 32 cores"), for the caller to put after
+	 * what it checked.  Only nodes with `eligible` set count; nodes of
 	 * unknown size (layout NULL) are assumed to fit. */
 	int (*feasible)(const struct select_request *req, struct select_node *const *nodes,
 			size_t n, char *why, size_t whylen);

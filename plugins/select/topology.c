@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "select.h"
+#include "strfmt.h"
 
 #define NONE UINT32_MAX
 
@@ -1067,16 +1068,18 @@ static int feasible(const struct select_request *req, struct select_node *const 
 
 	if (ask_init(&a, req) < 0) {
 		if (req->ntasks == 0 || req->cpus_per_task == 0)
-			snprintf(why, whylen, "asks for no task or no CPU per task");
+			snprintf(why, whylen, "the job asks for no task or no CPU per task");
 		else
-			snprintf(why, whylen,
-				 "asks for %u nodes but %u tasks: each node needs a task (raise -n "
-				 "or lower -N)",
-				 req->nodes, req->ntasks);
+			snprintf(
+			    why, whylen,
+			    "the job asks for %u node%s but only %u task%s, and each node needs "
+			    "a task (raise -n or lower -N)",
+			    req->nodes, strfmt_s(req->nodes), req->ntasks, strfmt_s(req->ntasks));
 		goto refuse;
 	}
 	if (req->gpus && req->gpus_per_node) {
-		snprintf(why, whylen, "give either --gpus or --gpus-per-node, not both");
+		snprintf(why, whylen,
+			 "--gpus and --gpus-per-node exclude each other (give only one)");
 		goto refuse;
 	}
 	for (size_t r = 0; r < req->nrequired; r++) {
@@ -1091,8 +1094,8 @@ static int feasible(const struct select_request *req, struct select_node *const 
 				break;
 		if (i == n) {
 			snprintf(why, whylen,
-				 "node %s (--nodelist) is not in the partition, or --exclude or "
-				 "--constraint rule it out",
+				 "node %s of --nodelist is not eligible (it is not in the "
+				 "partition, or --exclude or --constraint rule it out)",
 				 req->required[r]);
 			goto refuse;
 		}
@@ -1105,24 +1108,24 @@ static int feasible(const struct select_request *req, struct select_node *const 
 	}
 	if (eligible == 0) {
 		snprintf(why, whylen,
-			 "no node is eligible: check the partition, --nodelist, --exclude and "
-			 "--constraint");
+			 "no node is eligible (check --nodelist, --exclude and --constraint)");
 		goto refuse;
 	}
 	if (req->nodes > eligible) {
-		snprintf(why, whylen, "asks for %u nodes, only %zu are eligible", req->nodes,
-			 eligible);
+		snprintf(why, whylen, "the job asks for %u nodes but only %zu node%s %s eligible",
+			 req->nodes, eligible, strfmt_s(eligible), eligible == 1 ? "is" : "are");
 		goto refuse;
 	}
 	if (req->nodes && nnames > req->nodes) {
-		snprintf(why, whylen, "--nodelist names %zu nodes, more than the %u of -N", nnames,
-			 req->nodes);
+		snprintf(why, whylen, "--nodelist names %zu nodes but -N asks for only %u node%s",
+			 nnames, req->nodes, strfmt_s(req->nodes));
 		goto refuse;
 	}
 	if (nnames > req->ntasks) {
 		snprintf(why, whylen,
-			 "--nodelist names %zu nodes but there are %u tasks: each node needs one",
-			 nnames, req->ntasks);
+			 "--nodelist names %zu nodes but the job has only %u task%s, and each node "
+			 "needs a task",
+			 nnames, req->ntasks, strfmt_s(req->ntasks));
 		goto refuse;
 	}
 	if (unknown)
@@ -1150,53 +1153,54 @@ static int feasible(const struct select_request *req, struct select_node *const 
 		}
 	}
 	if (a.cpt > max_units) {
-		snprintf(why, whylen, "needs %u %s per task (-c), the largest eligible node has %u",
-			 a.cpt, unit_name(&a, a.cpt), max_units);
+		snprintf(why, whylen,
+			 "each task needs %u %s (-c) but the largest eligible node has %u %s",
+			 a.cpt, unit_name(&a, a.cpt), max_units, unit_name(&a, max_units));
 		goto refuse;
 	}
 	if (a.nps && a.cpt > max_pkg_units) {
-		snprintf(
-		    why, whylen,
-		    "--ntasks-per-socket keeps each task in one socket, but a task needs %u %s "
-		    "and the largest socket has %u",
-		    a.cpt, unit_name(&a, a.cpt), max_pkg_units);
+		snprintf(why, whylen,
+			 "--ntasks-per-socket keeps each task in one socket but a task needs %u %s "
+			 "and the largest socket has %u",
+			 a.cpt, unit_name(&a, a.cpt), max_pkg_units);
 		goto refuse;
 	}
 	/* --ntasks-per-node puts that many tasks on the first nodes */
 	uint32_t first = min32(a.tpn, a.ntasks);
 	if (a.tpn && !req->nodes && mul_sat(first, a.cpt) > max_units) {
 		snprintf(why, whylen,
-			 "--ntasks-per-node=%u needs %llu %s on a node, the largest eligible node "
-			 "has %u",
+			 "--ntasks-per-node=%u needs %llu %s on one node but the largest eligible "
+			 "node has %u",
 			 a.tpn, (unsigned long long)mul_sat(first, a.cpt), unit_name(&a, 2),
 			 max_units);
 		goto refuse;
 	}
 	if (max_mem && a.mem_node > max_mem) {
 		snprintf(why, whylen,
-			 "needs %llu MiB of memory per node (--mem), the largest eligible node has "
-			 "%llu MiB",
+			 "the job needs %llu MiB of memory per node (--mem) but the largest "
+			 "eligible node has %llu MiB",
 			 (unsigned long long)a.mem_node, (unsigned long long)max_mem);
 		goto refuse;
 	}
 	if (max_mem && a.mem_task > max_mem) {
 		snprintf(why, whylen,
-			 "needs %llu MiB per task (--mem-per-cpu x %u CPUs), the largest eligible "
-			 "node has %llu MiB",
-			 (unsigned long long)a.mem_task, a.cpt, (unsigned long long)max_mem);
+			 "each task needs %llu MiB (--mem-per-cpu times %u CPU%s) but the largest "
+			 "eligible node has %llu MiB",
+			 (unsigned long long)a.mem_task, a.cpt, strfmt_s(a.cpt),
+			 (unsigned long long)max_mem);
 		goto refuse;
 	}
 	if (a.gpn > max_gpus) {
 		snprintf(why, whylen,
-			 "needs %u GPUs per node, the most any eligible node has is %u", a.gpn,
-			 max_gpus);
+			 "the job needs %u GPU%s per node but the most any eligible node has is %u",
+			 a.gpn, strfmt_s(a.gpn), max_gpus);
 		goto refuse;
 	}
 
 	/* Whole-job capacity on idle nodes; required nodes are taken first. */
 	pairs = calloc(n ? n : 1, sizeof(*pairs));
 	if (!pairs) {
-		snprintf(why, whylen, "out of memory");
+		snprintf(why, whylen, "the controller ran out of memory checking the job");
 		errno = ENOMEM;
 		goto out;
 	}
@@ -1209,7 +1213,7 @@ static int feasible(const struct select_request *req, struct select_node *const 
 			required |= strcmp(nodes[i]->name, req->required[r]) == 0;
 		if (required && c == 0) {
 			snprintf(why, whylen,
-				 "node %s (--nodelist) can never hold a task of this job",
+				 "node %s of --nodelist can never hold a task of this job",
 				 nodes[i]->name);
 			goto refuse;
 		}
@@ -1224,7 +1228,7 @@ static int feasible(const struct select_request *req, struct select_node *const 
 		total += c;
 	}
 	if (fit == 0) {
-		snprintf(why, whylen, "no eligible node can ever hold one task (%u %s%s%s)", a.cpt,
+		snprintf(why, whylen, "no eligible node can ever hold a task (%u %s%s%s)", a.cpt,
 			 unit_name(&a, a.cpt), a.mem_node || a.mem_task ? " and its memory" : "",
 			 a.gpn ? " and its GPUs" : "");
 		goto refuse;
@@ -1240,16 +1244,17 @@ static int feasible(const struct select_request *req, struct select_node *const 
 		nbig = req->nodes ? (big == small ? k : a.ntasks % k) : k - 1;
 		if (nreq > k) {
 			snprintf(why, whylen,
-				 "--nodelist names %zu nodes, more than the %u it can use", nreq,
-				 k);
+				 "--nodelist names %zu nodes but the job can use only %u node%s",
+				 nreq, k, strfmt_s(k));
 			goto refuse;
 		}
 		for (size_t i = 0; i < fit; i++) {
 			const struct pick *pk = &pairs[i];
 			if (pk->ntasks && pk->cap < small) {
 				snprintf(why, whylen,
-					 "node %s (--nodelist) can never hold %u tasks of %u %s",
-					 nodes[pk->node]->name, small, a.cpt, unit_name(&a, a.cpt));
+					 "node %s of --nodelist can never hold %u task%s of %u %s",
+					 nodes[pk->node]->name, small, strfmt_s(small), a.cpt,
+					 unit_name(&a, a.cpt));
 				goto refuse;
 			}
 			rbig += pk->ntasks && pk->cap >= big;
@@ -1263,16 +1268,18 @@ static int feasible(const struct select_request *req, struct select_node *const 
 			size_t have = osmall < slots ? nreq + osmall : got_big;
 			snprintf(
 			    why, whylen,
-			    "needs %zu nodes that each hold %u tasks of %u %s, only %zu eligible "
-			    "nodes can",
-			    want, share, a.cpt, unit_name(&a, a.cpt), have);
+			    "the job needs %zu node%s that can each hold %u task%s of %u %s but "
+			    "only %zu eligible node%s can",
+			    want, strfmt_s(want), share, strfmt_s(share), a.cpt,
+			    unit_name(&a, a.cpt), have, strfmt_s(have));
 			goto refuse;
 		}
 	} else if (total < a.ntasks) {
 		snprintf(why, whylen,
-			 "needs %u tasks of %u %s, all eligible nodes together hold %llu such "
-			 "tasks%s",
-			 a.ntasks, a.cpt, unit_name(&a, a.cpt), (unsigned long long)total,
+			 "the job needs %u task%s of %u %s but all eligible nodes together can "
+			 "hold only %llu such task%s%s",
+			 a.ntasks, strfmt_s(a.ntasks), a.cpt, unit_name(&a, a.cpt),
+			 (unsigned long long)total, strfmt_s(total),
 			 a.nps ? " with --ntasks-per-socket" : "");
 		goto refuse;
 	}
@@ -1302,9 +1309,9 @@ static int feasible(const struct select_request *req, struct select_node *const 
 		if (sum < req->gpus) {
 			snprintf(
 			    why, whylen,
-			    "needs %u GPUs, the eligible nodes that can hold its tasks have %llu "
-			    "at most",
-			    req->gpus, (unsigned long long)sum);
+			    "the job needs %u GPU%s but the eligible nodes that can hold its tasks "
+			    "have at most %llu",
+			    req->gpus, strfmt_s(req->gpus), (unsigned long long)sum);
 			goto refuse;
 		}
 	}

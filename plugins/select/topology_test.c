@@ -547,7 +547,7 @@ static void test_refusals(void **state)
 	r.cpus_per_task = most_cores + 1;
 	snprintf(num, sizeof(num), "has %u", most_cores);
 	expect_refused(&c, &r, num);
-	expect_refused(&c, &r, "per task");
+	expect_refused(&c, &r, "each task needs");
 
 	r = ok;
 	r.cpus_per_task = 1;
@@ -573,13 +573,13 @@ static void test_refusals(void **state)
 	r.gpus = lc->ngpus + 1;
 	expect_refused(&c, &r, "GPUs");
 	r.gpus_per_node = 1;
-	expect_refused(&c, &r, "not both");
+	expect_refused(&c, &r, "exclude each other");
 
 	r = ok;
 	r.cpus_per_task = 1;
 	r.nodes = 3;
 	r.ntasks = 3;
-	expect_refused(&c, &r, "only 2 are eligible");
+	expect_refused(&c, &r, "only 2 nodes are eligible");
 	r.nodes = 2;
 	r.ntasks = 1;
 	expect_refused(&c, &r, "each node needs a task");
@@ -594,7 +594,7 @@ static void test_refusals(void **state)
 	r = ok;
 	r.cpus_per_task = 1;
 	r.ntasks = ls->ncores + lc->ncores + 1;
-	expect_refused(&c, &r, "together hold");
+	expect_refused(&c, &r, "together can hold");
 
 	const char *req_names[] = { "n7", NULL };
 	r = ok;
@@ -625,6 +625,81 @@ static void test_refusals(void **state)
 	errno = 0;
 	assert_int_equal(ops()->feasible(&r, ptrs, 3, why, sizeof(why)), -1);
 	assert_non_null(strstr(why, "4 nodes"));
+	cluster_free(&c);
+}
+
+/* The exact words of the common refusals: each a clause that reads on
+ * its own after "the job can never run in partition P: ", with counts of 1
+ * in the singular. */
+static void expect_text(struct cluster *c, const struct select_request *req, const char *text)
+{
+	char why[512] = "";
+
+	assert_int_equal(ops()->feasible(req, c->ptr, c->n, why, sizeof(why)), -1);
+	assert_string_equal(why, text);
+}
+
+static void test_refusal_text(void **state)
+{
+	(void)state;
+	struct cluster c = { 0 };
+
+	add_node(&c, "pack:1 core:4 pu:1");
+	add_node(&c, "pack:1 core:4 pu:1");
+	add_node(&c, "pack:1 core:1 pu:1");
+	struct select_request ok = { .ntasks = 1, .cpus_per_task = 1 }, r = ok;
+
+	r.cpus_per_task = 5;
+	expect_text(&c, &r,
+		    "each task needs 5 cores (-c) but the largest eligible node has 4 cores");
+	r = ok;
+	r.gpus_per_node = 1;
+	expect_text(&c, &r, "the job needs 1 GPU per node but the most any eligible node has is 0");
+	r.gpus_per_node = 2;
+	expect_text(&c, &r,
+		    "the job needs 2 GPUs per node but the most any eligible node has is 0");
+	r = ok;
+	r.gpus = 1;
+	expect_text(&c, &r,
+		    "the job needs 1 GPU but the eligible nodes that can hold its tasks have at "
+		    "most 0");
+	r = ok;
+	r.nodes = r.ntasks = 4;
+	expect_text(&c, &r, "the job asks for 4 nodes but only 3 nodes are eligible");
+	r.nodes = 2;
+	r.ntasks = 1;
+	expect_text(&c, &r,
+		    "the job asks for 2 nodes but only 1 task, and each node needs a task (raise "
+		    "-n or lower -N)");
+	r = ok;
+	r.ntasks = 10;
+	expect_text(&c, &r,
+		    "the job needs 10 tasks of 1 core but all eligible nodes together can hold "
+		    "only 9 such tasks");
+	r = ok;
+	r.ntasks = 2;
+	r.cpus_per_task = 4;
+	r.nodes = 2;
+	c.node[1].eligible = false;
+	expect_text(&c, &r,
+		    "the job needs 2 nodes that can each hold 1 task of 4 cores but only 1 "
+		    "eligible node can");
+	c.node[1].eligible = true;
+
+	const char *missing[] = { "n7", NULL }, *small[] = { "n2", NULL };
+	r = ok;
+	r.required = missing;
+	r.nrequired = 1;
+	expect_text(&c, &r,
+		    "node n7 of --nodelist is not eligible (it is not in the partition, or "
+		    "--exclude or --constraint rule it out)");
+	r.required = small;
+	r.cpus_per_task = 2;
+	expect_text(&c, &r, "node n2 of --nodelist can never hold a task of this job");
+
+	for (size_t i = 0; i < c.n; i++)
+		c.node[i].eligible = false;
+	expect_text(&c, &ok, "no node is eligible (check --nodelist, --exclude and --constraint)");
 	cluster_free(&c);
 }
 
@@ -1180,6 +1255,7 @@ int main(void)
 		cmocka_unit_test(test_best_fit_keeps_numa_whole),
 		cmocka_unit_test(test_spill_fills_a_domain_first),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_refusal_text),
 		cmocka_unit_test(test_exclusive),
 		cmocka_unit_test(test_threads_share_cores),
 		cmocka_unit_test(test_memory_per_cpu),

@@ -180,7 +180,7 @@ test_expect_success 'pacer diag: the scheduler has been passing, and says so' '
 	jq -e ".jobs >= .pending + .running and .sched.max_ms >= .sched.last_ms" diag.json &&
 	pacer diag >diag.txt &&
 	grep "^Scheduler: .* passes" diag.txt &&
-	grep "^Nodes: *2 (2 up), 1 distinct topologies" diag.txt
+	grep "^Nodes: *2 (2 up), 1 distinct topology$" diag.txt
 '
 
 test_stop_cluster
