@@ -15,6 +15,8 @@
 
 static char tmpdir[PATH_MAX];
 
+static void remove_tmpdir(void);
+
 void fuzz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
 {
 	va_list ap;
@@ -24,6 +26,7 @@ void fuzz_fail(const char *file, int line, const char *cond, const char *fmt, ..
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	remove_tmpdir(); /* abort() skips atexit */
 	abort();
 }
 

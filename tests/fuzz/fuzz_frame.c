@@ -12,6 +12,11 @@
  *
  * Input: bytes as read from the socket, any number of frames; the first
  * that the daemon would refuse ends the connection, and the input.
+ *
+ * PACER_FUZZ_SKIP_KNOWN=1 in the environment skips messages that reach a
+ * known bug (tests/fuzz/known-failing) so that fuzzing can go past it: an
+ * unknown field numbered 0, which protobuf-c 1.4 accepts but cannot pack
+ * back.  Remove the knob with the fix.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -27,6 +32,39 @@
 #include "ctld_setup.h"
 #include "sched.h"
 
+/* Does M, or a message inside it, hold an unknown field numbered 0? */
+static bool has_tag0(const ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	const char *base = (const char *)m;
+
+	for (unsigned i = 0; i < m->n_unknown_fields; i++)
+		if (m->unknown_fields[i].tag == 0)
+			return true;
+	for (unsigned f = 0; f < d->n_fields; f++) {
+		const ProtobufCFieldDescriptor *fd = &d->fields[f];
+		if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)(const void *)(base + fd->quantifier_offset) != fd->id)
+			continue;
+		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(const void *)(base + fd->quantifier_offset);
+			ProtobufCMessage *const *v =
+			    *(ProtobufCMessage *const *const *)(const void *)(base + fd->offset);
+			for (size_t k = 0; k < n; k++)
+				if (has_tag0(v[k]))
+					return true;
+		} else {
+			const ProtobufCMessage *sub =
+			    *(const ProtobufCMessage *const *)(const void *)(base + fd->offset);
+			if (sub && has_tag0(sub))
+				return true;
+		}
+	}
+	return false;
+}
+
 /* M packs into a frame that decodes, and whose decoding packs the same. */
 static void check_repack(Pacer__Msg *m)
 {
@@ -41,8 +79,9 @@ static void check_repack(Pacer__Msg *m)
 	Pacer__Msg *again = frame_unpack(buf + FRAME_HEADER, body);
 	FUZZ_CHECK(again != NULL,
 		   "an accepted %s packs into %zu bytes that do not decode (%s): a daemon would "
-		   "journal or forward what it cannot read back",
-		   frame_type_name(m->body_case), len, strerror(errno));
+		   "journal or forward what it cannot read back%s",
+		   frame_type_name(m->body_case), len, strerror(errno),
+		   has_tag0(&m->base) ? " (it holds an unknown field numbered 0)" : "");
 	FUZZ_CHECK(again->body_case == m->body_case && again->seq == m->seq, "%s changed",
 		   frame_type_name(m->body_case));
 	FUZZ_CHECK(frame_pack(again, FRAME_MAX_REPLY, &buf2, &len2) == 0 && len2 == len &&
@@ -132,6 +171,12 @@ static void check_submit(Pacer__SubmitRequest *req)
 
 static void check_msg(Pacer__Msg *m)
 {
+	static int skip_known = -1;
+
+	if (skip_known < 0)
+		skip_known = getenv("PACER_FUZZ_SKIP_KNOWN") != NULL;
+	if (skip_known && has_tag0(&m->base))
+		return;
 	FUZZ_CHECK(strcmp(frame_type_name(m->body_case), "unknown") != 0,
 		   "body type %d accepted but has no name", (int)m->body_case);
 	check_repack(m);

@@ -13,6 +13,11 @@
  * any, then a journal file ("PACERJ1\n", framed records).  Flag bit 0
  * recomputes every CRC-32C before writing the files, so that mutated
  * records reach the decoder instead of stopping at their checksum.
+ *
+ * PACER_FUZZ_SKIP_KNOWN=1 tolerates a known bug (tests/fuzz/known-failing)
+ * so that fuzzing can go past it: a pending job whose dependency cannot be
+ * read is held at every load (BadDependency), even when it was released
+ * before the restart.  Remove the knob with the fix.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -27,6 +32,7 @@
 #include "ctld_setup.h"
 #include "job.h"
 #include "journal.h"
+#include "blob.h"
 #include "state.h"
 
 #define MAGIC_LEN 8
@@ -84,6 +90,7 @@ struct table {
 		uint32_t id, array_job_id, array_task_id;
 		uint8_t state;
 		bool held, final_and_old;
+		char reason[64];
 	} * v;
 };
 
@@ -97,7 +104,7 @@ static void table_take(struct table *t)
 	t->v = calloc(t->n ? t->n : 1, sizeof(*t->v));
 	FUZZ_CHECK(t->v != NULL, "out of memory");
 	size_t i = 0;
-	for (struct job *j = job_first(); j; j = j->next, i++)
+	for (struct job *j = job_first(); j; j = j->next, i++) {
 		t->v[i] = (struct row){ .id = j->id,
 					.array_job_id = j->array_job_id,
 					.array_task_id = j->array_task_id,
@@ -105,6 +112,9 @@ static void table_take(struct table *t)
 					.held = j->held,
 					.final_and_old = job_state_final(j->state) &&
 							 j->end_time <= cutoff + 5 };
+		snprintf(t->v[i].reason, sizeof(t->v[i].reason), "%s",
+			 j->reason ? (const char *)j->reason->data : "");
+	}
 	FUZZ_CHECK(i == t->n, "job_count says %zu, the list holds %zu", t->n, i);
 }
 
@@ -196,15 +206,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		   (unsigned long long)second.epoch, (unsigned long long)first.epoch);
 	FUZZ_CHECK(second.next_job_id >= first.next_job_id, "next job id %u after %u",
 		   second.next_job_id, first.next_job_id);
+	bool skip_known = getenv("PACER_FUZZ_SKIP_KNOWN") != NULL;
 	size_t k = 0;
 	for (size_t i = 0; i < first.n; i++) {
 		const struct row *a = &first.v[i];
 		if (k < second.n && second.v[k].id == a->id) {
 			const struct row *b = &second.v[k++];
+			if (skip_known && strcmp(b->reason, "BadDependency") == 0)
+				continue;
 			FUZZ_CHECK(a->state == b->state && a->held == b->held &&
 				       a->array_job_id == b->array_job_id &&
 				       a->array_task_id == b->array_task_id,
-				   "job %u changed across a restart", a->id);
+				   "job %u changed across a restart: state %u held %d (%s), then "
+				   "state %u held %d (%s)",
+				   a->id, a->state, a->held, a->reason, b->state, b->held,
+				   b->reason);
 		} else {
 			FUZZ_CHECK(a->final_and_old, "job %u lost across a restart", a->id);
 		}
