@@ -14,7 +14,8 @@
  *
  * PACER_FUZZ_SKIP_KNOWN=1 skips topologies that reach a known bug
  * (tests/fuzz/known-failing) so that fuzzing can go past it: PUs without
- * an os index, or two PUs with the same one.  Remove the knob with the fix.
+ * an os index, or two PUs with the same one; Packages or Cores at several
+ * depths (seen by the child process above).  Remove the knob with the fix.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -171,8 +172,11 @@ static bool hwloc_survives(const void *wire, size_t len)
 		if (hwloc_topology_init(&h) < 0)
 			_exit(0);
 		hwloc_topology_set_io_types_filter(h, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
-		if (hwloc_topology_set_xmlbuffer(h, xml, (int)xlen + 1) == 0)
-			hwloc_topology_load(h);
+		if (hwloc_topology_set_xmlbuffer(h, xml, (int)xlen + 1) == 0 &&
+		    hwloc_topology_load(h) == 0 && getenv("PACER_FUZZ_SKIP_KNOWN") &&
+		    (hwloc_get_type_depth(h, HWLOC_OBJ_PACKAGE) == HWLOC_TYPE_DEPTH_MULTIPLE ||
+		     hwloc_get_type_depth(h, HWLOC_OBJ_CORE) == HWLOC_TYPE_DEPTH_MULTIPLE))
+			_exit(1);
 		_exit(0);
 	}
 	free(xml);
