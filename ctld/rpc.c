@@ -19,14 +19,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <grp.h>
 #include <pwd.h>
 
-#include "arrayspec.h"
 #include "blob.h"
 #include "conf.h"
-#include "depend.h"
-#include "depspec.h"
 #include "conn.h"
 #include "ctld.h"
 #include "frame.h"
@@ -36,9 +32,9 @@
 #include "node.h"
 #include "sched.h"
 #include "state.h"
+#include "submit.h"
 #include "topocache.h"
 
-#define SCRIPT_MAX     (4u << 20)
 #define CLIENT_IDLE_MS 60000
 
 struct client {
@@ -133,170 +129,26 @@ static void submit_durable(void *arg)
 	pending_free(p);
 }
 
-static int check_spec(const Pacer__JobSpec *s, char *why, size_t whylen)
-{
-	if (s->script.len == 0 || s->script.len < 2 || memcmp(s->script.data, "#!", 2) != 0) {
-		snprintf(why, whylen, "the batch script must start with #! and an interpreter");
-		return -1;
-	}
-	if (s->script.len > SCRIPT_MAX) {
-		snprintf(why, whylen, "the batch script is %zu bytes, above the limit of %u",
-			 s->script.len, SCRIPT_MAX);
-		return -1;
-	}
-	if (memchr(s->script.data, '\0', s->script.len)) {
-		snprintf(why, whylen, "the batch script contains NUL bytes: it is not a script");
-		return -1;
-	}
-	if (!s->workdir || s->workdir[0] != '/') {
-		snprintf(why, whylen, "the working directory must be an absolute path");
-		return -1;
-	}
-	if (strlen(s->name) > 1024) {
-		snprintf(why, whylen, "the job name is longer than 1024 characters");
-		return -1;
-	}
-	return 0;
-}
-
-/* May CL submit to PART (allow_users, allow_groups)? */
-static bool may_use(const struct client *cl, const struct conf_partition *part)
-{
-	if (cl->admin || (!part->nallow_users && !part->nallow_groups))
-		return true;
-	for (size_t i = 0; i < part->nallow_users; i++)
-		if (strcmp(part->allow_users[i], cl->user) == 0)
-			return true;
-	/* Users of big sites are in hundreds of groups: ask again with room
-	 * for all of them when the first guess was short. */
-	int ng = 0, want = 64, rc;
-	gid_t *groups = NULL;
-	do {
-		ng = want;
-		gid_t *ngv = realloc(groups, (size_t)ng * sizeof(*groups));
-		if (!ngv) {
-			free(groups);
-			return false;
-		}
-		groups = ngv;
-		rc = getgrouplist(cl->user, cl->gid, groups, &want);
-	} while (rc < 0 && want > ng);
-	if (rc < 0 || want < 1) { /* not known here: its primary group only */
-		want = 1;
-		groups[0] = cl->gid;
-	}
-	bool ok = false;
-	for (size_t i = 0; i < part->nallow_groups && !ok; i++) {
-		struct group *g = getgrnam(part->allow_groups[i]);
-		for (int k = 0; g && k < want && !ok; k++)
-			ok = groups[k] == g->gr_gid;
-	}
-	free(groups);
-	return ok;
-}
-
-/* Scheduling options of a submit: arrays, dependencies, nice.  Sets
- * *NTASKS to the number of jobs the submit makes. */
-static int check_scheduling(const struct client *cl, Pacer__JobSpec *s, uint32_t *ntasks, char *why,
-			    size_t whylen)
-{
-	*ntasks = 1;
-	if (s->nice < -10000 || s->nice > 10000) {
-		snprintf(why, whylen, "--nice %d is outside -10000..10000", s->nice);
-		return -1;
-	}
-	if (s->nice < 0 && !cl->admin) {
-		snprintf(why, whylen,
-			 "only an administrator may give a negative --nice (it raises priority)");
-		return -1;
-	}
-	if (*s->array) {
-		uint32_t *idx, max_running;
-		size_t n;
-		char msg[384];
-		if (arrayspec_parse(s->array, &idx, &n, &max_running, msg, sizeof(msg)) < 0) {
-			snprintf(why, whylen, "bad value for --array: %s", msg);
-			return -1;
-		}
-		free(idx);
-		if ((uint64_t)ctld.next_job_id + n >= UINT32_MAX) {
-			snprintf(why, whylen, "job ids are exhausted");
-			return -1;
-		}
-		s->array_max_running = max_running;
-		*ntasks = (uint32_t)n;
-	}
-	if (*s->dependency) {
-		struct depspec_term *deps;
-		uint16_t n;
-		bool any, single;
-		char msg[384];
-		/* The parser's words do not name the option: a client that did
-		 * not check first gets them with the name, as the CLI says it. */
-		if (depspec_parse(s->dependency, &deps, &n, &any, &single, msg, sizeof(msg)) < 0) {
-			snprintf(why, whylen, "bad value for --dependency: %s", msg);
-			return -1;
-		}
-		int rc = depend_check_exists(deps, n, why, whylen);
-		free(deps);
-		if (rc < 0)
-			return -1;
-	}
-	return 0;
-}
-
 static void do_submit(struct client *cl, uint32_t seq, Pacer__SubmitRequest *req)
 {
 	char why[1024];
-	Pacer__JobSpec *s = req->spec;
-	uint32_t ntasks = 1;
-	if (!s) {
+	if (!req->spec) {
 		reply_error(cl, seq, EINVAL, "submit without a job description");
 		return;
 	}
-	struct sched_parts parts;
-	if (check_spec(s, why, sizeof(why)) < 0 ||
-	    sched_parts_parse(s->partition, &parts, why, sizeof(why)) < 0) {
-		reply_error(cl, seq, EINVAL, "%s", why);
+	const struct submitter who = {
+		.uid = cl->uid, .gid = cl->gid, .user = cl->user, .admin = cl->admin
+	};
+	struct submit sub;
+	if (submit_check(&who, req->spec, &sub, why, sizeof(why)) < 0) {
+		reply_error(cl, seq, errno, "%s", why);
 		return;
 	}
-	for (size_t i = 0; i < parts.n; i++) {
-		if (!may_use(cl, parts.part[i])) {
-			reply_error(cl, seq, EPERM,
-				    "partition %s is not open to %s (its allow_users and "
-				    "allow_groups in pacer.conf say who may use it)",
-				    parts.part[i]->name, cl->user);
-			return;
-		}
-	}
-	if (sched_check(s, &parts, why, sizeof(why)) < 0 ||
-	    check_scheduling(cl, s, &ntasks, why, sizeof(why)) < 0) {
-		reply_error(cl, seq, EINVAL, "%s", why);
-		return;
-	}
-	/* What is journaled is the fields checked above, not the client's
-	 * message: a copy of its known fields alone (frame_unpack already drops
-	 * unknown ones; protobuf-c may pack those back into bytes it cannot
-	 * read), naming the partitions the job may really go to. */
-	Pacer__JobSpec spec = *s;
-	spec.base.n_unknown_fields = 0;
-	spec.base.unknown_fields = NULL;
-	spec.partition = parts.names;
-	Pacer__Job j = PACER__JOB__INIT;
-	j.id = ctld.next_job_id;
-	j.uid = cl->uid;
-	j.gid = cl->gid;
-	j.user = cl->user;
-	j.spec = &spec;
-	j.state = PACER__JOB_STATE__JOB_PENDING;
-	j.reason = s->hold ? "JobHeldUser" : "Priority";
-	j.submit_time = ctld_now();
-	j.held = s->hold;
-	j.priority = 0; /* worked out by every scheduling pass */
-	j.epoch = ctld.epoch;
+	Pacer__Job j;
+	submit_job(&who, &sub, ctld.next_job_id, ctld_now(), ctld.epoch, &j);
 	struct pending_reply *p = calloc(1, sizeof(*p));
 	if (!p) {
-		reply_error(cl, seq, ENOMEM, "controller out of memory");
+		reply_error(cl, seq, ENOMEM, "the controller is out of memory (try again later)");
 		return;
 	}
 	uint64_t t = state_submit(&j);
@@ -313,6 +165,7 @@ static void do_submit(struct client *cl, uint32_t seq, Pacer__SubmitRequest *req
 				    strerror(err));
 		return;
 	}
+	uint32_t ntasks = sub.ntasks;
 	for (uint32_t k = 0; k < ntasks; k++) {
 		struct job *job = job_find(j.id + k);
 		if (job)
@@ -885,7 +738,7 @@ static void do_diag(struct client *cl, uint32_t seq)
 	Pacer__SkippedRecord *recs = calloc(nskip ? nskip : 1, sizeof(*recs));
 	Pacer__SkippedRecord **recp = calloc(nskip ? nskip : 1, sizeof(*recp));
 	if (!recs || !recp) {
-		reply_error(cl, seq, ENOMEM, "controller out of memory");
+		reply_error(cl, seq, ENOMEM, "the controller is out of memory (try again later)");
 		goto done;
 	}
 	for (size_t i = 0; i < nskip; i++) {

@@ -124,7 +124,7 @@ static int recover(void)
 	ctld.epoch = 0;
 	ctld.next_job_id = 0;
 	fuzz_ctld_nodes_up();
-	return state_recover();
+	return state_recover(false);
 }
 
 static void stop(void)
