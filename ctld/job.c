@@ -276,6 +276,9 @@ struct job *job_create(const Pacer__Job *pj)
 		j->held = true;
 		job_set_reason(j, "BadDependency");
 	}
+	/* Kept for every state: a release must stay refused, and replay must
+	 * come to the same held job however many restarts there are. */
+	j->deps_unreadable = dep_bad;
 	j->hnext = table[j->id & (nbuckets - 1)];
 	table[j->id & (nbuckets - 1)] = j;
 	list_insert(j);

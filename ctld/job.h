@@ -83,6 +83,7 @@ struct job {
 	uint16_t ndeps;
 	bool deps_any; /* '?' separated: one term suffices */
 	bool singleton;
+	bool deps_unreadable;   /* its journaled --dependency cannot be read: held for good */
 	int64_t expected_start; /* pending: the scheduler's estimate, 0 = unknown */
 	int32_t exit_code;
 	int32_t term_signal;

@@ -591,6 +591,12 @@ static void do_hold(struct client *cl, uint32_t seq, Pacer__HoldRequest *req)
 			result(p, id, EBUSY, "job %s is %s: only pending jobs can be %s",
 			       tg.v[i].label, job_state_name(j->state),
 			       req->release ? "released" : "held");
+		else if (req->release && j->deps_unreadable)
+			result(
+			    p, id, EINVAL,
+			    "job %s cannot be released: its dependency '%s' cannot be read (cancel "
+			    "it and submit it again)",
+			    tg.v[i].label, (const char *)j->dependency->data);
 		else {
 			if (j->held == req->release) {
 				uint64_t t = state_hold(j, !req->release);

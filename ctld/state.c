@@ -144,7 +144,13 @@ static int apply(const Pacer__JournalRecord *rec)
 	case PACER__JOURNAL_RECORD__OP_JOB_END: apply_end(rec->job_end); break;
 	case PACER__JOURNAL_RECORD__OP_JOB_HOLD: {
 		struct job *j = job_find(rec->job_hold->job_id);
-		if (j) {
+		/* A job whose dependency cannot be read stays held: the
+		 * controller refuses its release, and a release journaled by an
+		 * older Pacer is ignored, so every replay gives the same job. */
+		if (j && j->deps_unreadable && j->state == PACER__JOB_STATE__JOB_PENDING) {
+			job_set_held(j, true);
+			job_set_reason(j, "BadDependency");
+		} else if (j) {
 			job_set_held(j, rec->job_hold->held);
 			job_set_reason(j, j->held ? "JobHeldUser" : NULL);
 		}

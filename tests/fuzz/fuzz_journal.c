@@ -13,11 +13,6 @@
  * any, then a journal file ("PACERJ1\n", framed records).  Flag bit 0
  * recomputes every CRC-32C before writing the files, so that mutated
  * records reach the decoder instead of stopping at their checksum.
- *
- * PACER_FUZZ_SKIP_KNOWN=1 tolerates a known bug (tests/fuzz/known-failing)
- * so that fuzzing can go past it: a pending job whose dependency cannot be
- * read is held at every load (BadDependency), even when it was released
- * before the restart.  Remove the knob with the fix.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -206,14 +201,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		   (unsigned long long)second.epoch, (unsigned long long)first.epoch);
 	FUZZ_CHECK(second.next_job_id >= first.next_job_id, "next job id %u after %u",
 		   second.next_job_id, first.next_job_id);
-	bool skip_known = getenv("PACER_FUZZ_SKIP_KNOWN") != NULL;
 	size_t k = 0;
 	for (size_t i = 0; i < first.n; i++) {
 		const struct row *a = &first.v[i];
 		if (k < second.n && second.v[k].id == a->id) {
 			const struct row *b = &second.v[k++];
-			if (skip_known && strcmp(b->reason, "BadDependency") == 0)
-				continue;
 			FUZZ_CHECK(a->state == b->state && a->held == b->held &&
 				       a->array_job_id == b->array_job_id &&
 				       a->array_task_id == b->array_task_id,
