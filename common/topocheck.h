@@ -11,7 +11,8 @@
  * the caller's process.
  *
  * The helper is found as $PACER_TOPOCHECK, else pacer-topocheck beside the
- * running program, else where `make install` puts it.
+ * running program, else where `make install` puts it, else in the build
+ * tree it was built in.
  */
 #ifndef PACER_TOPOCHECK_H
 #define PACER_TOPOCHECK_H
@@ -45,5 +46,9 @@ int topo_check_finish(struct topo_check *c, char *err, size_t errlen);
 /* The same, waiting for the verdict (at most TOPO_CHECK_TIMEOUT_MS): for
  * startup, tests and tools.  0 = safe to import, -1 with ERR filled. */
 int topo_check_isolated(const void *buf, size_t len, uint32_t gpus, char *err, size_t errlen);
+
+/* The hwloc XML file PATH, checked the same way (a node daemon's emulated
+ * topology, before hwloc loads it in the daemon).  0 or -1 as above. */
+int topo_check_file(const char *path, uint32_t gpus, char *err, size_t errlen);
 
 #endif

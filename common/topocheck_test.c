@@ -171,6 +171,26 @@ static void test_fd_says_when_done(void **state)
 	free(z);
 }
 
+/* A node daemon's emulated topology file, checked before hwloc loads it. */
+static void test_file(void **state)
+{
+	(void)state;
+	char path[1024], err[512] = "";
+
+	snprintf(path, sizeof(path), "%s/corona.xml", PACER_TOPOLOGY_DIR);
+	if (topo_check_file(path, 0, err, sizeof(err)) < 0)
+		fail_msg("corona.xml refused: %s", err);
+	snprintf(path, sizeof(path), "%s/hwloc-segv-bitmap-set", PACER_REPRODUCER_DIR);
+	errno = 0;
+	assert_int_equal(topo_check_file(path, 0, err, sizeof(err)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(err, "the hwloc import crashed (signal"));
+	snprintf(path, sizeof(path), "%s/no-such-file.xml", PACER_REPRODUCER_DIR);
+	assert_int_equal(topo_check_file(path, 0, err, sizeof(err)), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_non_null(strstr(err, "cannot read"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +199,7 @@ int main(void)
 		cmocka_unit_test(test_import_reason_comes_back),
 		cmocka_unit_test(test_slow_or_missing_helper),
 		cmocka_unit_test(test_fd_says_when_done),
+		cmocka_unit_test(test_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,8 @@ shorter than its kind.  The controller survives each: it refuses the bad
 ones with an error the node hears, one log line naming the node and the
 reason, and shows the node down with that reason; the good one brings the
 node up.  A crashing topology left in the state folder is ignored at
-startup, with a log line.'
+startup, with a log line; a node daemon given a crashing topology file
+stops with an error instead of dying of it.'
 . "$(dirname "$0")/lib.sh"
 
 WIRE=$PACER_BUILD_DIR/tests/tools/pacer-wire
@@ -94,6 +95,17 @@ test_expect_success 'a crashing topology in the state folder is ignored at start
 	grep "node node1: .*/topology/node1: the hwloc import crashed (signal .*: ignored" \
 		"$CLUSTER/log/pacerctld.log" &&
 	ctld_fine
+'
+
+test_expect_success 'a node daemon given a crashing topology file stops with an error' '
+	sed "/^\[nodes:/,\$ s|^names = node\[1-2\]|&\ntopology = $REPRO/hwloc-segv-bitmap-set|" \
+		"$PACER_CONF" >crash.conf &&
+	grep "^topology = .*hwloc-segv-bitmap-set" crash.conf &&
+	{ "$PACERNODED_BIN" --conf crash.conf --name node2 >noded.out 2>&1; rc=$?; } &&
+	cat noded.out &&
+	test $rc = 1 &&
+	grep "node node2: topology = .*hwloc-segv-bitmap-set in crash.conf: the hwloc import crashed (signal" \
+		noded.out
 '
 
 test_stop_cluster
