@@ -94,7 +94,7 @@ static void entry_free(struct entry *e)
 /* E is refused for WHY: keep it, and only the newest few such. */
 static void keep_refused(struct entry *e, const char *why)
 {
-	size_t n = 0;
+	size_t n = 0, bytes = 0;
 
 	e->state = REFUSED;
 	e->why = strdup(why);
@@ -106,7 +106,8 @@ static void keep_refused(struct entry *e, const char *why)
 	entries = e;
 	for (struct entry **pp = &entries; *pp;) {
 		struct entry *x = *pp;
-		if (x->state == REFUSED && ++n > TOPOCACHE_REFUSED_MAX) {
+		if (x->state == REFUSED && x != e &&
+		    (++n >= TOPOCACHE_REFUSED_MAX || (bytes += x->len) > TOPOCACHE_REFUSED_BYTES)) {
 			*pp = x->next;
 			entry_free(x);
 			continue;
@@ -275,11 +276,20 @@ void topocache_cancel(struct topocache_wait *w)
 	if (!w)
 		return;
 	if (w->e) {
-		for (struct topocache_wait **pp = &w->e->waits; *pp; pp = &(*pp)->next) {
+		struct entry *e = w->e;
+		for (struct topocache_wait **pp = &e->waits; *pp; pp = &(*pp)->next) {
 			if (*pp == w) {
 				*pp = w->next;
 				break;
 			}
+		}
+		/* Nobody waits for it any more: stop it, so that a node
+		 * registering again and again never runs more than one check. */
+		if (!e->waits) {
+			char err[256];
+			topo_check_finish(e->check, err, sizeof(err));
+			entry_unlink(e);
+			entry_free(e);
 		}
 	}
 	topocache_put(w->t);

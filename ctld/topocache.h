@@ -9,8 +9,9 @@
  * A topology never seen before is first imported in a helper process
  * (topocheck.h), because hwloc's own import can crash on hostile input;
  * only one that passed is imported here.  Refusals are remembered too (the
- * last TOPOCACHE_REFUSED_MAX), so a broken node that keeps registering
- * costs one check.
+ * newest TOPOCACHE_REFUSED_MAX, holding at most TOPOCACHE_REFUSED_BYTES
+ * besides the newest), so a broken node that keeps registering costs one
+ * check.
  */
 #ifndef PACER_TOPOCACHE_H
 #define PACER_TOPOCACHE_H
@@ -18,7 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TOPOCACHE_REFUSED_MAX 16
+#define TOPOCACHE_REFUSED_MAX   16
+#define TOPOCACHE_REFUSED_BYTES ((size_t)16 << 20)
 
 struct event_base;
 struct topo;

@@ -8,8 +8,10 @@ shorter than its kind.  The controller survives each: it refuses the bad
 ones with an error the node hears, one log line naming the node and the
 reason, and shows the node down with that reason; the good one brings the
 node up.  A crashing topology left in the state folder is ignored at
-startup, with a log line; a node daemon given a crashing topology file
-stops with an error instead of dying of it.'
+startup, with a log line.  A node that goes away while its topology is
+checked has the check stopped (it is not remembered as refused).  A node
+daemon given a crashing topology file stops with an error instead of dying
+of it.'
 . "$(dirname "$0")/lib.sh"
 
 WIRE=$PACER_BUILD_DIR/tests/tools/pacer-wire
@@ -18,10 +20,11 @@ REPRO=$PACER_SRC_DIR/tests/fuzz/reproducers
 # conf_value KEY: the first "KEY = value" of the cluster's pacer.conf.
 conf_value() { sed -n "s/^$1 = //p" "$PACER_CONF" | head -n 1; }
 
-# as_node2 FILE: pacer-wire registers as node2 with FILE (the wire form) as
-# its topology; what it printed is in wire.out, its exit code returned.
+# as_node2 FILE [SECONDS]: pacer-wire registers as node2 with FILE (the
+# wire form) as its topology, waiting 60 s (or SECONDS) for the verdict;
+# what it printed is in wire.out, its exit code returned.
 as_node2() {
-	"$WIRE" -w 60 -n node2 -t "$1" node 127.0.0.1 "$NODE2_PORT" local noded \
+	"$WIRE" -w "${2:-60}" -n node2 -t "$1" node 127.0.0.1 "$NODE2_PORT" local noded \
 		"$MUNGE_SOCK" >wire.out 2>&1
 	rc=$?
 	cat wire.out
@@ -94,6 +97,45 @@ test_expect_success 'a crashing topology in the state folder is ignored at start
 	CTLD_PID=$(ctld_pid) &&
 	grep "node node1: .*/topology/node1: the hwloc import crashed (signal .*: ignored" \
 		"$CLUSTER/log/pacerctld.log" &&
+	ctld_fine
+'
+
+# slow-check: pacer-topocheck, except that slow.topo is checked forever
+# (a process the test can find: marker 9).
+write_slow_check() {
+	printf "a topology whose check never ends\n" >slow.topo
+	cat >slow-check <<EOF
+#!/bin/sh
+in=\$(mktemp) && cat >"\$in" || exit 1
+if cmp -s "\$in" "$PWD/slow.topo"; then rm -f "\$in"; exec sleep 300.${MARK}9; fi
+"$PACER_BUILD_DIR/ctld/pacer-topocheck" "\$@" <"\$in"
+rc=\$?
+rm -f "\$in"
+exit \$rc
+EOF
+	chmod +x slow-check
+}
+
+test_expect_success 'node2 goes away while its topology is checked: the check is dropped' '
+	write_slow_check &&
+	kill -TERM "$CTLD_PID" && pid_gone "$CTLD_PID" &&
+	PACER_TOPOCHECK=$PWD/slow-check "$LOCAL_CLUSTER" start "$CLUSTER" ctld &&
+	wait_nodes_up 1 &&
+	CTLD_PID=$(ctld_pid) &&
+	{ as_node2 slow.topo 5; test $? = 2; } &&
+	grep "no answer to the registration" wire.out &&
+	wait_procs 9 0 &&
+	ctld_fine &&
+	test_must_fail grep "node2: topology refused: .*took longer" "$CLUSTER/log/pacerctld.log"
+'
+
+test_expect_success 'that check was dropped, not timed out and remembered: it runs again' '
+	"$WIRE" -w 60 -n node2 -t slow.topo node 127.0.0.1 "$NODE2_PORT" local noded \
+		"$MUNGE_SOCK" >wire2.out 2>&1 &
+	wire_pid=$! &&
+	wait_procs 9 1 &&
+	kill "$wire_pid" && { wait "$wire_pid"; true; } &&
+	wait_procs 9 0 &&
 	ctld_fine
 '
 

@@ -679,7 +679,10 @@ static int cmd_node(const char *host, const char *port, struct who *w, const cha
 			break;
 		}
 		if (frame_read_fd(fd, FRAME_MAX_REQUEST, &in, (int)(deadline - now)) < 0) {
-			printf("the controller closed the link without a word\n");
+			if (errno == ETIMEDOUT)
+				printf("no answer to the registration within %d s\n", wait_s);
+			else
+				printf("the controller closed the link without a word\n");
 			break;
 		}
 		if (in->body_case == PACER__MSG__BODY_REGISTER_ACK) {
