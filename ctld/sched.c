@@ -805,8 +805,8 @@ static int check_placement(const Pacer__JobSpec *s, const struct conf_partition 
 		struct hostlist *hl = hostlist_decode(lists[k]);
 		if (!hl && errno == E2BIG) {
 			snprintf(why, whylen,
-				 "%s names more than %d hosts or %u MiB of host names: name "
-				 "fewer",
+				 "%s names more than %d hosts or %u MiB of host names: give a "
+				 "shorter list",
 				 opts[k], HOSTLIST_MAX, (unsigned)(HOSTLIST_MAX_BYTES >> 20));
 			return -1;
 		}
