@@ -924,6 +924,20 @@ static void test_numa_os_index_refused(void **state)
 	free(xml);
 }
 
+/* Sizes no machine has are refused before they are summed or sized into
+ * arrays.  (Too many PUs or NUMA nodes cannot be tested here: hwloc takes
+ * minutes to build such topologies, which the check's time limit stops.) */
+static void test_absurd_memory_refused(void **state)
+{
+	(void)state;
+	size_t len;
+	char *xml = slurp(PACER_TOPOLOGY_DIR, "192em64t-24n8c2t.xml", &len);
+	char *x = edit(xml, "local_memory=\"33255329792\"", "local_memory=\"1125899906842625\"");
+	expect_refused_both_ways(x, NULL, "claims 1125899906842625 bytes of memory");
+	free(x);
+	free(xml);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -947,6 +961,7 @@ int main(void)
 		cmocka_unit_test(test_gpu_name_wire_form),
 		cmocka_unit_test(test_pu_os_index_refused),
 		cmocka_unit_test(test_numa_os_index_refused),
+		cmocka_unit_test(test_absurd_memory_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
