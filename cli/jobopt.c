@@ -544,6 +544,12 @@ static int read_nodefile(const char *path, struct hostlist *hl, char *why, size_
 		if (hostlist_append_expr(hl, tok) < 0) {
 			if (errno == ENOMEM)
 				strfmt_fail(why, whylen, ENOMEM, "out of memory");
+			else if (errno == E2BIG)
+				strfmt_fail(why, whylen, EINVAL,
+					    "'%.64s%s' in node list file '%s' names more than %d "
+					    "hosts or %u MiB of host names",
+					    tok, strlen(tok) > 64 ? "..." : "", path, HOSTLIST_MAX,
+					    (unsigned)(HOSTLIST_MAX_BYTES >> 20));
 			else
 				strfmt_fail(why, whylen, EINVAL,
 					    "'%s' in node list file '%s' is not a host list (write "
@@ -595,8 +601,12 @@ int jobopt_hostlist(const char *s, bool file_ok, char **out, char *why, size_t w
 	hl = hostlist_decode(s);
 	if (!hl) {
 		if (errno == E2BIG)
-			return strfmt_fail(why, whylen, EINVAL, "'%s' names more than %d hosts", s,
-					   HOSTLIST_MAX);
+			/* the list may be kilobytes long: its start is enough */
+			return strfmt_fail(why, whylen, EINVAL,
+					   "'%.64s%s' names more than %d hosts or %u MiB of host "
+					   "names",
+					   s, strlen(s) > 64 ? "..." : "", HOSTLIST_MAX,
+					   (unsigned)(HOSTLIST_MAX_BYTES >> 20));
 		if (errno == ENOMEM)
 			return strfmt_fail(why, whylen, ENOMEM, "out of memory");
 		return strfmt_fail(why, whylen, EINVAL,

@@ -389,7 +389,15 @@ static void test_hostlist(void **state)
 	REFUSED(jobopt_hostlist("  ", true, &out, why, sizeof(why)),
 		"empty host list (give names like node[1-4,7])");
 	REFUSED(jobopt_hostlist("n[0-9999999]", false, &out, why, sizeof(why)),
-		"'n[0-9999999]' names more than 1000000 hosts");
+		"'n[0-9999999]' names more than 1000000 hosts or 32 MiB of host names");
+	/* 4 KB that would expand to 4 GB: the size is capped, not only the count */
+	char longlist[4100];
+	memset(longlist, 'A', 4000);
+	strcpy(longlist + 4000, "[0-999999]");
+	assert_int_equal(jobopt_hostlist(longlist, false, &out, why, sizeof(why)), -1);
+	assert_string_equal(why,
+			    "'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA...' "
+			    "names more than 1000000 hosts or 32 MiB of host names");
 	/* -x never reads a file: a '/' is just a bad host name there. */
 	REFUSED(jobopt_hostlist("a[1-2]/b[", false, &out, why, sizeof(why)),
 		"'a[1-2]/b[' is not a host list (write names like node[1-4,7],login1)");

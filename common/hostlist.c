@@ -178,9 +178,61 @@ static int expand_range(struct hostlist *out, struct affix pre, struct affix suf
 	}
 }
 
+/* What one expression has expanded to so far, against HOSTLIST_MAX and
+ * HOSTLIST_MAX_BYTES. */
+struct budget {
+	size_t names;
+	uint64_t bytes;
+};
+
+static unsigned num_digits(uint64_t v)
+{
+	unsigned d = 1;
+
+	while (v >= 10) {
+		v /= 10;
+		d++;
+	}
+	return d;
+}
+
+/* Bytes (NULs included) of the names "pre<v>suf" for v in R, each number
+ * padded to R's width: counted per number of digits, before anything is
+ * allocated. */
+static uint64_t range_bytes(struct affix pre, struct affix suf, const struct range *r)
+{
+	uint64_t bytes = 0, lo = r->lo;
+
+	while (lo <= r->hi) {
+		unsigned d = num_digits(lo);
+		uint64_t top = 9; /* the largest number of d digits */
+		for (unsigned k = 1; k < d; k++)
+			top = top * 10 + 9;
+		uint64_t hi = top < r->hi ? top : r->hi;
+		uint64_t w = d > (unsigned)r->width ? d : (unsigned)r->width;
+		bytes += (hi - lo + 1) * (pre.len + suf.len + w + 1);
+		if (hi == r->hi)
+			break;
+		lo = hi + 1;
+	}
+	return bytes;
+}
+
+/* Take N more names of BYTES bytes from B; -1 with E2BIG past a cap. */
+static int spend(struct budget *b, uint64_t n, uint64_t bytes)
+{
+	if (n > HOSTLIST_MAX - b->names || bytes > HOSTLIST_MAX_BYTES - b->bytes) {
+		errno = E2BIG;
+		return -1;
+	}
+	b->names += (size_t)n;
+	b->bytes += bytes;
+	return 0;
+}
+
 /* Expand "pre[ranges]suf" (LEN bytes at S, one bracket pair known to be
- * balanced) into OUT, counting names in *TOTAL. */
-static int expand_brackets(struct hostlist *out, const char *s, size_t len, size_t *total)
+ * balanced) into OUT, counting what it costs in *TOTAL. */
+static int expand_brackets(struct hostlist *out, const char *s, size_t len, struct budget *total)
 {
 	const char *lb = memchr(s, '[', len);
 	const char *rb = memchr(lb, ']', len - (size_t)(lb - s));
@@ -198,11 +250,12 @@ static int expand_brackets(struct hostlist *out, const char *s, size_t len, size
 			end = rb;
 		if (parse_range(p, (size_t)(end - p), &r) < 0)
 			goto invalid;
-		if (r.hi - r.lo >= HOSTLIST_MAX - *total) {
+		/* r.hi - r.lo + 1 cannot overflow: 18 digits at most */
+		if (r.hi - r.lo >= HOSTLIST_MAX ||
+		    spend(total, r.hi - r.lo + 1, range_bytes(pre, suf, &r)) < 0) {
 			errno = E2BIG;
 			return -1;
 		}
-		*total += (size_t)(r.hi - r.lo + 1);
 		if (expand_range(out, pre, suf, &r) < 0)
 			return -1;
 		p = end + 1;
@@ -218,7 +271,7 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-static int expand_item(struct hostlist *out, const char *s, size_t len, size_t *total)
+static int expand_item(struct hostlist *out, const char *s, size_t len, struct budget *total)
 {
 	while (len && is_space(*s)) {
 		s++;
@@ -232,11 +285,12 @@ static int expand_item(struct hostlist *out, const char *s, size_t len, size_t *
 	}
 	if (memchr(s, '[', len))
 		return expand_brackets(out, s, len, total);
-	if (!plain_ok(s, len) || *total >= HOSTLIST_MAX) {
-		errno = *total >= HOSTLIST_MAX ? E2BIG : EINVAL;
+	if (!plain_ok(s, len)) {
+		errno = EINVAL;
 		return -1;
 	}
-	(*total)++;
+	if (spend(total, 1, (uint64_t)len + 1) < 0)
+		return -1;
 	return push(out, strndup(s, len));
 }
 
@@ -244,7 +298,7 @@ static int expand_item(struct hostlist *out, const char *s, size_t len, size_t *
  * nesting, a second pair or an unbalanced bracket is a syntax error. */
 static int expand_expr(struct hostlist *out, const char *expr)
 {
-	size_t total = 0;
+	struct budget total = { 0, 0 };
 	const char *item = expr, *p;
 	int brackets = 0;
 	bool open = false;

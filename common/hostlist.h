@@ -9,6 +9,7 @@
 #define PACER_HOSTLIST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct hostlist;
 
@@ -16,8 +17,14 @@ struct hostlist;
  * "n[0-999999999]" eating the machine). */
 #define HOSTLIST_MAX 1000000
 
+/* Largest total size of those names, one NUL each included: a count alone
+ * lets 4 KB ("AAAA...A[0-999999]" with a 4,000-byte prefix) expand to 4 GB.
+ * 32 MiB takes a million names of up to 32 bytes ("node0000001" is 12), and
+ * is checked before anything is allocated. */
+#define HOSTLIST_MAX_BYTES ((uint64_t)32 << 20)
+
 /* Parse EXPR ("a,b[1-3,5],c[08-10]") into a new list.  NULL with EINVAL on a
- * syntax error, E2BIG past HOSTLIST_MAX names. */
+ * syntax error, E2BIG past HOSTLIST_MAX names or HOSTLIST_MAX_BYTES. */
 struct hostlist *hostlist_decode(const char *expr);
 
 /* An empty list. */
@@ -28,7 +35,8 @@ void hostlist_destroy(struct hostlist *hl);
 /* Append one plain host name (no brackets).  0 or -1. */
 int hostlist_append(struct hostlist *hl, const char *name);
 
-/* Append every name of EXPR.  0 or -1 (EINVAL on bad syntax). */
+/* Append every name of EXPR.  0 or -1 (EINVAL on bad syntax, E2BIG past
+ * the caps above, counted per expression). */
 int hostlist_append_expr(struct hostlist *hl, const char *expr);
 
 size_t hostlist_count(const struct hostlist *hl);

@@ -12,6 +12,10 @@
 
 #include "hostlist.h"
 
+#ifndef PACER_REPRODUCER_DIR
+#error "PACER_REPRODUCER_DIR must name tests/fuzz/reproducers"
+#endif
+
 /* Decode EXPR and check it holds exactly the NAMES, in order. */
 static void expect_names(const char *expr, const char *const *names, size_t n)
 {
@@ -130,6 +134,80 @@ static void test_decode_too_big(void **state)
 	expect_error("n[1-999999],a,b", E2BIG);
 	expect_error("n[1-999998],m[1-3]", E2BIG);
 	expect_error("n[0-999999999999999999]", E2BIG);
+}
+
+/* PREFIX_LEN 'p's then SUFFIX (a bracket range): decoded, or E2BIG. */
+static void expect_prefixed(size_t prefix_len, const char *suffix, size_t names)
+{
+	char expr[128];
+	struct hostlist *hl;
+
+	assert_true(prefix_len + strlen(suffix) < sizeof(expr));
+	memset(expr, 'p', prefix_len);
+	strcpy(expr + prefix_len, suffix);
+	errno = 0;
+	hl = hostlist_decode(expr);
+	if (names == 0) {
+		assert_null(hl);
+		assert_int_equal(errno, E2BIG);
+		return;
+	}
+	assert_non_null(hl);
+	assert_int_equal(hostlist_count(hl), names);
+	hostlist_destroy(hl);
+}
+
+/* The size of the names is capped, not only their count: the fuzz
+ * reproducer is 4 KB that expanded to 4 GB. */
+static void test_decode_too_many_bytes(void **state)
+{
+	(void)state;
+	char path[1024];
+	FILE *f;
+	char buf[8192];
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/hostlist-long-prefix-4000x1M", PACER_REPRODUCER_DIR);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	assert_true(n > 4000 && n < sizeof(buf) - 1);
+	buf[n] = '\0';
+	expect_error(buf, E2BIG);
+
+	/* A million realistic names fit (12 bytes each, NUL included). */
+	struct hostlist *hl = hostlist_decode("node[0000001-1000000]");
+	assert_non_null(hl);
+	assert_int_equal(hostlist_count(hl), HOSTLIST_MAX);
+	assert_string_equal(hostlist_nth(hl, 999999), "node1000000");
+	hostlist_destroy(hl);
+
+	/* The edge of 32 MiB (33,554,432 bytes): a million names of 33 bytes
+	 * fit, of 34 do not; counted with each number's real width. */
+	expect_prefixed(26, "[000000-999999]", HOSTLIST_MAX); /* 26 + 6 + NUL */
+	expect_prefixed(27, "[000000-999999]", 0);
+	expect_prefixed(26, "[0000001-1000000]", 0); /* 26 + 7 + NUL */
+	/* 1-9, 10-99... are shorter: 27e6 + 5,888,896 digits fit */
+	expect_prefixed(26, "[1-1000000]", HOSTLIST_MAX);
+	expect_prefixed(27, "[1-1000000]", 0);
+
+	/* Plain names count too, across the items of one expression. */
+	size_t cap = (size_t)HOSTLIST_MAX_BYTES;
+	char *big = malloc(cap + 1);
+	assert_non_null(big);
+	memset(big, 'a', cap);
+	big[cap - 1] = '\0'; /* one name, NUL included: exactly the cap */
+	hl = hostlist_decode(big);
+	assert_non_null(hl);
+	assert_int_equal(hostlist_count(hl), 1);
+	hostlist_destroy(hl);
+	big[cap - 1] = 'a';
+	big[cap] = '\0';
+	expect_error(big, E2BIG);
+	big[cap / 2] = ','; /* two names, cap - 1 bytes and their two NULs */
+	expect_error(big, E2BIG);
+	free(big);
 }
 
 static void test_decode_max(void **state)
@@ -316,6 +394,7 @@ int main(void)
 		cmocka_unit_test(test_decode_errors),
 		cmocka_unit_test(test_decode_too_big),
 		cmocka_unit_test(test_decode_max),
+		cmocka_unit_test(test_decode_too_many_bytes),
 		cmocka_unit_test(test_encode),
 		cmocka_unit_test(test_encode_truncates),
 		cmocka_unit_test(test_encode_alloc),

@@ -366,6 +366,14 @@ static int build_cores(struct topo *t, struct build *b)
 		errno = EINVAL;
 		return -1;
 	}
+	if ((unsigned)npu > TOPO_PUS_MAX) {
+		snprintf(b->err, b->errlen,
+			 "the topology has %d processing units (PUs), more than the %u Pacer "
+			 "takes",
+			 npu, TOPO_PUS_MAX);
+		errno = EINVAL;
+		return -1;
+	}
 	t->pu_os = xcalloc((size_t)npu, sizeof(*t->pu_os));
 	t->cores = xcalloc((size_t)npu, sizeof(*t->cores));
 	if (!t->pu_os || !t->cores)
@@ -374,6 +382,24 @@ static int build_cores(struct topo *t, struct build *b)
 		hwloc_obj_t pu = hwloc_get_obj_by_type(b->h, HWLOC_OBJ_PU, (unsigned)i);
 		hwloc_obj_t core = hwloc_get_ancestor_obj_by_type(b->h, HWLOC_OBJ_CORE, pu);
 
+		/* Binding and every CPU list speak os indexes: a PU without one
+		 * (hwloc keeps HWLOC_UNKNOWN_INDEX) or with one above what the
+		 * lists take would give lists no daemon accepts. */
+		if (pu->os_index == HWLOC_UNKNOWN_INDEX) {
+			snprintf(b->err, b->errlen,
+				 "PU L#%d has no os_index: the topology is inconsistent (export "
+				 "it again with lstopo)",
+				 i);
+			errno = EINVAL;
+			return -1;
+		}
+		if (pu->os_index > TOPO_OS_INDEX_MAX) {
+			snprintf(b->err, b->errlen,
+				 "PU L#%d has os_index %u, above the %u Pacer takes", i,
+				 pu->os_index, TOPO_OS_INDEX_MAX);
+			errno = EINVAL;
+			return -1;
+		}
 		t->pu_os[i] = pu->os_index;
 		if (!core || core != prev || nc == 0) {
 			t->cores[nc].first_pu = (uint32_t)i;
@@ -455,6 +481,13 @@ static int build_domains(struct topo *t, struct build *b)
 
 	if (nn <= 0)
 		nn = 0;
+	if ((unsigned)nn > TOPO_NUMA_MAX) {
+		snprintf(b->err, b->errlen,
+			 "the topology has %d NUMA nodes, more than the %u Pacer takes", nn,
+			 TOPO_NUMA_MAX);
+		errno = EINVAL;
+		return -1;
+	}
 	cpus = xcalloc((size_t)nn, sizeof(*cpus));
 	mem = xcalloc((size_t)nn, sizeof(*mem));
 	nodes_os = xcalloc((size_t)nn, sizeof(*nodes_os));
@@ -468,6 +501,39 @@ static int build_domains(struct topo *t, struct build *b)
 
 		nodes_dom[i] = TOPO_NONE;
 		nodes_os[i] = o->os_index;
+		/* Domains' nodesets are lists of these, parsed again for --mem
+		 * binding: the same rules as PUs. */
+		if (o->os_index == HWLOC_UNKNOWN_INDEX || o->os_index > TOPO_OS_INDEX_MAX) {
+			if (o->os_index == HWLOC_UNKNOWN_INDEX)
+				snprintf(b->err, b->errlen,
+					 "NUMA node L#%d has no os_index: the topology is "
+					 "inconsistent (export it again with lstopo)",
+					 i);
+			else
+				snprintf(b->err, b->errlen,
+					 "NUMA node L#%d has os_index %u, above the %u Pacer takes",
+					 i, o->os_index, TOPO_OS_INDEX_MAX);
+			errno = EINVAL;
+			goto out;
+		}
+		for (int k = 0; k < i; k++) {
+			if (nodes_os[k] == o->os_index) {
+				snprintf(b->err, b->errlen,
+					 "NUMA nodes L#%d and L#%d both have os_index %u: the "
+					 "topology is inconsistent",
+					 k, i, o->os_index);
+				errno = EINVAL;
+				goto out;
+			}
+		}
+		if (o->attr->numanode.local_memory > TOPO_NUMA_MEM_MAX) {
+			snprintf(b->err, b->errlen,
+				 "NUMA node L#%d claims %llu bytes of memory, more than the 1 PiB "
+				 "Pacer takes",
+				 i, (unsigned long long)o->attr->numanode.local_memory);
+			errno = EINVAL;
+			goto out;
+		}
 		if (!o->cpuset || hwloc_bitmap_iszero(o->cpuset))
 			continue; /* memory without CPUs: GPU memory, CXL */
 		for (d = 0; d < nd; d++)
@@ -597,10 +663,12 @@ static enum gpu_kind gpu_kind_of(hwloc_obj_t o)
 	const char *name = o->name ? o->name : "";
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		bool match = o->subtype
-				 ? strcasecmp(o->subtype, kinds[i].subtype) == 0
-				 : strncmp(name, kinds[i].prefix, strlen(kinds[i].prefix)) == 0;
-		if (!match)
+		/* The name must carry the prefix whatever the subtype says:
+		 * gpu_index_of reads the index after it, and a node may send a
+		 * subtype="CUDA" device called "cu". */
+		if (strncmp(name, kinds[i].prefix, strlen(kinds[i].prefix)) != 0)
+			continue;
+		if (o->subtype && strcasecmp(o->subtype, kinds[i].subtype) != 0)
 			continue;
 		if (kinds[i].kind == GPU_OPENCL) {
 			const char *type = hwloc_obj_get_info_by_name(o, "OpenCLDeviceType");
@@ -612,12 +680,17 @@ static enum gpu_kind gpu_kind_of(hwloc_obj_t o)
 	return GPU_NONE;
 }
 
-/* The index a runtime knows the device by: cuda3 -> 3, opencl0d2 -> 2. */
+/* The index a runtime knows the device by: cuda3 -> 3, opencl0d2 -> 2;
+ * -1 for a name that is not the kind's prefix and an index. */
 static int gpu_index_of(const char *name, enum gpu_kind kind)
 {
-	const char *p = name + strlen(kind_names[kind]);
+	size_t plen = strlen(kind_names[kind]);
+	const char *p = name + plen;
 	char *end;
 	unsigned long v;
+
+	if (strncmp(name, kind_names[kind], plen) != 0)
+		return -1; /* never step past the end of a shorter name */
 
 	if (kind == GPU_OPENCL) {
 		/* opencl<platform>d<device> */
@@ -691,6 +764,15 @@ static int build_gpus(struct topo *t, struct build *b, uint32_t conf_gpus)
 			if (pci[i] == dev)
 				break;
 		if (!dev || i == n) {
+			if (n == TOPO_GPUS_MAX) {
+				free(pci);
+				free(kinds);
+				snprintf(b->err, b->errlen,
+					 "the topology has more than the %u GPUs Pacer takes",
+					 TOPO_GPUS_MAX);
+				errno = EINVAL;
+				return -1;
+			}
 			if (n == cap) {
 				uint32_t ncap = cap ? cap * 2 : 8;
 				struct topo_gpu *g = realloc(t->gpus, ncap * sizeof(*g));
@@ -800,6 +882,18 @@ static int build_layout(struct topo *t, struct build *b, uint32_t conf_gpus)
 	for (uint32_t i = 0; i < t->layout.npus; i++)
 		t->by_os[i] = i;
 	qsort_r(t->by_os, t->layout.npus, sizeof(*t->by_os), cmp_by_os, t->pu_os);
+	/* topo_pu_by_os and the CPU lists need one PU per os index. */
+	for (uint32_t i = 1; i < t->layout.npus; i++) {
+		uint32_t a = t->by_os[i - 1], c = t->by_os[i];
+		if (t->pu_os[a] == t->pu_os[c]) {
+			snprintf(b->err, b->errlen,
+				 "PUs L#%u and L#%u both have os_index %u: the topology is "
+				 "inconsistent",
+				 a < c ? a : c, a < c ? c : a, t->pu_os[a]);
+			errno = EINVAL;
+			return -1;
+		}
+	}
 	t->layout.packages = t->packages;
 	t->layout.domains = t->domains;
 	t->layout.cores = t->cores;

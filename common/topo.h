@@ -30,6 +30,15 @@
 
 #define TOPO_NONE UINT32_MAX /* "no such object" in a layout index */
 
+/* What a topology may hold: a node sends it, so anything beyond these is
+ * refused at load and import rather than sized into the controller.  Real
+ * machines stay far below (the biggest we know has 768 PUs). */
+#define TOPO_PUS_MAX      (1u << 16)          /* PUs of one node */
+#define TOPO_OS_INDEX_MAX (1u << 22)          /* PU and NUMA os indexes (as binding takes) */
+#define TOPO_NUMA_MAX     4096u               /* NUMA nodes */
+#define TOPO_NUMA_MEM_MAX ((uint64_t)1 << 50) /* bytes of one NUMA node (1 PiB) */
+#define TOPO_GPUS_MAX     1024u               /* GPUs found in the topology */
+
 struct topo_package {
 	uint32_t os_index;
 	uint32_t ncores;

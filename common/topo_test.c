@@ -22,6 +22,9 @@
 #ifndef PACER_TOPOLOGY_DIR
 #error "PACER_TOPOLOGY_DIR must name tests/topologies"
 #endif
+#ifndef PACER_REPRODUCER_DIR
+#error "PACER_REPRODUCER_DIR must name tests/fuzz/reproducers"
+#endif
 
 static const char *const files[] = {
 	"16em64t-4s2c2t.xml",
@@ -703,6 +706,238 @@ static void test_pus_format_like_hwloc(void **state)
 	topo_destroy(t);
 }
 
+/* Hostile input ----------------------------------------------------------
+ * The reproducers fuzzing found (tests/fuzz/reproducers), and variants of
+ * them made here by editing real topologies' XML. */
+
+/* DIR/FILE's bytes (NUL-ended, length in *LEN). */
+static char *slurp(const char *dir, const char *file, size_t *len)
+{
+	char path[1024];
+	FILE *f;
+	char *buf;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "rb");
+	if (!f)
+		fail_msg("cannot open %s", path);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n > 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* XML as topo_import takes it (compressed); -1 with ERR as topo_import. */
+static int import_xml(const char *xml, struct topo **t, char *err, size_t errlen)
+{
+	uLongf zl = compressBound(strlen(xml));
+	Bytef *z = malloc(zl);
+	int rc;
+
+	assert_non_null(z);
+	assert_int_equal(compress(z, &zl, (const Bytef *)xml, strlen(xml)), Z_OK);
+	rc = topo_import(z, zl, 0, t, err, errlen);
+	free(z);
+	return rc;
+}
+
+/* XML with the first FROM replaced by TO (malloc'd). */
+static char *edit(const char *xml, const char *from, const char *to)
+{
+	const char *at = strstr(xml, from);
+	size_t head, n;
+	char *out;
+
+	if (!at)
+		fail_msg("\"%s\" is not in the XML", from);
+	head = (size_t)(at - xml);
+	n = strlen(xml) - strlen(from) + strlen(to);
+	out = malloc(n + 1);
+	assert_non_null(out);
+	memcpy(out, xml, head);
+	strcpy(out + head, to);
+	strcat(out + head, at + strlen(from));
+	return out;
+}
+
+/* Every GPU is named by its kind and an index. */
+static void expect_gpus_well_named(const struct topo_layout *l)
+{
+	for (uint32_t g = 0; g < l->ngpus; g++) {
+		const struct topo_gpu *gpu = &l->gpus[g];
+		assert_int_equal(strncmp(gpu->name, gpu->kind, strlen(gpu->kind)), 0);
+		assert_true(gpu->index >= 0);
+	}
+}
+
+static void test_gpu_name_shorter_than_kind(void **state)
+{
+	(void)state;
+	size_t len;
+	char *xml = slurp(PACER_REPRODUCER_DIR,
+			  "heap-overflow-gpu_index_of-subtype-CUDA-name-cu.xml", &len);
+	char path[1024], err[256] = "";
+	struct topo *t = NULL;
+
+	/* A subtype="CUDA" device called "cu" is not a CUDA GPU; the
+	 * well-named OpenCL device beside it still is. */
+	snprintf(path, sizeof(path), "%s/%s", PACER_REPRODUCER_DIR,
+		 "heap-overflow-gpu_index_of-subtype-CUDA-name-cu.xml");
+	if (topo_load(path, 0, &t, err, sizeof(err)) < 0)
+		fail_msg("topo_load: %s", err);
+	const struct topo_layout *l = topo_layout(t);
+	assert_int_equal(l->ngpus, 1);
+	assert_string_equal(l->gpus[0].name, "opencl0d1");
+	expect_gpus_well_named(l);
+	topo_destroy(t);
+
+	/* Every kind, with names shorter than its prefix, or the bare prefix. */
+	static const char *const names[] = {
+		"name=\"\" subtype=\"CUDA\"",          "name=\"c\" subtype=\"CUDA\"",
+		"name=\"cuda\" subtype=\"CUDA\"",      "name=\"nvm\" subtype=\"NVML\"",
+		"name=\"r\" subtype=\"RSMI\"",         "name=\"openc\" subtype=\"OpenCL\"",
+		"name=\"opencl0\" subtype=\"OpenCL\"", "name=\"opencl0d\" subtype=\"OpenCL\"",
+		"name=\"cuda0\" subtype=\"NVML\"",
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char *x = edit(xml, "name=\"cu\" subtype=\"CUDA\"", names[i]);
+		if (import_xml(x, &t, err, sizeof(err)) < 0)
+			fail_msg("%s: %s", names[i], err);
+		l = topo_layout(t);
+		assert_int_equal(l->ngpus, 1);
+		assert_string_equal(l->gpus[0].name, "opencl0d1");
+		topo_destroy(t);
+		free(x);
+	}
+	/* Well named, the device counts, first (CUDA sorts before OpenCL). */
+	char *x = edit(xml, "name=\"cu\" subtype=\"CUDA\"", "name=\"cuda7\" subtype=\"CUDA\"");
+	if (import_xml(x, &t, err, sizeof(err)) < 0)
+		fail_msg("cuda7: %s", err);
+	l = topo_layout(t);
+	assert_int_equal(l->ngpus, 2);
+	assert_string_equal(l->gpus[0].name, "cuda7");
+	assert_int_equal(l->gpus[0].index, 7);
+	assert_string_equal(l->gpus[1].name, "opencl0d1");
+	topo_destroy(t);
+	free(x);
+	free(xml);
+}
+
+/* The same topology as a node sends it: "Z" (the fuzz harness's tag for
+ * the wire form), then the compressed XML topo_import takes. */
+static void test_gpu_name_wire_form(void **state)
+{
+	(void)state;
+	size_t len;
+	char *buf = slurp(PACER_REPRODUCER_DIR, "heap-overflow-gpu_index_of-wire-Z.bin", &len);
+	struct topo *t = NULL;
+	char err[256] = "";
+
+	assert_true(len > 1 && buf[0] == 'Z');
+	if (topo_import(buf + 1, len - 1, 0, &t, err, sizeof(err)) < 0)
+		fail_msg("topo_import: %s", err);
+	expect_gpus_well_named(topo_layout(t));
+	topo_destroy(t);
+	free(buf);
+}
+
+/* Refused by topo_load (a file) and by topo_import (the wire) alike. */
+static void expect_refused_both_ways(const char *xml, const char *path, const char *what)
+{
+	struct topo *t = (struct topo *)1;
+	char err[256] = "";
+
+	errno = 0;
+	if (path) {
+		assert_int_equal(topo_load(path, 0, &t, err, sizeof(err)), -1);
+		assert_int_equal(errno, EINVAL);
+		assert_null(t);
+		if (!strstr(err, what))
+			fail_msg("load: expected \"%s\" in \"%s\"", what, err);
+	}
+	t = (struct topo *)1;
+	err[0] = '\0';
+	errno = 0;
+	assert_int_equal(import_xml(xml, &t, err, sizeof(err)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_null(t);
+	if (!strstr(err, what))
+		fail_msg("import: expected \"%s\" in \"%s\"", what, err);
+}
+
+static void test_pu_os_index_refused(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *file, *what;
+	} cases[] = {
+		{ "topo-pu-without-os-index", "PU L#2 has no os_index" },
+		/* this one has a misspelt os_index too, found first */
+		{ "topo-duplicate-pu-os-index", "PU L#21 has no os_index" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char path[1024];
+		size_t len;
+		char *xml = slurp(PACER_REPRODUCER_DIR, cases[i].file, &len);
+
+		snprintf(path, sizeof(path), "%s/%s", PACER_REPRODUCER_DIR, cases[i].file);
+		expect_refused_both_ways(xml, path, cases[i].what);
+		free(xml);
+	}
+
+	/* The duplicates alone, once that os index is spelt right. */
+	size_t len;
+	char *xml = slurp(PACER_REPRODUCER_DIR, "topo-duplicate-pu-os-index", &len);
+	char *x = edit(xml, "os_inddx=\"21\"", "os_index=\"21\"");
+	expect_refused_both_ways(x, NULL, "both have os_index");
+	free(x);
+	free(xml);
+
+	/* An os index beyond what binding takes would size bitmaps by it. */
+	xml = slurp(PACER_TOPOLOGY_DIR, "16em64t-4s2c2t.xml", &len);
+	x = edit(xml, "type=\"PU\" os_index=\"15\"", "type=\"PU\" os_index=\"4194305\"");
+	expect_refused_both_ways(x, NULL, "os_index 4194305, above the 4194304 Pacer takes");
+	free(x);
+	free(xml);
+}
+
+static void test_numa_os_index_refused(void **state)
+{
+	(void)state;
+	size_t len;
+	char *xml = slurp(PACER_TOPOLOGY_DIR, "192em64t-24n8c2t.xml", &len);
+	char *x = edit(xml, "type=\"NUMANode\" os_index=\"1\"", "type=\"NUMANode\" os_index=\"0\"");
+
+	expect_refused_both_ways(x, NULL, "NUMA nodes L#0 and L#1 both have os_index 0");
+	free(x);
+	x = edit(xml, "type=\"NUMANode\" os_index=\"1\"", "type=\"NUMANode\"");
+	expect_refused_both_ways(x, NULL, "NUMA node L#1 has no os_index");
+	free(x);
+	free(xml);
+}
+
+/* Sizes no machine has are refused before they are summed or sized into
+ * arrays.  (Too many PUs or NUMA nodes cannot be tested here: hwloc takes
+ * minutes to build such topologies, which the check's time limit stops.) */
+static void test_absurd_memory_refused(void **state)
+{
+	(void)state;
+	size_t len;
+	char *xml = slurp(PACER_TOPOLOGY_DIR, "192em64t-24n8c2t.xml", &len);
+	char *x = edit(xml, "local_memory=\"33255329792\"", "local_memory=\"1125899906842625\"");
+	expect_refused_both_ways(x, NULL, "claims 1125899906842625 bytes of memory");
+	free(x);
+	free(xml);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -722,6 +957,11 @@ int main(void)
 		cmocka_unit_test(test_list_parse),
 		cmocka_unit_test(test_list_format),
 		cmocka_unit_test(test_pus_format_like_hwloc),
+		cmocka_unit_test(test_gpu_name_shorter_than_kind),
+		cmocka_unit_test(test_gpu_name_wire_form),
+		cmocka_unit_test(test_pu_os_index_refused),
+		cmocka_unit_test(test_numa_os_index_refused),
+		cmocka_unit_test(test_absurd_memory_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

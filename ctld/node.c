@@ -438,36 +438,65 @@ done:
 	close(fd);
 }
 
-static void on_register(struct node *n, const Pacer__NodeRegister *r)
+/* Registration ------------------------------------------------------------
+ *
+ * A registration carries the node's topology, which is checked off the loop
+ * the first time those bytes are seen (topocache.h): the registration waits
+ * for the verdict in N->pending_reg, and is finished, or refused, then.
+ */
+
+static void drop_pending(struct node *n)
 {
-	if (strcmp(r->name, n->res.name) != 0) {
-		log_err("the daemon at %s:%u says it is node %s, but pacer.conf has %s there",
-			ctld.conf->nodes[n->index].address, ctld.conf->nodes[n->index].port,
-			r->name, n->res.name);
-		conn_close(n->link, false);
-		n->link = NULL;
-		schedule_retry(n);
-		return;
+	topocache_cancel(n->topo_wait);
+	n->topo_wait = NULL;
+	if (n->pending_reg)
+		pacer__node_register__free_unpacked(n->pending_reg, NULL);
+	n->pending_reg = NULL;
+}
+
+/* R, copied out of the message that is freed when link_msg returns.  NULL
+ * when it cannot be (no memory, or fields protobuf-c packs but cannot read
+ * back). */
+static Pacer__NodeRegister *copy_register(const Pacer__NodeRegister *r)
+{
+	size_t len = pacer__node_register__get_packed_size(r);
+	uint8_t *buf = malloc(len ? len : 1);
+	Pacer__NodeRegister *copy = NULL;
+
+	if (buf) {
+		pacer__node_register__pack(r, buf);
+		copy = pacer__node_register__unpack(NULL, len, buf);
 	}
+	free(buf);
+	return copy;
+}
+
+/* Refuse N's registration for WHY: the node daemon is told, the log says
+ * it once (not at every retry), and N is DOWN with WHY as its reason. */
+static void refuse_registration(struct node *n, const char *why)
+{
+	/* n->reason may hold only the start of WHY */
+	bool again = n->state == PACER__NODE_STATE__NODE_DOWN &&
+		     strncmp(n->reason, why, sizeof(n->reason) - 1) == 0;
+
+	if (again)
+		log_debug("%s: %s; the node stays down", n->res.name, why);
+	else
+		log_err("%s: %s; the node stays down", n->res.name, why);
+	drop_pending(n);
+	conn_send_error(n->link, 0, EINVAL, "the controller refused the registration of %s: %s",
+			n->res.name, why);
+	conn_close(n->link, true);
+	n->link = NULL;
+	set_state(n, PACER__NODE_STATE__NODE_DOWN, why);
+	schedule_retry(n);
+}
+
+/* N's topology T passed (a topocache reference): N is up. */
+static void finish_register(struct node *n, struct topo *t, const Pacer__NodeRegister *r)
+{
 	if (n->boot_id[0] && strcmp(n->boot_id, r->boot_id) != 0)
 		log_warn("node %s rebooted (boot id changed)", n->res.name);
-	const struct conf_node *cn = &ctld.conf->nodes[n->index];
-	char err[256] = "";
-	struct topo *t = r->topology.len ? topocache_get(r->topology.data, r->topology.len,
-							 cn->gpus, err, sizeof(err))
-					 : NULL;
-	if (!t) {
-		log_err("node %s: %s", n->res.name,
-			r->topology.len ? err
-					: "the node daemon sent no topology (it is older than "
-					  "this controller: upgrade it)");
-		conn_close(n->link, false);
-		n->link = NULL;
-		set_state(n, PACER__NODE_STATE__NODE_DOWN,
-			  "bad topology (see the controller's log)");
-		schedule_retry(n);
-		return;
-	}
 	struct topo *before = n->topo;
 	if (node_bring_up(n, t, r->mem_mb) < 0) {
 		log_err("node %s: out of memory", n->res.name);
@@ -492,6 +521,56 @@ static void on_register(struct node *n, const Pacer__NodeRegister *r)
 
 	reconcile(n, r);
 	sched_request();
+}
+
+/* The verdict on the pending registration's topology (topocache_done_fn). */
+static void on_topology(void *arg, struct topo *t, const char *err)
+{
+	struct node *n = arg;
+	char why[512];
+
+	n->topo_wait = NULL;
+	if (!t) {
+		snprintf(why, sizeof(why), "topology refused: %s", err);
+		refuse_registration(n, why);
+		return;
+	}
+	Pacer__NodeRegister *r = n->pending_reg;
+	n->pending_reg = NULL;
+	finish_register(n, t, r);
+	pacer__node_register__free_unpacked(r, NULL);
+}
+
+static void on_register(struct node *n, const Pacer__NodeRegister *r)
+{
+	if (strcmp(r->name, n->res.name) != 0) {
+		log_err("the daemon at %s:%u says it is node %s, but pacer.conf has %s there",
+			ctld.conf->nodes[n->index].address, ctld.conf->nodes[n->index].port,
+			r->name, n->res.name);
+		drop_pending(n);
+		conn_close(n->link, false);
+		n->link = NULL;
+		schedule_retry(n);
+		return;
+	}
+	if (!r->topology.len) {
+		refuse_registration(n, "topology refused: the node daemon sent none (it is older "
+				       "than this controller: upgrade it)");
+		return;
+	}
+	drop_pending(n); /* a registration again on the same link replaces the first */
+	n->pending_reg = copy_register(r);
+	if (!n->pending_reg) {
+		refuse_registration(n, "registration refused: the controller cannot keep it while "
+				       "its topology is checked (out of memory, or a malformed "
+				       "message)");
+		return;
+	}
+	n->topo_wait = topocache_request(ctld.base, n->pending_reg->topology.data,
+					 n->pending_reg->topology.len,
+					 ctld.conf->nodes[n->index].gpus, on_topology, n);
+	if (!n->topo_wait)
+		refuse_registration(n, "registration refused: the controller is out of memory");
 }
 
 static void link_msg(struct conn *c, Pacer__Msg *m, void *arg)
@@ -553,6 +632,7 @@ static void link_closed(struct conn *c, const char *why, void *arg)
 	(void)c;
 	struct node *n = arg;
 	bool was = n->registered;
+	drop_pending(n); /* gone before its topology was checked */
 	n->link = NULL;
 	n->registered = false;
 	if (was || n->state == PACER__NODE_STATE__NODE_UP) {
@@ -659,6 +739,7 @@ int node_links_start(void)
 void node_table_destroy(void)
 {
 	for (size_t i = 0; i < nnodes; i++) {
+		drop_pending(&nodes[i]);
 		if (nodes[i].link)
 			conn_close(nodes[i].link, false);
 		if (nodes[i].retry)

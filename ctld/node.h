@@ -35,6 +35,9 @@ struct node {
 	uint64_t last_heard_ms; /* monotonic, for timeouts */
 	struct event *retry;
 	int backoff_ms;
+	/* A registration waiting for its topology's check (topocache.h). */
+	struct topocache_wait *topo_wait;
+	Pacer__NodeRegister *pending_reg; /* a copy: the message is gone by then */
 };
 
 /* Build the table from the config (no connections yet).  0 or -1. */

@@ -947,6 +947,13 @@ static int check_placement(const Pacer__JobSpec *s, char *why, size_t whylen)
 		if (!*lists[k])
 			continue;
 		struct hostlist *hl = hostlist_decode(lists[k]);
+		if (!hl && errno == E2BIG) {
+			snprintf(why, whylen,
+				 "%s names more than %d hosts or %u MiB of host names: give a "
+				 "shorter list",
+				 opts[k], HOSTLIST_MAX, (unsigned)(HOSTLIST_MAX_BYTES >> 20));
+			return -1;
+		}
 		if (!hl) {
 			snprintf(why, whylen, "%s '%s' is not a host list like node[1-4,7]",
 				 opts[k], lists[k]);

@@ -13,8 +13,9 @@
 #include "topo.h"
 
 /* Os indexes above this are refused: no machine has that many PUs, and a
- * list from the network must not make us allocate without bound. */
-#define OS_INDEX_MAX (1u << 22)
+ * list from the network must not make us allocate without bound.  The
+ * controller refuses topologies beyond it too, so the lists it sends fit. */
+#define OS_INDEX_MAX TOPO_OS_INDEX_MAX
 
 enum bind_type { BT_DEFAULT, BT_NONE, BT_CORES, BT_THREADS, BT_SOCKETS, BT_MAP };
 

@@ -31,6 +31,7 @@
 #include "noded.h"
 #include "strfmt.h"
 #include "topo.h"
+#include "topocheck.h"
 #include "track.h"
 
 /* A stop waits at most this long for jobs (TERM + KILL + cleanup). */
@@ -352,6 +353,16 @@ static int load_topology(const char *conf_path)
 		log_err("cannot read the topology file %s of node %s: %s (fix topology in %s)",
 			spec, nd.name, strerror(errno), conf_path);
 		return -1;
+	}
+	/* hwloc's XML import can crash on a malformed file: try it aside first.
+	 * Without the helper, load it anyway: the file is the admin's. */
+	if (nd.emulated && names_file(spec) &&
+	    topo_check_file(spec, nd.node->gpus, err, sizeof(err)) < 0) {
+		if (errno == EINVAL) {
+			log_err("node %s: topology = %s in %s: %s", nd.name, spec, conf_path, err);
+			return -1;
+		}
+		log_warn("node %s: topology %s not checked before loading: %s", nd.name, spec, err);
 	}
 	if (topo_load(nd.emulated ? spec : NULL, nd.node->gpus, &nd.topo, err, sizeof(err)) < 0) {
 		if (nd.emulated)

@@ -35,6 +35,19 @@
  *               the daemon answered, 1 when it did not (closed, or silent
  *               for -w seconds)
  *
+ * A node daemon that sends what a real one never would:
+ *
+ *   pacer-wire [-w SECONDS] -n NAME -t FILE node HOST PORT CLUSTER noded SOCKET
+ *               listen at HOST:PORT (a configured node's address, its daemon
+ *               stopped), take the controller's connection, prove itself as
+ *               a node daemon does and register as NAME with FILE's bytes as
+ *               the topology (FILE is the wire form: see deflate).  Prints
+ *               "registered" and exits 0 when the controller acknowledges,
+ *               "refused: MESSAGE" and exits 1 when it refuses (2: other
+ *               errors, or no controller within -w seconds)
+ *   pacer-wire deflate FILE
+ *               FILE zlib-compressed on stdout, as a node sends its topology
+ *
  * Every connection prints "local ADDR:PORT", the address the daemon logs
  * for it, so a test can find the daemon's log line about that connection.
  */
@@ -51,6 +64,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "auth.h"
 #include "frame.h"
@@ -69,8 +83,10 @@ static void usage(FILE *f)
 		"Usage: pacer-wire [-w SECONDS] COMMAND HOST PORT [CLUSTER SERVICE SOCKET [FILE]]\n"
 		"\n"
 		"Commands (HOST PORT only): garbage oversize zero truncated badproto version\n"
-		"slowloris.  With CLUSTER SERVICE SOCKET: unknown replay wrongnonce hello.\n"
-		"With CLUSTER SERVICE SOCKET FILE: send (FILE is one whole frame).\n"
+		"slowloris.  With CLUSTER SERVICE SOCKET: unknown replay wrongnonce hello,\n"
+		"and with -n NAME -t FILE: node (listen at HOST:PORT as node NAME and\n"
+		"register with topology FILE).  With CLUSTER SERVICE SOCKET FILE: send (FILE\n"
+		"is one whole frame).  pacer-wire deflate FILE: FILE compressed.\n"
 		"Exit 0: the daemon dropped the bad connection (hello: welcomed; send:\n"
 		"answered); 1: it did not (hello: refused; send: no answer); 2: the test\n"
 		"could not run.\n");
@@ -514,22 +530,193 @@ static int cmd_hello(int fd, struct who *w)
 	return rc;
 }
 
+/* A fake node daemon ------------------------------------------------------*/
+
+/* FILE's bytes, malloc'd; the length in *LEN. */
+static uint8_t *read_whole(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+
+	if (!f)
+		die("cannot open %s: %s", path, strerror(errno));
+	*len = 0;
+	for (;;) {
+		if (*len == cap) {
+			cap = cap ? cap * 2 : 65536;
+			if (cap > (64u << 20))
+				die("%s is larger than 64 MiB", path);
+			buf = realloc(buf, cap);
+			if (!buf)
+				die("out of memory");
+		}
+		size_t n = fread(buf + *len, 1, cap - *len, f);
+		if (n == 0)
+			break;
+		*len += n;
+	}
+	fclose(f);
+	return buf;
+}
+
+static int cmd_deflate(const char *path)
+{
+	size_t len;
+	uint8_t *xml = read_whole(path, &len);
+	uLongf zl = compressBound((uLong)len);
+	Bytef *z = malloc(zl);
+	if (!z || compress2(z, &zl, xml, (uLong)len, Z_BEST_COMPRESSION) != Z_OK)
+		die("cannot compress %s", path);
+	if (fwrite(z, 1, zl, stdout) != zl || fflush(stdout) != 0)
+		die("cannot write: %s", strerror(errno));
+	free(z);
+	free(xml);
+	return OK;
+}
+
+/* The controller's connection to HOST:PORT, within wait_s. */
+static int accept_one(const char *host, const char *port)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res;
+	int one = 1, rc = getaddrinfo(host, port, &hints, &res);
+	if (rc != 0)
+		die("cannot resolve %s: %s", host, gai_strerror(rc));
+	int lfd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
+	if (lfd < 0)
+		die("socket: %s", strerror(errno));
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, res->ai_addr, res->ai_addrlen) < 0 || listen(lfd, 4) < 0)
+		die("cannot listen at %s:%s: %s", host, port, strerror(errno));
+	freeaddrinfo(res);
+	printf("listening at %s:%s\n", host, port);
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+	if (poll(&p, 1, wait_s * 1000) <= 0)
+		die("no controller connected within %d s", wait_s);
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		die("accept: %s", strerror(errno));
+	close(lfd);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+static void send_msg(int fd, Pacer__Msg *m)
+{
+	if (frame_write_fd(fd, m, IO_MS) < 0)
+		die("cannot send %s: %s", frame_type_name(m->body_case), strerror(errno));
+}
+
+/* The accepting side of the handshake, mutual, as a node daemon does it. */
+static void handshake_as_node(int fd, struct who *w)
+{
+	uint8_t snonce[AUTH_NONCE_LEN], cnonce[AUTH_NONCE_LEN];
+	char err[512], svc[128], *cred = NULL;
+	uid_t uid;
+	gid_t gid;
+
+	if (auth_nonce(snonce) < 0)
+		die("no random bytes: %s", strerror(errno));
+	Pacer__Challenge ch = PACER__CHALLENGE__INIT;
+	ch.nonce.data = snonce;
+	ch.nonce.len = AUTH_NONCE_LEN;
+	ch.cluster = (char *)w->cluster;
+	ch.service = (char *)w->service;
+	Pacer__Msg m = PACER__MSG__INIT;
+	m.body_case = PACER__MSG__BODY_CHALLENGE;
+	m.challenge = &ch;
+	send_msg(fd, &m);
+
+	Pacer__Msg *in = NULL;
+	if (frame_read_fd(fd, HANDSHAKE_READ_MAX, &in, IO_MS) < 0)
+		die("no hello from the controller: %s", strerror(errno));
+	if (in->body_case != PACER__MSG__BODY_HELLO || !in->hello->cred ||
+	    in->hello->nonce.len != AUTH_NONCE_LEN)
+		die("the controller sent %s, not a hello", frame_type_name(in->body_case));
+	memcpy(cnonce, in->hello->nonce.data, AUTH_NONCE_LEN);
+	if (auth_decode(w->auth, in->hello->cred, w->cluster, w->service, snonce, cnonce, &uid,
+			&gid, err, sizeof(err)) < 0)
+		die("the controller's credential: %s", err);
+	pacer__msg__free_unpacked(in, NULL);
+	snprintf(svc, sizeof(svc), "%s.welcome", w->service);
+	if (auth_encode(w->auth, w->cluster, svc, snonce, cnonce, &cred, err, sizeof(err)) < 0)
+		die("%s", err);
+	Pacer__Welcome wel = PACER__WELCOME__INIT;
+	wel.uid = (uint32_t)uid;
+	wel.cred = cred;
+	m = (Pacer__Msg)PACER__MSG__INIT;
+	m.body_case = PACER__MSG__BODY_WELCOME;
+	m.welcome = &wel;
+	send_msg(fd, &m);
+	free(cred);
+	printf("controller connected (uid %u)\n", (unsigned)uid);
+}
+
+static int cmd_node(const char *host, const char *port, struct who *w, const char *name,
+		    const char *topo_file)
+{
+	size_t len;
+	uint8_t *topo = read_whole(topo_file, &len);
+	int fd = accept_one(host, port);
+	handshake_as_node(fd, w);
+
+	Pacer__NodeRegister r = PACER__NODE_REGISTER__INIT;
+	r.name = (char *)name;
+	r.boot_id = "pacer-wire";
+	r.daemon_id = "pacer-wire";
+	r.hostname = "pacer-wire";
+	r.version = PACER_VERSION;
+	r.topology.data = topo;
+	r.topology.len = len;
+	r.topology_hash = "";
+	r.topology_source = (char *)topo_file;
+	Pacer__Msg m = PACER__MSG__INIT;
+	m.body_case = PACER__MSG__BODY_NODE_REGISTER;
+	m.node_register = &r;
+	send_msg(fd, &m);
+	printf("registered as %s with %zu bytes of topology\n", name, len);
+	free(topo);
+
+	/* The verdict may take the controller a while: it checks the topology. */
+	uint64_t deadline = timefmt_monotonic_ms() + (uint64_t)wait_s * 1000;
+	int rc = BROKEN;
+	for (;;) {
+		uint64_t now = timefmt_monotonic_ms();
+		Pacer__Msg *in = NULL;
+		if (now >= deadline) {
+			printf("no answer to the registration within %d s\n", wait_s);
+			break;
+		}
+		if (frame_read_fd(fd, FRAME_MAX_REQUEST, &in, (int)(deadline - now)) < 0) {
+			if (errno == ETIMEDOUT)
+				printf("no answer to the registration within %d s\n", wait_s);
+			else
+				printf("the controller closed the link without a word\n");
+			break;
+		}
+		if (in->body_case == PACER__MSG__BODY_REGISTER_ACK) {
+			printf("registered\n");
+			rc = OK;
+		} else if (in->body_case == PACER__MSG__BODY_ERROR) {
+			printf("refused: %s\n", in->error->message);
+			rc = MISBEHAVED;
+		} else {
+			printf("controller sent %s\n", frame_type_name(in->body_case));
+		}
+		pacer__msg__free_unpacked(in, NULL);
+		if (rc != BROKEN)
+			break;
+	}
+	close(fd);
+	return rc;
+}
+
 /* FILE, which must hold exactly one frame; malloc'd, its size in *LEN. */
 static uint8_t *read_frame_file(const char *file, size_t *len)
 {
-	FILE *f = fopen(file, "rb");
-	if (!f)
-		die("cannot open %s: %s", file, strerror(errno));
-	size_t cap = FRAME_HEADER + FRAME_MAX_REQUEST + 1;
-	uint8_t *buf = malloc(cap);
-	if (!buf)
-		die("out of memory");
-	*len = fread(buf, 1, cap, f);
-	bool bad = ferror(f);
-	fclose(f);
+	uint8_t *buf = read_whole(file, len);
 	uint32_t body;
-	if (bad)
-		die("cannot read %s", file);
 	if (*len < FRAME_HEADER || frame_length(buf, FRAME_MAX_REQUEST, &body) < 0 ||
 	    body != *len - FRAME_HEADER)
 		die("%s is not one whole frame (a 4-byte big-endian length, then that many "
@@ -571,9 +758,12 @@ static int cmd_send(int fd, struct who *w, const char *file)
 
 int main(int argc, char **argv)
 {
+	const char *node_name = NULL, *topo_file = NULL;
 	int opt;
-	while ((opt = getopt(argc, argv, "+w:h")) != -1) {
+	while ((opt = getopt(argc, argv, "+w:n:t:h")) != -1) {
 		switch (opt) {
+		case 'n': node_name = optarg; break;
+		case 't': topo_file = optarg; break;
 		case 'w':
 			wait_s = atoi(optarg);
 			if (wait_s <= 0)
@@ -585,6 +775,8 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	if (argc == 2 && strcmp(argv[0], "deflate") == 0)
+		return cmd_deflate(argv[1]);
 	if (argc != 3 && argc != 6 && argc != 7) {
 		usage(stderr);
 		return BROKEN;
@@ -602,8 +794,8 @@ int main(int argc, char **argv)
 		if (!w.auth)
 			die("cannot use munge: %s", strerror(errno));
 	}
-	static const char *const needs_auth[] = { "unknown", "replay", "wrongnonce", "hello",
-						  "send" };
+	static const char *const needs_auth[] = { "unknown", "replay", "wrongnonce",
+						  "hello",   "send",   "node" };
 	bool want_auth = false, want_file = strcmp(cmd, "send") == 0;
 	for (size_t i = 0; i < sizeof(needs_auth) / sizeof(needs_auth[0]); i++)
 		want_auth |= strcmp(cmd, needs_auth[i]) == 0;
@@ -612,9 +804,15 @@ int main(int argc, char **argv)
 		return BROKEN;
 	}
 
+	if (strcmp(cmd, "node") == 0 && (!node_name || !topo_file)) {
+		usage(stderr);
+		return BROKEN;
+	}
 	int rc;
 	if (strcmp(cmd, "replay") == 0) {
 		rc = cmd_replay(host, port, &w);
+	} else if (strcmp(cmd, "node") == 0) {
+		rc = cmd_node(host, port, &w, node_name, topo_file);
 	} else {
 		int fd = dial(host, port);
 		if (strcmp(cmd, "garbage") == 0)
