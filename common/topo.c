@@ -353,6 +353,30 @@ static void *xcalloc(size_t n, size_t size)
 	return calloc(n ? n : 1, size);
 }
 
+/* Packages, cores and PUs each at one depth of the tree: hwloc takes XML
+ * that puts them at several, and then counts them as -1 and numbers them
+ * per depth, which would index past every table built from the counts. */
+static int check_depths(struct build *b)
+{
+	static const struct {
+		hwloc_obj_type_t type;
+		const char *name;
+	} kinds[] = { { HWLOC_OBJ_PACKAGE, "Package" },
+		      { HWLOC_OBJ_CORE, "Core" },
+		      { HWLOC_OBJ_PU, "PU" } };
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (hwloc_get_type_depth(b->h, kinds[i].type) == HWLOC_TYPE_DEPTH_MULTIPLE) {
+			snprintf(b->err, b->errlen,
+				 "the topology has %s objects at several depths of its tree: it is "
+				 "inconsistent (export it again with lstopo)",
+				 kinds[i].name);
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Cores and PUs, in hwloc logical order.  Core objects own their PUs; a PU
  * with no Core above it is a core of its own. */
 static int build_cores(struct topo *t, struct build *b)
@@ -866,8 +890,8 @@ static uint64_t fnv1a(const void *p, size_t n)
 /* The layout of B's loaded topology into a new T. */
 static int build_layout(struct topo *t, struct build *b, uint32_t conf_gpus)
 {
-	if (build_cores(t, b) < 0 || build_packages(t, b) < 0 || build_domains(t, b) < 0 ||
-	    build_gpus(t, b, conf_gpus) < 0)
+	if (check_depths(b) < 0 || build_cores(t, b) < 0 || build_packages(t, b) < 0 ||
+	    build_domains(t, b) < 0 || build_gpus(t, b, conf_gpus) < 0)
 		return -1;
 	/* A synthetic topology without memory sizes: take what the machine
 	 * object says, which may be 0 too (the controller then uses pacer.conf). */

@@ -909,6 +909,20 @@ static void test_pu_os_index_refused(void **state)
 	free(xml);
 }
 
+/* Packages at two depths (found by fuzz_topo): hwloc counts them as -1
+ * and numbers them per depth, which indexed past the package table. */
+static void test_objects_at_several_depths_refused(void **state)
+{
+	(void)state;
+	char path[1024];
+	size_t len;
+	char *xml = slurp(PACER_REPRODUCER_DIR, "topo-packages-at-two-depths", &len);
+
+	snprintf(path, sizeof(path), "%s/%s", PACER_REPRODUCER_DIR, "topo-packages-at-two-depths");
+	expect_refused_both_ways(xml, path, "Package objects at several depths");
+	free(xml);
+}
+
 static void test_numa_os_index_refused(void **state)
 {
 	(void)state;
@@ -961,6 +975,7 @@ int main(void)
 		cmocka_unit_test(test_gpu_name_wire_form),
 		cmocka_unit_test(test_pu_os_index_refused),
 		cmocka_unit_test(test_numa_os_index_refused),
+		cmocka_unit_test(test_objects_at_several_depths_refused),
 		cmocka_unit_test(test_absurd_memory_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

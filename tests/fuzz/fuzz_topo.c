@@ -5,17 +5,9 @@
  * sends it), or anything else: hwloc XML, compressed here first, so the
  * fuzzer mutates the XML itself.
  *
- * hwloc's own XML import crashes on some inputs (third party): once topo.h
- * offers topo_check_isolated (the import tried in a child process first),
- * CMake defines PACER_HAVE_TOPO_CHECK and inputs go through it first, as
- * the controller's do.  Until then, hwloc alone loads each input in a
- * child process first, and what kills that child is skipped, so that
- * hwloc's crashes do not hide Pacer's.
- *
- * PACER_FUZZ_SKIP_KNOWN=1 skips topologies that reach a known bug
- * (tests/fuzz/known-failing) so that fuzzing can go past it: PUs without
- * an os index, or two PUs with the same one; Packages or Cores at several
- * depths (seen by the child process above).  Remove the knob with the fix.
+ * hwloc's own XML import crashes on some inputs (third party), so every
+ * input goes through topo_check_isolated first (the import tried in a
+ * helper process, common/topocheck.h), as the controller's do.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -23,15 +15,9 @@
 #include <string.h>
 #include <zlib.h>
 
-#ifndef PACER_HAVE_TOPO_CHECK
-#include <hwloc.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#endif
-
 #include "fuzz.h"
 #include "topo.h"
+#include "topocheck.h"
 
 #define NONE_OR_BELOW(v, n) ((v) == TOPO_NONE || (v) < (n))
 
@@ -115,99 +101,6 @@ static void check_layout(const struct topo *t, const char *what)
 	free(all);
 }
 
-#ifndef PACER_HAVE_TOPO_CHECK
-/* WIRE inflated (NUL-terminated, malloc'd), or NULL when zlib refuses it
- * (topo_import then refuses it before hwloc sees it). */
-static char *inflate_wire(const void *wire, size_t len, size_t *xlen)
-{
-	z_stream z = { 0 };
-	size_t cap = 4096;
-	char *xml = NULL;
-	int zr = Z_OK;
-
-	if (inflateInit(&z) != Z_OK)
-		return NULL;
-	z.next_in = (Bytef *)(uintptr_t)wire;
-	z.avail_in = (uInt)len;
-	while (zr == Z_OK && cap <= ((size_t)64 << 20)) {
-		cap *= 2;
-		char *nx = realloc(xml, cap + 1);
-		FUZZ_CHECK(nx != NULL, "out of memory");
-		xml = nx;
-		z.next_out = (Bytef *)xml + z.total_out;
-		z.avail_out = (uInt)(cap - z.total_out);
-		zr = inflate(&z, Z_NO_FLUSH);
-		if (zr == Z_BUF_ERROR && z.avail_out == 0)
-			zr = Z_OK;
-	}
-	*xlen = z.total_out;
-	inflateEnd(&z);
-	if (zr != Z_STREAM_END) {
-		free(xml);
-		return NULL;
-	}
-	xml[*xlen] = '\0';
-	return xml;
-}
-
-/* False when hwloc's own import of WIRE dies (in a child process, with
- * the settings of topo.c's init_hwloc). */
-static bool hwloc_survives(const void *wire, size_t len)
-{
-	size_t xlen;
-	char *xml = inflate_wire(wire, len, &xlen);
-	int status;
-
-	if (!xml)
-		return true;
-	pid_t pid = fork();
-	FUZZ_CHECK(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		/* Die of the signal, without the sanitizers' or libFuzzer's
-		 * reports: this is hwloc's crash, not a finding. */
-		static const int sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
-		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-			signal(sigs[i], SIG_DFL);
-		hwloc_topology_t h;
-		if (hwloc_topology_init(&h) < 0)
-			_exit(0);
-		hwloc_topology_set_io_types_filter(h, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
-		if (hwloc_topology_set_xmlbuffer(h, xml, (int)xlen + 1) == 0 &&
-		    hwloc_topology_load(h) == 0 && getenv("PACER_FUZZ_SKIP_KNOWN") &&
-		    (hwloc_get_type_depth(h, HWLOC_OBJ_PACKAGE) == HWLOC_TYPE_DEPTH_MULTIPLE ||
-		     hwloc_get_type_depth(h, HWLOC_OBJ_CORE) == HWLOC_TYPE_DEPTH_MULTIPLE))
-			_exit(1);
-		_exit(0);
-	}
-	free(xml);
-	while (waitpid(pid, &status, 0) < 0)
-		FUZZ_CHECK(errno == EINTR, "waitpid: %s", strerror(errno));
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-#endif
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Does L have a PU without an os index, or two with the same? */
-static bool known_pu_bug(const struct topo_layout *l)
-{
-	uint32_t *os = malloc(l->npus * sizeof(*os) + 1);
-	bool bad = false;
-
-	FUZZ_CHECK(os != NULL, "out of memory");
-	memcpy(os, l->pu_os, l->npus * sizeof(*os));
-	qsort(os, l->npus, sizeof(*os), cmp_u32);
-	for (uint32_t i = 0; i < l->npus && !bad; i++)
-		bad = os[i] == UINT32_MAX || (i > 0 && os[i] == os[i - 1]);
-	free(os);
-	return bad;
-}
-
 /* Import WIRE; when accepted, check it, and that exporting gives the same
  * bytes, which import to the same topology. */
 static void import(const void *wire, size_t len)
@@ -215,21 +108,12 @@ static void import(const void *wire, size_t len)
 	char err[512] = "";
 	struct topo *t;
 
-#ifdef PACER_HAVE_TOPO_CHECK
 	if (topo_check_isolated(wire, len, 0, err, sizeof(err)) < 0) {
 		FUZZ_CHECK(err[0], "refused without a message");
 		return;
 	}
-#else
-	if (!hwloc_survives(wire, len))
-		return;
-#endif
 	if (topo_import(wire, len, 0, &t, err, sizeof(err)) < 0) {
 		FUZZ_CHECK(err[0], "refused (errno %d) without a message", errno);
-		return;
-	}
-	if (getenv("PACER_FUZZ_SKIP_KNOWN") && known_pu_bug(topo_layout(t))) {
-		topo_destroy(t);
 		return;
 	}
 	check_layout(t, "imported");
