@@ -15,13 +15,41 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "topo.h"
+#include "topocheck.h"
 
 /* topo_import refuses more than this anyway: read one byte past it so it
  * can say so. */
 #define INPUT_MAX (((size_t)64 << 20) + 1)
+
+/* AddressSanitizer reserves terabytes of address space: no RLIMIT_AS
+ * under it (sanitizer builds are for tests). */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+/* Limits set by the helper itself, before it reads a byte: its caller
+ * starts it with posix_spawn, which cannot set them. */
+static void limit_self(void)
+{
+	struct rlimit cpu = { .rlim_cur = TOPO_CHECK_TIMEOUT_MS / 1000 + 1,
+			      .rlim_max = TOPO_CHECK_TIMEOUT_MS / 1000 + 2 };
+	struct rlimit none = { 0, 0 };
+
+	setrlimit(RLIMIT_CPU, &cpu);
+	setrlimit(RLIMIT_CORE, &none); /* a crash is expected, its core is not wanted */
+#ifndef UNDER_ASAN
+	struct rlimit as = { .rlim_cur = TOPO_CHECK_MEM_MAX, .rlim_max = TOPO_CHECK_MEM_MAX };
+	setrlimit(RLIMIT_AS, &as);
+#endif
+}
 
 static int refuse(const char *why)
 {
@@ -37,6 +65,7 @@ int main(int argc, char **argv)
 	unsigned long gpus;
 	struct topo *t = NULL;
 
+	limit_self();
 	if (argc != 2)
 		return refuse("usage: pacer-topocheck GPUS < COMPRESSED-XML");
 	errno = 0;

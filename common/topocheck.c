@@ -2,8 +2,9 @@
  *
  * The topology goes to the helper's stdin through a memfd (written at once,
  * so a slow helper never blocks the caller), the verdict comes back on its
- * stdout, a pidfd says when it has exited.  Between fork and exec the child
- * only makes system calls: the caller may have threads.
+ * stdout, a pidfd says when it has exited.  It is started with posix_spawn,
+ * which neither copies a large caller nor runs its code in a child of a
+ * threaded process.
  */
 #include "topocheck.h"
 
@@ -12,6 +13,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,16 +30,6 @@
 
 #if !defined(PACER_TOPOCHECK_INSTALLED) || !defined(PACER_TOPOCHECK_BUILT)
 #error "PACER_TOPOCHECK_INSTALLED and _BUILT must name the installed and built pacer-topocheck"
-#endif
-
-/* AddressSanitizer reserves terabytes of address space: no RLIMIT_AS
- * under it (sanitizer builds are for tests). */
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
 #endif
 
 #define VERDICT_MAX 1024 /* what the helper may say; far below a pipe's size */
@@ -130,25 +122,28 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* In the child: limits, descriptors, exec.  System calls only. */
-static void run_helper(const char *path, char *const argv[], char *const env[], int in, int out,
-		       int null)
+/* Start the helper at PATH with IN, OUT and NULL as its stdin, stdout and
+ * stderr and no other descriptor.  posix_spawn, not fork: the controller
+ * may be large and threaded, and this runs on its event loop; the helper
+ * sets its own limits (pacer-topocheck.c).  Its pid, or -1 with errno. */
+static pid_t spawn_helper(const char *path, char *const argv[], char *const env[], int in, int out,
+			  int null)
 {
-	struct rlimit cpu = { .rlim_cur = TOPO_CHECK_TIMEOUT_MS / 1000 + 1,
-			      .rlim_max = TOPO_CHECK_TIMEOUT_MS / 1000 + 2 };
-	struct rlimit none = { 0, 0 };
+	posix_spawn_file_actions_t fa;
+	pid_t pid = -1;
+	int rc = posix_spawn_file_actions_init(&fa);
 
-	setrlimit(RLIMIT_CPU, &cpu);
-	setrlimit(RLIMIT_CORE, &none); /* a crash is expected, its core is not wanted */
-#ifndef UNDER_ASAN
-	struct rlimit as = { .rlim_cur = TOPO_CHECK_MEM_MAX, .rlim_max = TOPO_CHECK_MEM_MAX };
-	setrlimit(RLIMIT_AS, &as);
-#endif
-	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(null, 2) < 0)
-		_exit(127);
-	syscall(SYS_close_range, 3u, ~0u, 0u);
-	execve(path, argv, env);
-	_exit(127);
+	if (rc == 0 && (rc = posix_spawn_file_actions_adddup2(&fa, in, 0)) == 0 &&
+	    (rc = posix_spawn_file_actions_adddup2(&fa, out, 1)) == 0 &&
+	    (rc = posix_spawn_file_actions_adddup2(&fa, null, 2)) == 0 &&
+	    (rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) == 0)
+		rc = posix_spawn(&pid, path, &fa, NULL, argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0) {
+		errno = rc;
+		return -1;
+	}
+	return pid;
 }
 
 struct topo_check *topo_check_start(const void *buf, size_t len, uint32_t gpus, char *err,
@@ -180,11 +175,10 @@ struct topo_check *topo_check_start(const void *buf, size_t len, uint32_t gpus, 
 		snprintf(err, errlen, "cannot start a topology check: %s", strerror(errno));
 		goto failed;
 	}
-	c->pid = fork();
-	if (c->pid == 0)
-		run_helper(path, argv, env, in, pipefd[1], null);
+	c->pid = spawn_helper(path, argv, env, in, pipefd[1], null);
 	if (c->pid < 0) {
-		snprintf(err, errlen, "cannot start a topology check: fork: %s", strerror(errno));
+		snprintf(err, errlen, "the topology check could not be run: %s: %s", path,
+			 strerror(errno));
 		goto failed;
 	}
 	c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
