@@ -341,7 +341,10 @@ void format_job_json(struct json *js, const Pacer__Job *j)
 		.name = s ? s->name : NULL,
 		.user = j->user,
 		.uid = j->uid,
-		.partition = s ? s->partition : NULL,
+		/* The one it runs or ran in, else the list it may run in. */
+		.partition = j->partition && *j->partition ? j->partition
+			     : s                           ? s->partition
+							   : NULL,
 		.state = j->state,
 		.reason = j->reason,
 		.submit_time = j->submit_time,

@@ -121,8 +121,10 @@ test_expect_success 'cancel and hold of another user'\''s job' '
 part_of() { pacer queue --all --job "$1" --noheader --format "%P" | tr -d " "; }
 
 test_expect_success 'a job listing two free partitions runs in the first' '
+	wait_nodes_idle &&
 	id=$(cd work && pacer submit --parsable -p left,right -o out.%j \
 		--wrap "echo \$PACER_JOB_PARTITION") &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_done $id &&
 	test "$(part_of $id)" = left &&
 	echo left >part.exp &&
@@ -130,31 +132,50 @@ test_expect_success 'a job listing two free partitions runs in the first' '
 '
 
 test_expect_success 'a job whose first partition is busy runs in the second' '
+	wait_nodes_idle &&
 	busy=$(pacer submit --parsable -p left -c 2 --wrap "sleep 300.${MARK}1") &&
+	test_when_finished "cancel_jobs $busy" &&
 	wait_job_state $busy RUNNING &&
 	id=$(cd work && pacer submit --parsable -p left,right -c 2 -o out.%j \
-		--wrap "echo \$PACER_JOB_PARTITION") &&
-	wait_job_done $id &&
+		--wrap "echo \$PACER_JOB_PARTITION; sleep 300.${MARK}1") &&
+	test_when_finished "cancel_jobs $id" &&
+	wait_job_state $id RUNNING &&
 	test "$(part_of $id)" = right &&
+	test "$(pacer show job $id --json | jq -r ".alloc[0].node")" = node2 &&
+	# show job and queue name the same partition, the one it runs in
+	test "$(pacer show job $id --json | jq -r .partition)" = right &&
+	test "$(pacer queue --json --job $id | jq -r ".jobs[0].partition")" = right &&
+	test "$(pacer show job $id --json | jq -r .spec.partition)" = left,right &&
+	pacer cancel $id &&
+	wait_job_done $id &&
 	echo right >part.exp &&
-	test_cmp part.exp work/out.$id &&
-	test "$(pacer show job $id --json | jq -r ".alloc[0].node")" = node2
+	test_cmp part.exp work/out.$id
 '
 
 test_expect_success '#SBATCH -p takes a list too' '
+	wait_nodes_idle &&
+	busy=$(pacer submit --parsable -p left -c 2 --wrap "sleep 300.${MARK}1") &&
+	test_when_finished "cancel_jobs $busy" &&
+	wait_job_state $busy RUNNING &&
 	printf "#!/bin/sh\n#SBATCH -p left,right\n#SBATCH -c 2\ntrue\n" >list.sh &&
 	id=$(pacer submit --parsable list.sh) &&
+	test_when_finished "cancel_jobs $id" &&
 	wait_job_done $id &&
 	test "$(part_of $id)" = right
 '
 
+# These two share their jobs; the second cleans up after both.
 test_expect_success 'pending, a job shows its list; a restart keeps it' '
+	wait_nodes_idle &&
+	busy=$(pacer submit --parsable -p left -c 2 --wrap "sleep 300.${MARK}2") &&
 	other=$(pacer submit --parsable -p right -c 2 --wrap "sleep 300.${MARK}2") &&
+	wait_job_state $busy RUNNING &&
 	wait_job_state $other RUNNING &&
 	id=$(pacer submit --parsable -p left,right -c 2 --wrap "sleep 300.${MARK}3") &&
 	wait_job_reason $id Resources &&
 	test "$(part_of $id)" = left,right &&
 	test "$(show_field $id Partition)" = left,right &&
+	test "$(pacer show job $id --json | jq -r .partition)" = left,right &&
 	kill_ctld &&
 	restart_ctld &&
 	test "$(job_state $id)" = PENDING &&
@@ -162,6 +183,7 @@ test_expect_success 'pending, a job shows its list; a restart keeps it' '
 '
 
 test_expect_success 'it starts in whichever partition frees up, and a restart keeps that' '
+	test_when_finished "cancel_jobs $id $busy $other" &&
 	pacer cancel $other &&
 	wait_job_done $other &&
 	wait_job_state $id RUNNING &&
@@ -175,19 +197,19 @@ test_expect_success 'it starts in whichever partition frees up, and a restart ke
 	kill_ctld &&
 	restart_ctld &&
 	test "$(part_of $id)" = right &&
-	test "$(show_field $id Partition)" = right &&
-	pacer cancel $id $busy &&
-	wait_job_done $id &&
-	wait_job_done $busy
+	test "$(show_field $id Partition)" = right
 '
 
 # (Not $r or $l alone: lib.sh's waits use such names.)
 test_expect_success 'waiting, a job is expected in whichever partition frees up first' '
+	wait_nodes_idle &&
 	lj=$(pacer submit --parsable -p left -c 2 -t 10 --wrap "sleep 300.${MARK}4") &&
 	rj=$(pacer submit --parsable -p right -c 2 -t 5 --wrap "sleep 300.${MARK}5") &&
+	test_when_finished "cancel_jobs $lj $rj" &&
 	wait_job_state $lj RUNNING &&
 	wait_job_state $rj RUNNING &&
 	id=$(pacer submit --parsable -p left,right -c 2 -t 5 --wrap true) &&
+	test_when_finished "cancel_jobs $id" &&
 	want=$(( $(pacer show job $rj --json | jq -r .start_time) + 300 )) &&
 	wait_job_reason $id Resources &&
 	i=0 &&
@@ -198,40 +220,37 @@ test_expect_success 'waiting, a job is expected in whichever partition frees up 
 	pacer cancel $rj &&
 	wait_job_done $rj &&
 	wait_job_done $id &&
-	test "$(part_of $id)" = right &&
-	pacer cancel $lj &&
-	wait_job_done $lj
+	test "$(part_of $id)" = right
 '
 
 test_expect_success 'a job has the priority of its best partition' '
+	wait_nodes_idle &&
 	lj=$(pacer submit --parsable -p left -c 2 --wrap "sleep 300.${MARK}6") &&
+	test_when_finished "cancel_jobs $lj" &&
 	wait_job_state $lj RUNNING &&
 	both=$(pacer submit --parsable -p left,hi -d afterok:$lj --wrap true) &&
 	hi=$(pacer submit --parsable -p hi -d afterok:$lj --wrap true) &&
 	low=$(pacer submit --parsable -p left -d afterok:$lj --wrap true) &&
+	test_when_finished "cancel_jobs $both $hi $low" &&
 	wait_job_reason $low Dependency &&
 	wait_job_reason $both Dependency &&
 	wait_job_reason $hi Dependency &&
 	p_both=$(pacer show job $both --json | jq -r .priority) &&
 	test "$p_both" = "$(pacer show job $hi --json | jq -r .priority)" &&
-	test "$p_both" -gt "$(pacer show job $low --json | jq -r .priority)" &&
-	pacer cancel $both $hi $low $lj &&
-	wait_job_done $both && wait_job_done $hi && wait_job_done $low && wait_job_done $lj
+	test "$p_both" -gt "$(pacer show job $low --json | jq -r .priority)"
 '
 
 test_expect_success 'a listed partition that can never run the job is dropped from its list' '
 	id=$(pacer submit --parsable --hold -p tiny,right -c 2 --wrap true) &&
-	test "$(part_of $id)" = right &&
-	pacer cancel $id &&
-	wait_job_done $id
+	test_when_finished "cancel_jobs $id" &&
+	test "$(part_of $id)" = right
 '
 
 test_expect_success 'with no -t, the smallest default time limit of the list' '
 	id=$(pacer submit --parsable --hold -p right,tiny --wrap true) &&
+	test_when_finished "cancel_jobs $id" &&
 	test "$(part_of $id)" = right,tiny &&
-	test "$(show_field $id TimeLimit)" = 5:00 &&
-	pacer cancel $id &&
-	wait_job_done $id
+	test "$(show_field $id TimeLimit)" = 5:00
 '
 
 test_stop_cluster
