@@ -24,8 +24,8 @@ pacer() { "$PACER_BIN" "$@"; }
 start_cluster() {
 	CLUSTER=$SHARNESS_TRASH_DIRECTORY/cluster
 	cleanup stop_cluster
-	out=$("$LOCAL_CLUSTER" up "$CLUSTER" --bin "$PACER_BUILD_DIR" "$@") || return 1
-	eval "$out"
+	_out=$("$LOCAL_CLUSTER" up "$CLUSTER" --bin "$PACER_BUILD_DIR" "$@") || return 1
+	eval "$_out"
 	export PACER_CONF
 }
 
@@ -86,15 +86,15 @@ restart_ctld_with_conf() {
 
 # wait_nodes_up [N]: every node (or N of them) up, within 30 s.
 wait_nodes_up() {
-	want=${1:-$(ls "$CLUSTER"/run/node*.pid | wc -l)}
-	i=0
-	while [ $i -lt 300 ]; do
-		up=$(pacer nodes --noheader 2>/dev/null | awk '$2 ~ /^(idle|mixed|allocated|UP)$/' | wc -l)
-		[ "$up" -ge "$want" ] && return 0
+	_want=${1:-$(ls "$CLUSTER"/run/node*.pid | wc -l)}
+	_i=0
+	while [ $_i -lt 300 ]; do
+		_up=$(pacer nodes --noheader 2>/dev/null | awk '$2 ~ /^(idle|mixed|allocated|UP)$/' | wc -l)
+		[ "$_up" -ge "$_want" ] && return 0
 		sleep 0.1
-		i=$((i + 1))
+		_i=$((_i + 1))
 	done
-	echo "only $up of $want nodes up" >&2
+	echo "only $_up of $_want nodes up" >&2
 	return 1
 }
 
@@ -103,30 +103,30 @@ job_state() { pacer queue --job "$1" --format '%T' --noheader | tr -d ' '; }
 
 # wait_job_state ID STATE [SECONDS]: wait until job ID reaches STATE.
 wait_job_state() {
-	limit=$(( ${3:-30} * 10 ))
-	i=0
-	while [ $i -lt $limit ]; do
-		s=$(job_state "$1")
-		[ "$s" = "$2" ] && return 0
+	_limit=$(( ${3:-30} * 10 ))
+	_i=0
+	while [ $_i -lt $_limit ]; do
+		_s=$(job_state "$1")
+		[ "$_s" = "$2" ] && return 0
 		sleep 0.1
-		i=$((i + 1))
+		_i=$((_i + 1))
 	done
-	echo "job $1 is $s, not $2, after ${3:-30} s" >&2
+	echo "job $1 is $_s, not $2, after ${3:-30} s" >&2
 	return 1
 }
 
 # wait_job_reason ID REASON [SECONDS]: wait until pending job ID gives
 # REASON (a scheduling pass sets it, a moment after the submit).
 wait_job_reason() {
-	limit=$(( ${3:-30} * 10 ))
-	i=0
-	while [ $i -lt $limit ]; do
-		r=$(pacer show job "$1" --json | jq -r .reason)
-		[ "$r" = "$2" ] && return 0
+	_limit=$(( ${3:-30} * 10 ))
+	_i=0
+	while [ $_i -lt $_limit ]; do
+		_r=$(pacer show job "$1" --json | jq -r .reason)
+		[ "$_r" = "$2" ] && return 0
 		sleep 0.1
-		i=$((i + 1))
+		_i=$((_i + 1))
 	done
-	echo "job $1 has reason $r, not $2, after ${3:-30} s" >&2
+	echo "job $1 has reason $_r, not $2, after ${3:-30} s" >&2
 	return 1
 }
 
@@ -139,12 +139,12 @@ job_done() {
 # wait_job_done ID [SECONDS]: wait until job ID (every task of an array
 # ID) has finished, whatever way.
 wait_job_done() {
-	limit=$(( ${2:-30} * 10 ))
-	i=0
-	while [ $i -lt $limit ]; do
+	_limit=$(( ${2:-30} * 10 ))
+	_i=0
+	while [ $_i -lt $_limit ]; do
 		job_done "$1" && return 0
 		sleep 0.1
-		i=$((i + 1))
+		_i=$((_i + 1))
 	done
 	echo "job $1 still $(job_state "$1" | tr '\n' ' ')after ${2:-30} s" >&2
 	return 1
@@ -188,12 +188,12 @@ busy_report() {
 # job runs (30 s); a test that needs free nodes starts with it, so that it
 # does not depend on how well the tests before it cleaned up.
 wait_nodes_idle() {
-	limit=$(( ${1:-30} * 10 ))
-	i=0
-	while [ $i -lt $limit ]; do
+	_limit=$(( ${1:-30} * 10 ))
+	_i=0
+	while [ $_i -lt $_limit ]; do
 		_busy=$(busy_report) && test -z "$_busy" && return 0
 		sleep 0.1
-		i=$((i + 1))
+		_i=$((_i + 1))
 	done
 	echo "nodes not idle after ${1:-30} s:" >&2
 	busy_report >&2

@@ -200,7 +200,6 @@ test_expect_success 'it starts in whichever partition frees up, and a restart ke
 	test "$(show_field $id Partition)" = right
 '
 
-# (Not $r or $l alone: lib.sh's waits use such names.)
 test_expect_success 'waiting, a job is expected in whichever partition frees up first' '
 	wait_nodes_idle &&
 	lj=$(pacer submit --parsable -p left -c 2 -t 10 --wrap "sleep 300.${MARK}4") &&
