@@ -19,6 +19,7 @@
 #include "ctld.h"
 #include "job.h"
 #include "log.h"
+#include "pidfile.h"
 #include "node.h"
 #include "rpc.h"
 #include "sched.h"
@@ -195,8 +196,7 @@ int main(int argc, char **argv)
 	event_add(purge, &tv);
 
 	if (pidfile) {
-		FILE *f = fopen(pidfile, "w");
-		if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+		if (pidfile_write(pidfile) < 0) {
 			log_err("cannot write pidfile %s: %s", pidfile, strerror(errno));
 			goto out;
 		}

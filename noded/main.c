@@ -28,6 +28,7 @@
 #include "confine.h"
 #include "jobs.h"
 #include "log.h"
+#include "pidfile.h"
 #include "noded.h"
 #include "strfmt.h"
 #include "topo.h"
@@ -217,24 +218,6 @@ static int mkdir_p(const char *dir)
 		return -1;
 	}
 	return 0;
-}
-
-static int write_pidfile(const char *path)
-{
-	char buf[32];
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	int len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	int saved;
-
-	if (fd < 0)
-		return -1;
-	if (write(fd, buf, (size_t)len) != len) {
-		saved = errno;
-		close(fd);
-		errno = saved ? saved : EIO;
-		return -1;
-	}
-	return close(fd);
 }
 
 /* Signals and shutdown ----------------------------------------------------*/
@@ -474,7 +457,7 @@ static int setup_loop(const struct opts *o)
 		log_err("%s", err);
 		return -1;
 	}
-	if (o->pidfile && write_pidfile(o->pidfile) < 0) {
+	if (o->pidfile && pidfile_write(o->pidfile) < 0) {
 		log_err("cannot write the pid file %s: %s", o->pidfile, strerror(errno));
 		return -1;
 	}
