@@ -114,5 +114,45 @@ test_expect_success 'the next start is a plain one: nothing left to skip, the co
 	test_cmp expect actual
 '
 
+# frame_of TEXT: a framed pacer.Msg from its protobuf text form (protoc-c
+# encodes it from proto/pacer.proto), as a client would send it.
+frame_of() {
+	printf "%s\n" "$1" |
+		protoc-c --encode=pacer.Msg -I "$PACER_SRC_DIR/proto" \
+			"$PACER_SRC_DIR/proto/pacer.proto" >body.bin &&
+	len=$(stat -c %s body.bin) &&
+	printf "$(printf "\\\\%03o\\\\%03o\\\\%03o\\\\%03o" $((len >> 24 & 255)) \
+		$((len >> 16 & 255)) $((len >> 8 & 255)) $((len & 255)))" &&
+	cat body.bin
+}
+
+test_expect_success 'a journaled job whose dependency cannot be read is held' '
+	frame_of "version: 1 seq: 1 submit { spec { name: \"baddep\" ntasks: 1
+		cpus_per_task: 1 time_limit: 60 partition: \"batch\"
+		workdir: \"$SHARNESS_TRASH_DIRECTORY\" script: \"#!/bin/sh\ntrue\n\"
+		dependency: \"aFterany:2\" } }" >baddep.frame &&
+	BAD=$(( $(max_id) + 1 )) &&
+	kill_ctld &&
+	"$APPEND" "$CLUSTER/state" baddep.frame $BAD >append.out &&
+	grep -x "decodes: yes" append.out &&
+	restart_ctld &&
+	test "$(job_state $BAD)" = PENDING &&
+	test "$(pacer show job $BAD --json | jq -r .reason)" = BadDependency
+'
+
+# (the job of the test above: this one cleans up after both)
+test_expect_success 'its release is refused, and it stays held across restarts' '
+	test_when_finished "cancel_jobs $BAD" &&
+	echo "pacer release: job $BAD cannot be released: its dependency '\''aFterany:2'\'' cannot be read (cancel it and submit it again)" >expect.err &&
+	test_expect_code 1 pacer release $BAD 2>release.err &&
+	test_cmp expect.err release.err &&
+	kill_ctld &&
+	restart_ctld &&
+	test "$(job_state $BAD)" = PENDING &&
+	test "$(pacer show job $BAD --json | jq -r ".held, .reason" | tr "\n" " ")" = "true BadDependency " &&
+	pacer cancel $BAD &&
+	wait_job_state $BAD CANCELLED
+'
+
 test_stop_cluster
 test_done
