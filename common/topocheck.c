@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "fileio.h"
 #include "timefmt.h"
 
 #if !defined(PACER_TOPOCHECK_INSTALLED) || !defined(PACER_TOPOCHECK_BUILT)
@@ -106,22 +107,6 @@ static char **helper_env(void)
 	return env;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Start the helper at PATH with IN, OUT and NULL as its stdin, stdout and
  * stderr and no other descriptor.  posix_spawn, not fork: the controller
  * may be large and threaded, and this runs on its event loop; the helper
@@ -165,7 +150,7 @@ struct topo_check *topo_check_start(const void *buf, size_t len, uint32_t gpus, 
 		goto failed;
 	snprintf(gpus_arg, sizeof(gpus_arg), "%u", gpus);
 	in = memfd_create("pacer-topology", MFD_CLOEXEC);
-	if (in < 0 || write_all(in, buf, len) < 0 || lseek(in, 0, SEEK_SET) < 0) {
+	if (in < 0 || fd_write_all(in, buf, len) < 0 || lseek(in, 0, SEEK_SET) < 0) {
 		snprintf(err, errlen, "cannot hand a topology to its check: %s", strerror(errno));
 		goto failed;
 	}

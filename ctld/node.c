@@ -14,6 +14,7 @@
 #include "blob.h"
 #include "conf.h"
 #include "conn.h"
+#include "fileio.h"
 #include "ctld.h"
 #include "frame.h"
 #include "hostlist.h"
@@ -389,14 +390,8 @@ static void remember_topology(const struct node *n, const void *xml, size_t len)
 	if (topo_file(n, path, sizeof(path)) < 0 || (mkdir(dir, 0700) < 0 && errno != EEXIST))
 		goto failed;
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
+	if (file_replace(path, tmp, xml, len, 0600, NULL) < 0)
 		goto failed;
-	ssize_t w = write(fd, xml, len);
-	if (close(fd) < 0 || w < 0 || (size_t)w != len || rename(tmp, path) < 0) {
-		unlink(tmp);
-		goto failed;
-	}
 	return;
 failed:
 	log_warn("node %s: cannot keep its topology in %s/topology (%s): after a restart, "

@@ -30,6 +30,7 @@
 
 #include "bind.h"
 #include "confine.h"
+#include "fileio.h"
 #include "log.h"
 #include "track.h"
 
@@ -365,21 +366,6 @@ static int mkdir_p(const char *dir)
 	}
 }
 
-static int write_all(int fd, const uint8_t *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* The script, owned by the user (who must read it to run it), 0700. A stale
  * file is replaced, never written through. */
 static int spool_write(const struct launch_req *req, const struct plan *p, char *err, size_t errlen)
@@ -396,8 +382,8 @@ static int spool_write(const struct launch_req *req, const struct plan *p, char 
 	if (fd < 0)
 		return strfmt_fail(err, errlen, errno, "cannot create %s: %s", p->script,
 				   strerror(errno));
-	if (write_all(fd, req->script, req->script_len) < 0 || fchown(fd, req->uid, req->gid) < 0 ||
-	    fchmod(fd, 0700) < 0) {
+	if (fd_write_all(fd, req->script, req->script_len) < 0 ||
+	    fchown(fd, req->uid, req->gid) < 0 || fchmod(fd, 0700) < 0) {
 		e = errno;
 		close(fd);
 		unlink(p->script);

@@ -38,6 +38,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "pacer.pb-c.h"
 
@@ -97,21 +98,6 @@ static int state_parse(const char *s, int *state)
 	if (!v)
 		return -1;
 	*state = v->value;
-	return 0;
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += w;
-		len -= (size_t)w;
-	}
 	return 0;
 }
 
@@ -773,7 +759,7 @@ static int rewrite_log(const char *dir, const struct spool_rec *recs, size_t n)
 	char path[PATH_MAX], tmp[PATH_MAX], *buf = NULL;
 	size_t len = 0, cap = 0;
 	struct stat st;
-	int fd = -1, saved;
+	int saved;
 
 	if (path_in(path, sizeof(path), dir, SPOOL_LOG) < 0 ||
 	    path_in(tmp, sizeof(tmp), dir, SPOOL_LOG_TMP) < 0)
@@ -792,17 +778,7 @@ static int rewrite_log(const char *dir, const struct spool_rec *recs, size_t n)
 			goto failed;
 		len += (size_t)k;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		goto failed;
-	if (write_all(fd, buf ? buf : "", len) < 0 || fstat(fd, &st) < 0)
-		goto failed;
-	if (close(fd) < 0) {
-		fd = -1;
-		goto failed;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0)
+	if (file_replace(path, tmp, buf, len, 0600, &st) < 0)
 		goto failed;
 	compacted.dev = st.st_dev;
 	compacted.ino = st.st_ino;
@@ -811,10 +787,6 @@ static int rewrite_log(const char *dir, const struct spool_rec *recs, size_t n)
 	return 0;
 failed:
 	saved = errno;
-	if (fd >= 0) {
-		close(fd);
-		unlink(tmp);
-	}
 	free(buf);
 	errno = saved;
 	return -1;
