@@ -50,6 +50,7 @@ struct conn {
 	uint8_t cnonce[AUTH_NONCE_LEN];
 	uid_t uid;
 	gid_t gid;
+	pid_t pid; /* conn_local only */
 	char user[64];
 	uint64_t peer_epoch;
 	char peer[96];
@@ -494,6 +495,7 @@ static struct conn *conn_new(const struct conn_cfg *cfg, int fd, const struct co
 	c->arg = arg;
 	c->uid = (uid_t)-1;
 	c->gid = (gid_t)-1;
+	c->pid = -1;
 	c->bev = bufferevent_socket_new(cfg->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->timer = evtimer_new(cfg->base, on_timer, c);
 	if (!c->bev || !c->timer) {
@@ -567,6 +569,37 @@ struct conn *conn_connect(const struct conn_cfg *cfg, const char *host, uint16_t
 	arm_timer(c, cfg->handshake_ms);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	return c;
+}
+
+struct conn *conn_local(const struct conn_cfg *cfg, int fd, const char *peer,
+			const struct conn_ops *ops, void *arg)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	evutil_make_socket_nonblocking(fd);
+	struct conn *c = conn_new(cfg, fd, ops, arg);
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	c->uid = cred.uid;
+	c->gid = cred.gid;
+	c->pid = cred.pid;
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	become_ready(c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return c;
+}
+
+pid_t conn_pid(const struct conn *c)
+{
+	return c->pid;
 }
 
 void conn_close(struct conn *c, bool flush)

@@ -61,6 +61,18 @@ struct conn *conn_accept(const struct conn_cfg *cfg, int fd, const char *peer,
 struct conn *conn_connect(const struct conn_cfg *cfg, const char *host, uint16_t port,
 			  const struct conn_ops *ops, void *arg);
 
+/* Take over FD, a connected unix socket (or one end of a socket pair), to a
+ * peer on this machine: no munge handshake, the kernel says who the peer is
+ * (SO_PEERCRED: conn_uid, conn_gid), and the connection is ready at once
+ * (ops->ready is not called: the caller checks conn_uid itself).  Only
+ * cfg->base, max_frame and idle time matter.  PEER names it in logs.  NULL
+ * with errno (FD is closed). */
+struct conn *conn_local(const struct conn_cfg *cfg, int fd, const char *peer,
+			const struct conn_ops *ops, void *arg);
+
+/* The peer's pid, on a connection made by conn_local; -1 otherwise. */
+pid_t conn_pid(const struct conn *c);
+
 /* Queue MSG (version set here).  0 or -1 with errno.  Safe on a connection
  * that is closing: the message is then dropped. */
 int conn_send(struct conn *c, Pacer__Msg *msg);

@@ -138,6 +138,9 @@ const char *frame_type_name(Pacer__Msg__BodyCase type)
 	case PACER__MSG__BODY_SIGNAL: return "signal";
 	case PACER__MSG__BODY_JOB_ENDED: return "job-ended";
 	case PACER__MSG__BODY_JOB_ENDED_ACK: return "job-ended-ack";
+	case PACER__MSG__BODY_SUP_SETUP: return "supervisor-setup";
+	case PACER__MSG__BODY_SUP_ATTACH: return "supervisor-attach";
+	case PACER__MSG__BODY_SUP_STATE: return "supervisor-state";
 	default: return "unknown";
 	}
 }

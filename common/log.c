@@ -81,6 +81,11 @@ int log_reopen(void)
 	return log_path[0] ? attach(log_path) : 0;
 }
 
+enum log_level log_set_level(enum log_level level)
+{
+	return (enum log_level)atomic_exchange(&log_level, (int)level);
+}
+
 int log_level_parse(const char *s, enum log_level *level)
 {
 	for (int i = LOG_ERR; s && i <= LOG_DEBUG; i++) {

@@ -14,6 +14,11 @@ enum log_level { LOG_ERR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 /* Name the program for every line and set the most verbose level printed. */
 void log_init(const char *progname, enum log_level level);
 
+/* Change the most verbose level printed; returns the one before.  (A job
+ * supervisor keeps the setup lines its node daemon already logged out of
+ * the log.) */
+enum log_level log_set_level(enum log_level level);
+
 /* Send lines to PATH (appended, created 0640) instead of stderr.
  * Returns 0, or -1 with errno. */
 int log_open(const char *path);

@@ -27,6 +27,7 @@
 #include <zlib.h>
 
 #include "fileio.h"
+#include "libexec.h"
 #include "timefmt.h"
 
 #if !defined(PACER_TOPOCHECK_INSTALLED) || !defined(PACER_TOPOCHECK_BUILT)
@@ -46,41 +47,8 @@ struct topo_check {
 /* Where the helper is (see topocheck.h), into BUF; -1 with ENOENT. */
 static int helper_path(char *buf, size_t len, char *err, size_t errlen)
 {
-	const char *env = getenv("PACER_TOPOCHECK");
-	char self[PATH_MAX];
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(buf, len, "%s", env);
-		return 0;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			int w = snprintf(buf, len, "%s/pacer-topocheck", self);
-			if (w > 0 && (size_t)w < len && access(buf, X_OK) == 0)
-				return 0;
-		}
-	}
-	if (access(PACER_TOPOCHECK_INSTALLED, X_OK) == 0) {
-		snprintf(buf, len, "%s", PACER_TOPOCHECK_INSTALLED);
-		return 0;
-	}
-	/* Daemons run from the build tree (tests) that have no helper beside
-	 * them: the one built with them. */
-	if (access(PACER_TOPOCHECK_BUILT, X_OK) == 0) {
-		snprintf(buf, len, "%s", PACER_TOPOCHECK_BUILT);
-		return 0;
-	}
-	snprintf(err, errlen,
-		 "cannot find pacer-topocheck, which checks topologies (looked beside this "
-		 "program and at %s; install Pacer, or set PACER_TOPOCHECK to its path)",
-		 PACER_TOPOCHECK_INSTALLED);
-	errno = ENOENT;
-	return -1;
+	return libexec_find("pacer-topocheck", "PACER_TOPOCHECK", PACER_TOPOCHECK_INSTALLED,
+			    PACER_TOPOCHECK_BUILT, buf, len, err, errlen);
 }
 
 /* The environment with ASAN_OPTIONS set so that a sanitizer-built helper

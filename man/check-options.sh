@@ -133,6 +133,7 @@ check() {
 check pacer pacer.1 OPTIONS "$pacer"
 check pacerctld pacerctld.8 OPTIONS "$build/ctld/pacerctld"
 check pacernoded pacernoded.8 OPTIONS "$build/noded/pacernoded"
+check pacer-supervisor pacer-supervisor.8 OPTIONS "$build/noded/pacer-supervisor"
 check pacer-local-cluster pacer-local-cluster.1 OPTIONS "$src/contrib/local-cluster"
 
 # The subcommands: those pacer --help lists, and those pacer.1 has a part for.

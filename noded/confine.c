@@ -148,13 +148,13 @@ static int cpuset_inherit(const char *parent, const char *dir)
 	return 0;
 }
 
-/* Remove the empty job cgroups an earlier daemon left in BASE; busy ones
- * stay for jobs_recover (confine_cleanup), which kills them first. */
-static void sweep(const char *base)
+/* Remove the empty job cgroups left in BASE but those KEEP says are live;
+ * busy ones stay for confine_cleanup, which kills them first. */
+static void sweep(const char *base, bool (*keep)(uint32_t job_id, void *arg), void *arg)
 {
 	DIR *d = opendir(base);
 	struct dirent *de;
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], *end;
 
 	if (!d)
 		return;
@@ -162,10 +162,22 @@ static void sweep(const char *base)
 		if (strncmp(de->d_name, "job_", 4) != 0 ||
 		    strfmt_path(dir, sizeof(dir), "%s/%s", base, de->d_name) < 0)
 			continue;
+		unsigned long id = strtoul(de->d_name + 4, &end, 10);
+		if (*end == '\0' && id <= UINT32_MAX && keep && keep((uint32_t)id, arg))
+			continue;
 		if (rmdir(dir) == 0)
 			log_info("removed the leftover cgroup %s", dir);
 	}
 	closedir(d);
+}
+
+void confine_sweep(bool (*keep)(uint32_t job_id, void *arg), void *arg)
+{
+	struct ctl *both[] = { &cf.mem, &cf.cpu };
+
+	for (size_t i = 0; i < 2; i++)
+		if (both[i]->kind == CG_V1)
+			sweep(both[i]->base, keep, arg);
 }
 
 static void try_v1(struct ctl *c, const char *sub)
@@ -197,7 +209,6 @@ static void try_v1(struct ctl *c, const char *sub)
 	c->kind = CG_V1;
 	c->why[0] = '\0';
 	snprintf(c->base, sizeof(c->base), "%s", base);
-	sweep(base);
 }
 
 /* "pacer_<key>", with anything but [A-Za-z0-9._-] turned into '_' (as

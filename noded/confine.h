@@ -36,6 +36,12 @@ int confine_init(const char *mode, const char *key, char *err, size_t errlen);
 /* "cgroup v1 memory+cpuset", "cgroup v2 memory", "none"...: for logs. */
 const char *confine_method(void);
 
+/* The node daemon, once it knows which jobs still run: remove the empty v1
+ * job cgroups of the others (left by supervisors that died).  KEEP (may be
+ * NULL) says which job ids to leave alone; a supervisor of a live job may
+ * have made its cgroup and not moved into it yet. */
+void confine_sweep(bool (*keep)(uint32_t job_id, void *arg), void *arg);
+
 /* Remove this daemon's (empty) subtrees: at exit. */
 void confine_fini(void);
 

@@ -1,67 +1,82 @@
-/* jobs.c - the node's job table (see jobs.h).
+/* jobs.c - the node's jobs, each run by a supervisor (see jobs.h).
  *
- * A job's life on the node:
+ * A job on this node:
  *
- *   launched --SignalJob(terminate) / time limit / daemon stop--> terminating
- *      |          (CONT+TERM now, KILL after kill_wait)              |
- *      +----------------- SIGCHLD: the script exited <--------------+
- *                                      |
- *            cleanup: KILL what it left, poll until the tracker is empty
- *                                      |
- *            ended: spool record, JobEnded, kept until JobEndedAck
+ *   LaunchJob --spawn pacer-supervisor, send it the job--> running
+ *                                                            |
+ *          SupervisorState with an end: JobEnded to the controller, spool
+ *                                                            |
+ *          JobEndedAck: passed to the supervisor, which exits; forgotten
  *
- * Nothing here blocks the loop: waiting is done with timers.
+ * The supervisor's connection is a socket pair for one we started, and its
+ * socket in SPOOL/supervisors/ for one an earlier daemon started.  If it
+ * closes before the end came, the supervisor's end file is read, else the
+ * supervisor died with the job unfinished: what is left of the job is
+ * killed and it ends as NODE_FAIL.
+ *
+ * Nothing here forks: posix_spawn starts the supervisor (vfork and exec,
+ * about a millisecond), and the supervisor does the rest off our loop.
  */
 #include "jobs.h"
 #include "proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "bind.h"
 #include "conf.h"
 #include "confine.h"
-#include "jobenv.h"
+#include "conn.h"
+#include "frame.h"
 #include "launch.h"
+#include "libexec.h"
 #include "log.h"
 #include "noded.h"
 #include "spool.h"
+#include "strfmt.h"
 #include "timefmt.h"
 #include "track.h"
+#include "unixsock.h"
 
-#define CLEANUP_MS      5000 /* leftovers get this long to die after SIGKILL */
-#define POLL_MS         50   /* how often an emptying tracker is looked at */
-#define STOP_KILL_WAIT  5    /* seconds: the longest a daemon stop waits after TERM */
+#if !defined(PACER_SUPERVISOR_INSTALLED) || !defined(PACER_SUPERVISOR_BUILT)
+#error "PACER_SUPERVISOR_INSTALLED and _BUILT must name the installed and built pacer-supervisor"
+#endif
+
+#define SUP_FD          3          /* where the supervisor finds its socket pair */
+#define SUP_MAX_FRAME   (1u << 20) /* what a supervisor sends is small */
+#define ATTACH_RETRY_MS 100        /* a supervisor still starting has no socket yet */
+#define ATTACH_TRIES    50
 #define RECOVER_WAIT_MS 3000 /* startup: how long killed leftovers may take */
+
+extern char **environ;
 
 struct job {
 	struct job *next;
 	struct jobs *js;
 	uint32_t id;
-	pid_t pid; /* the script, leader of the job's session */
-	struct track *track;
-	struct confine *confine; /* its memory limit and cpuset */
-	uint64_t oom_kills;      /* read from the cgroup when the job is over */
-	int64_t start_time;      /* wall clock, for the controller */
-	uint32_t time_limit;     /* seconds, 0 = none */
-	uint32_t kill_wait;      /* seconds between TERM and KILL */
-	bool terminating;        /* TERM sent, KILL due at kill_at_ms */
-	bool cancelled, timed_out, stopped;
-	bool exited; /* the script was reaped: cleaning up */
-	int wstatus;
-	uint64_t kill_at_ms; /* monotonic */
-	uint64_t cleanup_deadline_ms;
-	struct event *limit_ev, *kill_ev, *poll_ev;
+	pid_t sup_pid;      /* the supervisor */
+	uint64_t sup_start; /* its start time in /proc (tells it from a reused pid) */
+	bool child;         /* we started it: we reap it */
+	struct conn *conn;  /* to the supervisor, NULL while (re)connecting */
+	bool heard;         /* it told us its state at least once */
+	bool ended;         /* its end is recorded (in the ended list or acked) */
+	int64_t start_time; /* wall clock, for the controller */
+	pid_t pid;          /* the script, as the supervisor says */
+	int tries;          /* attach attempts left */
+	struct event *retry_ev;
 };
 
 struct jobs {
@@ -70,27 +85,9 @@ struct jobs {
 	size_t njobs;
 	struct job_end *ended; /* waiting for the controller's JobEndedAck */
 	size_t nended, ended_cap;
-	void (*stop_done)(struct noded *nd);
+	struct conn_cfg cfg;
+	char sup_dir[PATH_MAX]; /* SPOOL/supervisors */
 };
-
-/* "COMPLETED" for JOB_COMPLETED, as users read states. */
-static const char *state_name(int state)
-{
-	const ProtobufCEnumValue *v =
-	    protobuf_c_enum_descriptor_get_value(&pacer__job_state__descriptor, state);
-
-	return v && strncmp(v->name, "JOB_", 4) == 0 ? v->name + 4 : "?";
-}
-
-/* Copy SRC into DST of SIZE bytes, cut short if need be: reasons are for
- * people, a long one may lose its tail. */
-static void copy_str(char *dst, size_t size, const char *src)
-{
-	size_t n = strnlen(src, size - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
 
 static int64_t wall_now(void)
 {
@@ -108,12 +105,18 @@ static int proc_start(pid_t pid, uint64_t *start)
 	return 0;
 }
 
-static struct timeval tv_ms(uint64_t ms)
+/* Is the process PID, started at START, still there (and not a zombie)? */
+static bool proc_alive(pid_t pid, uint64_t start)
 {
-	struct timeval tv = { .tv_sec = (time_t)(ms / 1000),
-			      .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+	struct proc_stat st;
 
-	return tv;
+	return pid > 0 && proc_stat_read(pid, &st) == 0 && st.start_time == start &&
+	       st.state != 'Z' && st.state != 'X';
+}
+
+static int sup_file(const struct jobs *js, uint32_t id, const char *ext, char *buf, size_t len)
+{
+	return strfmt_path(buf, len, "%s/job-%" PRIu32 ".%s", js->sup_dir, id, ext);
 }
 
 /* The table ---------------------------------------------------------------*/
@@ -126,14 +129,6 @@ static struct job *job_find(const struct jobs *js, uint32_t id)
 	return NULL;
 }
 
-static struct job *job_by_pid(const struct jobs *js, pid_t pid)
-{
-	for (struct job *j = js->head; j; j = j->next)
-		if (j->pid == pid && !j->exited)
-			return j;
-	return NULL;
-}
-
 static long ended_index(const struct jobs *js, uint32_t id)
 {
 	for (size_t i = 0; i < js->nended; i++)
@@ -142,7 +137,29 @@ static long ended_index(const struct jobs *js, uint32_t id)
 	return -1;
 }
 
-static void job_unlink(struct job *job)
+static void on_retry(evutil_socket_t fd, short what, void *arg);
+
+static struct job *job_add(struct jobs *js, uint32_t id)
+{
+	struct job *job = calloc(1, sizeof(*job));
+
+	if (!job)
+		return NULL;
+	job->js = js;
+	job->id = id;
+	job->retry_ev = evtimer_new(js->nd->base, on_retry, job);
+	if (!job->retry_ev) {
+		free(job);
+		errno = ENOMEM;
+		return NULL;
+	}
+	job->next = js->head;
+	js->head = job;
+	js->njobs++;
+	return job;
+}
+
+static void job_remove(struct job *job)
 {
 	struct jobs *js = job->js;
 
@@ -150,22 +167,12 @@ static void job_unlink(struct job *job)
 		if (*pp == job) {
 			*pp = job->next;
 			js->njobs--;
-			return;
+			break;
 		}
 	}
-}
-
-static void job_free(struct job *job)
-{
-	if (job->limit_ev)
-		event_free(job->limit_ev);
-	if (job->kill_ev)
-		event_free(job->kill_ev);
-	if (job->poll_ev)
-		event_free(job->poll_ev);
-	confine_destroy(job->confine);
-	if (job->track)
-		track_destroy(job->track);
+	if (job->conn)
+		conn_close(job->conn, true);
+	event_free(job->retry_ev);
 	free(job);
 }
 
@@ -192,19 +199,26 @@ static void spool_ended(const struct jobs *js, const struct job_end *e)
 			       .term_signal = e->term_signal,
 			       .end_time = e->end_time };
 
-	copy_str(r.reason, sizeof(r.reason), e->reason);
-	copy_str(r.boot_id, sizeof(r.boot_id), js->nd->boot_id);
+	jobend_copy_str(r.reason, sizeof(r.reason), e->reason);
+	jobend_copy_str(r.boot_id, sizeof(r.boot_id), js->nd->boot_id);
 	if (spool_write(js->nd->spool_dir, &r) < 0)
 		log_err("cannot record the end of job %" PRIu32 " in %s: %s (it is lost if this "
 			"daemon restarts before the controller has it)",
 			e->job_id, js->nd->spool_dir, strerror(errno));
 }
 
-/* A job ended: keep it until the controller acknowledges, and tell it. */
+/* A job ended: keep it until the controller acknowledges, and tell it.  A
+ * repeat (a supervisor telling again after a re-attach) changes nothing. */
 static void record_end(struct jobs *js, const struct job_end *e)
 {
+	struct job *job = job_find(js, e->job_id);
+
+	if (job)
+		job->ended = true;
+	if (ended_index(js, e->job_id) >= 0)
+		return;
 	log_info("job %" PRIu32 " ended: %s, exit code %" PRId32 ", signal %" PRId32 "%s%s",
-		 e->job_id, state_name(e->state), e->exit_code, e->term_signal,
+		 e->job_id, jobend_state_name(e->state), e->exit_code, e->term_signal,
 		 e->reason[0] ? ": " : "", e->reason);
 	spool_ended(js, e);
 	if (ended_add(js, e) < 0)
@@ -220,397 +234,388 @@ static void end_at_once(struct jobs *js, uint32_t id, int state, int exit_code, 
 		.job_id = id, .state = state, .exit_code = exit_code, .end_time = wall_now()
 	};
 
-	copy_str(e.reason, sizeof(e.reason), reason);
+	jobend_copy_str(e.reason, sizeof(e.reason), reason);
 	record_end(js, &e);
 }
 
-static void check_stop_done(struct jobs *js)
-{
-	void (*done)(struct noded * nd) = js->stop_done;
+/* Lost jobs ----------------------------------------------------------------*/
 
-	if (done && !js->head) {
-		js->stop_done = NULL;
-		done(js->nd);
+/* The loop may not run yet (startup), or the job is beyond saving: a short
+ * blocking wait for its killed processes is the lesser harm. */
+static void wait_empty(struct track *t, uint32_t job_id)
+{
+	uint64_t deadline = timefmt_monotonic_ms() + RECOVER_WAIT_MS;
+	struct timespec ts = { 0, 20 * 1000000L };
+
+	while (!track_empty(t)) {
+		if (timefmt_monotonic_ms() >= deadline) {
+			log_err("job %" PRIu32 ": its leftover processes do not die", job_id);
+			return;
+		}
+		nanosleep(&ts, NULL);
+		track_kill(t);
 	}
 }
 
-/* Ending ------------------------------------------------------------------*/
-
-static void end_of(const struct job *job, struct job_end *e)
+/* Kill what is left of a job nobody supervises any more: its cgroup, else
+ * (a spool record from before supervisors, tracked by session) the session
+ * of the script whose pid the record holds. */
+static void kill_leftovers(const struct spool_rec *r, bool same_boot)
 {
-	int st = job->wstatus;
-	char limit[32], oom[64] = "stopped it";
+	struct track *t = track_find(r->job_id);
+	uint64_t start;
 
-	memset(e, 0, sizeof(*e));
-	e->job_id = job->id;
-	e->end_time = wall_now();
-	if (job->exited && WIFEXITED(st))
-		e->exit_code = WEXITSTATUS(st);
-	if (job->exited && WIFSIGNALED(st))
-		e->term_signal = WTERMSIG(st);
-	if (job->timed_out) {
-		e->state = PACER__JOB_STATE__JOB_TIMEOUT;
-		timefmt_duration(job->time_limit, limit, sizeof(limit));
-		snprintf(e->reason, sizeof(e->reason), "time limit of %s reached", limit);
-	} else if (job->cancelled) {
-		e->state = PACER__JOB_STATE__JOB_CANCELLED;
-		snprintf(e->reason, sizeof(e->reason), "cancelled");
-	} else if (job->stopped || !job->exited) {
-		e->state = PACER__JOB_STATE__JOB_NODE_FAIL;
-		snprintf(e->reason, sizeof(e->reason), "node daemon stopped");
-	} else if (job->oom_kills) {
-		/* Whatever the script's status: the job did not get to do its
-		 * work within its memory (Slurm says OUT_OF_MEMORY too). */
-		e->state = PACER__JOB_STATE__JOB_OUT_OF_MEMORY;
-		if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))
-			snprintf(oom, sizeof(oom), "killed %" PRIu64 " of its processes",
-				 job->oom_kills);
-		snprintf(e->reason, sizeof(e->reason),
-			 "used more than its %" PRIu64
-			 " MiB memory limit (the kernel's OOM killer %s)",
-			 confine_mem_mb(job->confine), oom);
-	} else if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-		e->state = PACER__JOB_STATE__JOB_COMPLETED;
-	} else if (WIFEXITED(st)) {
-		e->state = PACER__JOB_STATE__JOB_FAILED;
-		snprintf(e->reason, sizeof(e->reason), "exit code %d", WEXITSTATUS(st));
-	} else {
-		e->state = PACER__JOB_STATE__JOB_FAILED;
-		snprintf(e->reason, sizeof(e->reason), "killed by signal %d (%s)", e->term_signal,
-			 strsignal(e->term_signal));
+	if (t) {
+		log_info("job %" PRIu32 ": killing what is left of it (%s)", r->job_id,
+			 track_method());
+		track_kill(t);
+		wait_empty(t, r->job_id);
+		track_destroy(t);
+		return;
 	}
+	if (!same_boot || r->pid <= 0 || proc_start(r->pid, &start) < 0)
+		return;
+	if (start != r->pid_start) {
+		log_info("job %" PRIu32 ": pid %ld now belongs to another process: left alone",
+			 r->job_id, (long)r->pid);
+		return;
+	}
+	log_info("job %" PRIu32 ": killing its session %ld", r->job_id, (long)r->pid);
+	if (kill(-r->pid, SIGKILL) < 0 && errno != ESRCH)
+		log_err("job %" PRIu32 ": cannot kill session %ld: %s", r->job_id, (long)r->pid,
+			strerror(errno));
 }
 
-/* Every process is gone (or will never go): the job is over. */
-static void finish(struct job *job)
+/* The supervisor's end file, if it left one: 0 with E filled. */
+static int read_end_file(const struct jobs *js, uint32_t id, struct job_end *e)
+{
+	char path[PATH_MAX];
+	uint8_t buf[4096];
+	ssize_t n;
+	int fd, rc = -1;
+
+	if (sup_file(js, id, "end", path, sizeof(path)) < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	uint32_t len;
+	if (n > FRAME_HEADER && frame_length(buf, sizeof(buf), &len) == 0 &&
+	    (size_t)n == FRAME_HEADER + (size_t)len) {
+		Pacer__Msg *m = frame_unpack(buf + FRAME_HEADER, len);
+		if (m && m->body_case == PACER__MSG__BODY_SUP_STATE && m->sup_state->ended &&
+		    m->sup_state->job_id == id) {
+			jobend_from_msg(e, m->sup_state->ended);
+			e->job_id = id;
+			rc = 0;
+		}
+		if (m)
+			pacer__msg__free_unpacked(m, NULL);
+	}
+	if (rc < 0)
+		log_warn("job %" PRIu32 ": %s does not hold an end: ignored", id, path);
+	return rc;
+}
+
+static void remove_sup_files(const struct jobs *js, uint32_t id)
+{
+	char path[PATH_MAX];
+
+	if (sup_file(js, id, "end", path, sizeof(path)) == 0 && unlink(path) < 0 && errno != ENOENT)
+		log_warn("cannot remove %s: %s", path, strerror(errno));
+}
+
+/* The supervisor of JOB is gone without a word on its end. */
+static void supervisor_lost(struct job *job, const char *why)
 {
 	struct jobs *js = job->js;
 	struct job_end e;
+	struct spool_rec r = { .job_id = job->id };
 
-	/* From the cgroup, before it goes: the kernel counted the kills. */
-	job->oom_kills = confine_oom_kills(job->confine, job->exited && WIFSIGNALED(job->wstatus) &&
-							     WTERMSIG(job->wstatus) == SIGKILL);
-	end_of(job, &e);
-	job_unlink(job);
+	if (read_end_file(js, job->id, &e) == 0) {
+		log_info("job %" PRIu32 ": its supervisor left its end on disk", job->id);
+		record_end(js, &e);
+		return;
+	}
+	log_err("job %" PRIu32 ": its supervisor (pid %ld) is gone (%s): ending the job", job->id,
+		(long)job->sup_pid, why);
+	kill_leftovers(&r, false);
+	confine_cleanup(job->id);
 	launch_cleanup(js->nd->spool_dir, job->id);
-	job_free(job);
-	record_end(js, &e);
-	check_stop_done(js);
+	end_at_once(js, job->id, PACER__JOB_STATE__JOB_NODE_FAIL, 0,
+		    "its supervisor died while the job ran");
 }
 
-static void poll_cleanup(struct job *job)
-{
-	struct timeval tv = tv_ms(POLL_MS);
+/* The supervisor's connection ------------------------------------------------*/
 
-	if (track_empty(job->track)) {
-		finish(job);
+static void on_state(struct job *job, const Pacer__SupervisorState *st)
+{
+	if (st->job_id != job->id) {
+		log_warn("supervisor of job %" PRIu32 " speaks of job %" PRIu32 ": ignored",
+			 job->id, st->job_id);
 		return;
 	}
-	if (timefmt_monotonic_ms() >= job->cleanup_deadline_ms) {
-		log_err("job %" PRIu32 ": processes still there %d s after SIGKILL (stuck in the "
-			"kernel?): giving up on them",
-			job->id, CLEANUP_MS / 1000);
-		finish(job);
-		return;
+	job->heard = true;
+	job->pid = (pid_t)st->pid;
+	if (st->start_time)
+		job->start_time = st->start_time;
+	if (st->ended) {
+		struct job_end e;
+		jobend_from_msg(&e, st->ended);
+		e.job_id = job->id;
+		record_end(job->js, &e);
+		/* Already acknowledged (by the controller, to an earlier daemon
+		 * that died before passing it on)?  Then the controller will
+		 * acknowledge the repeat, and the supervisor hears it then. */
+	} else if (!job->ended) {
+		log_debug("job %" PRIu32 ": running, script pid %ld", job->id, (long)job->pid);
 	}
-	/* A process may have forked past the last kill. */
-	track_kill(job->track);
-	evtimer_add(job->poll_ev, &tv);
 }
 
-static void on_poll(evutil_socket_t fd, short what, void *arg)
+static void on_sup_msg(struct conn *c, Pacer__Msg *m, void *arg)
 {
-	(void)fd;
-	(void)what;
-	poll_cleanup(arg);
-}
+	struct job *job = arg;
 
-/* The script exited: what it left behind dies with it. */
-static void script_exited(struct job *job, int wstatus)
-{
-	job->exited = true;
-	job->wstatus = wstatus;
-	evtimer_del(job->limit_ev);
-	evtimer_del(job->kill_ev);
-	if (WIFSIGNALED(wstatus))
-		log_info("job %" PRIu32 ": script (pid %ld) killed by signal %d", job->id,
-			 (long)job->pid, WTERMSIG(wstatus));
+	(void)c;
+	if (m->body_case == PACER__MSG__BODY_SUP_STATE)
+		on_state(job, m->sup_state);
 	else
-		log_info("job %" PRIu32 ": script (pid %ld) exited with status %d", job->id,
-			 (long)job->pid, WEXITSTATUS(wstatus));
-	track_kill(job->track);
-	job->cleanup_deadline_ms = timefmt_monotonic_ms() + CLEANUP_MS;
-	poll_cleanup(job);
+		log_warn("job %" PRIu32 ": unexpected %s from its supervisor: ignored", job->id,
+			 frame_type_name(m->body_case));
 }
 
-void jobs_reap(struct jobs *js)
+static void on_sup_closed(struct conn *c, const char *why, void *arg)
 {
-	pid_t pid;
-	int st;
+	struct job *job = arg;
 
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		struct job *job = job_by_pid(js, pid);
-		if (job)
-			script_exited(job, st);
-		else
-			log_debug("reaped process %ld", (long)pid);
+	(void)c;
+	job->conn = NULL;
+	if (job->ended) {
+		/* It exits once the controller acknowledged (or was stopped): the
+		 * end is in the ended list until then. */
+		if (ended_index(job->js, job->id) < 0)
+			job_remove(job);
+		return;
 	}
+	supervisor_lost(job, why);
+	if (ended_index(job->js, job->id) >= 0)
+		return; /* kept until acknowledged */
+	job_remove(job);
 }
 
-/* Terminating -------------------------------------------------------------*/
+static const struct conn_ops sup_ops = {
+	.msg = on_sup_msg,
+	.closed = on_sup_closed,
+};
 
-static void on_kill(evutil_socket_t fd, short what, void *arg)
+static int send_to(struct job *job, Pacer__Msg *m)
+{
+	if (!job->conn) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	return conn_send(job->conn, m);
+}
+
+/* Attaching to a supervisor an earlier daemon started ----------------------*/
+
+static int try_attach(struct job *job)
+{
+	struct jobs *js = job->js;
+	char path[PATH_MAX], peer[64];
+	int fd;
+
+	if (sup_file(js, job->id, "sock", path, sizeof(path)) < 0)
+		return -1;
+	fd = unixsock_connect(path);
+	if (fd < 0)
+		return -1;
+	snprintf(peer, sizeof(peer), "supervisor of job %" PRIu32, job->id);
+	job->conn = conn_local(&js->cfg, fd, peer, &sup_ops, job);
+	if (!job->conn)
+		return -1;
+	if (conn_uid(job->conn) != geteuid()) {
+		log_err("job %" PRIu32 ": the process on %s is uid %u, not a supervisor: ignored",
+			job->id, path, (unsigned)conn_uid(job->conn));
+		conn_close(job->conn, false);
+		job->conn = NULL;
+		errno = EPERM;
+		return -1;
+	}
+	if (conn_pid(job->conn) > 0) {
+		job->sup_pid = conn_pid(job->conn);
+		proc_start(job->sup_pid, &job->sup_start);
+	}
+	Pacer__SupervisorAttach a = PACER__SUPERVISOR_ATTACH__INIT;
+	Pacer__Msg m = PACER__MSG__INIT;
+	a.daemon_id = js->nd->daemon_id;
+	m.body_case = PACER__MSG__BODY_SUP_ATTACH;
+	m.sup_attach = &a;
+	if (conn_send(job->conn, &m) < 0)
+		return -1;
+	log_info("job %" PRIu32 ": attached to its supervisor (pid %ld)", job->id,
+		 (long)job->sup_pid);
+	return 0;
+}
+
+static void retry_later(struct job *job)
+{
+	struct timeval tv = { 0, ATTACH_RETRY_MS * 1000 };
+
+	evtimer_add(job->retry_ev, &tv);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
 	struct job *job = arg;
 
 	(void)fd;
 	(void)what;
-	log_info("job %" PRIu32 ": still running after SIGTERM: killing it", job->id);
-	track_kill(job->track);
-}
-
-/* Send SIG now and SIGKILL WAIT_S seconds later (sooner if already due). */
-static void terminate(struct job *job, int sig, uint32_t wait_s)
-{
-	uint64_t now = timefmt_monotonic_ms(), at = now + (uint64_t)wait_s * 1000;
-	struct timeval tv = tv_ms((uint64_t)wait_s * 1000);
-
-	evtimer_del(job->limit_ev);
-	if (job->exited)
-		return; /* the cleanup kills whatever is left */
-	if (sig == SIGKILL) {
-		evtimer_del(job->kill_ev);
-		track_kill(job->track);
+	if (try_attach(job) == 0)
+		return;
+	if (--job->tries > 0 && proc_alive(job->sup_pid, job->sup_start)) {
+		retry_later(job);
 		return;
 	}
-	if (job->terminating) {
-		if (at < job->kill_at_ms) {
-			job->kill_at_ms = at;
-			evtimer_add(job->kill_ev, &tv);
-		}
-		return;
-	}
-	job->terminating = true;
-	job->kill_at_ms = at;
-	/* A stopped process would not act on TERM until continued. */
-	track_signal(job->track, SIGCONT);
-	if (track_signal(job->track, sig) < 0 && errno != ESRCH)
-		log_err("job %" PRIu32 ": cannot send signal %d: %s", job->id, sig,
-			strerror(errno));
-	evtimer_add(job->kill_ev, &tv);
+	supervisor_lost(job, proc_alive(job->sup_pid, job->sup_start) ? "it never opened its socket"
+								      : "its process is gone");
+	if (ended_index(job->js, job->id) < 0)
+		job_remove(job);
 }
 
-static void on_limit(evutil_socket_t fd, short what, void *arg)
-{
-	struct job *job = arg;
-
-	(void)fd;
-	(void)what;
-	log_info("job %" PRIu32 " reached its time limit", job->id);
-	job->timed_out = true;
-	terminate(job, SIGTERM, job->kill_wait);
-}
-
-static bool valid_signal(int sig)
-{
-	return sig > 0 && sig < NSIG;
-}
-
-void jobs_signal(struct jobs *js, const Pacer__SignalJob *sj)
-{
-	struct job *job = job_find(js, sj->job_id);
-
-	if (!job) {
-		log_info("signal for job %" PRIu32 ", which does not run here: ignored",
-			 sj->job_id);
-		return;
-	}
-	if (sj->terminate) {
-		if (!job->exited && !job->terminating) {
-			job->cancelled = true;
-			log_info("job %" PRIu32 " cancelled: terminating it", job->id);
-		}
-		terminate(job, valid_signal(sj->signal) ? sj->signal : SIGTERM, job->kill_wait);
-		return;
-	}
-	if (!valid_signal(sj->signal)) {
-		log_warn("job %" PRIu32 ": %d is not a signal number: ignored", job->id,
-			 sj->signal);
-		return;
-	}
-	if (job->exited)
-		return;
-	if (track_signal(job->track, sj->signal) < 0 && errno != ESRCH)
-		log_err("job %" PRIu32 ": cannot send signal %d: %s", job->id, sj->signal,
-			strerror(errno));
-	else
-		log_info("job %" PRIu32 ": sent signal %d (%s)", job->id, sj->signal,
-			 strsignal(sj->signal));
-}
-
-/* Launching ---------------------------------------------------------------*/
-
-/* A NULL-terminated copy of a protobuf string array (the strings shared). */
-static char **ptrv(char **v, size_t n)
-{
-	char **out = calloc(n + 1, sizeof(*out));
-
-	if (out && n)
-		memcpy(out, v, n * sizeof(*out));
-	return out;
-}
-
-static struct job *job_new(struct jobs *js, uint32_t id)
-{
-	struct job *job = calloc(1, sizeof(*job));
-	struct event_base *base = js->nd->base;
-
-	if (!job)
-		return NULL;
-	job->js = js;
-	job->id = id;
-	job->limit_ev = evtimer_new(base, on_limit, job);
-	job->kill_ev = evtimer_new(base, on_kill, job);
-	job->poll_ev = evtimer_new(base, on_poll, job);
-	if (!job->limit_ev || !job->kill_ev || !job->poll_ev) {
-		job_free(job);
-		errno = ENOMEM;
-		return NULL;
-	}
-	return job;
-}
-
-/* Fork and exec the script of LJ into JOB, bound as PLAN says.  0, or -1
- * with ERR set. */
-static int exec_script(struct job *job, const Pacer__LaunchJob *lj, const struct bind_plan *plan,
-		       char *err, size_t errlen)
-{
-	const Pacer__Job *j = lj->job;
-	const Pacer__JobSpec *s = j->spec;
-	char **penv = NULL;
-	struct launch_req req;
-	char out[64];
-	int rc = -1;
-
-	memset(&req, 0, sizeof(req));
-	req.argv = ptrv(s->argv, s->n_argv);
-	req.env = ptrv(s->env, s->n_env);
-	penv = jobenv_make(lj, job->js->nd->name, job->js->nd->conf->cluster);
-	if (!req.argv || !req.env || !penv) {
-		snprintf(err, errlen, "out of memory preparing job %" PRIu32, j->id);
-		goto out;
-	}
-	/* Slurm's default, as users expect one when the controller gave none. */
-	snprintf(out, sizeof(out), "pacer-%" PRIu32 ".out", j->id);
-	req.job_id = j->id;
-	req.uid = (uid_t)j->uid;
-	req.gid = (gid_t)j->gid;
-	req.user = j->user;
-	req.workdir = s->workdir;
-	req.script = s->script.data;
-	req.script_len = s->script.len;
-	req.pacer_env = penv;
-	req.stdout_path = j->stdout_path[0] ? j->stdout_path : out;
-	req.stderr_path = j->stderr_path[0] ? j->stderr_path : NULL;
-	req.spool_dir = job->js->nd->spool_dir;
-	req.confine = job->confine;
-	req.bind = plan;
-	rc = launch_job(&req, job->track, &job->pid, err, errlen);
-out:
-	jobenv_free(penv);
-	free((void *)req.argv);
-	free((void *)req.env);
-	return rc;
-}
+/* Launching -----------------------------------------------------------------*/
 
 static void spool_running(const struct job *job)
 {
 	const struct noded *nd = job->js->nd;
-	struct spool_rec r = { .job_id = job->id, .pid = job->pid, .start_time = job->start_time };
+	struct spool_rec r = { .job_id = job->id,
+			       .pid = job->sup_pid,
+			       .pid_start = job->sup_start,
+			       .start_time = job->start_time };
 
-	copy_str(r.boot_id, sizeof(r.boot_id), nd->boot_id);
-	/* Our own unreaped child: its pid cannot have been reused yet. */
-	if (job->pid > 0 && proc_start(job->pid, &r.pid_start) < 0)
-		log_warn("job %" PRIu32 ": cannot read the start time of pid %ld: %s", job->id,
-			 (long)job->pid, strerror(errno));
+	jobend_copy_str(r.boot_id, sizeof(r.boot_id), nd->boot_id);
 	if (spool_write(nd->spool_dir, &r) < 0)
-		log_err("cannot record job %" PRIu32 " in %s: %s (a restarted daemon would not "
-			"know about it)",
+		log_err("cannot record job %" PRIu32 " in %s: %s (a restarted daemon finds it by "
+			"its supervisor's socket only)",
 			job->id, nd->spool_dir, strerror(errno));
 }
 
-/* Where the job may run on this machine.  Its cgroups are made from the
- * plan: the job's whole (mapped) cpuset, whatever --cpu-bind says. */
-static int plan_job(struct job *job, const Pacer__LaunchJob *lj, struct bind_plan **plan, char *err,
-		    size_t errlen)
+/* Start pacer-supervisor for JOB with the socket pair's end SV on SUP_FD. */
+static int spawn(struct job *job, int sv, char *err, size_t errlen)
 {
 	const struct noded *nd = job->js->nd;
-	const Pacer__NodeAlloc *a = lj->alloc;
-	struct bind_req br = { .job_id = job->id,
-			       .node = nd->name,
-			       .cpuset = a ? a->cpuset : NULL,
-			       .mems = a ? a->mems : NULL,
-			       .cpu_bind = lj->job->spec->cpu_bind };
+	char path[PATH_MAX], idbuf[16];
+	char *argv[12];
+	int argc = 0, rc;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none;
 
-	if (bind_plan_make(nd->bind, &br, plan, err, errlen) < 0)
+	if (libexec_find("pacer-supervisor", "PACER_SUPERVISOR", PACER_SUPERVISOR_INSTALLED,
+			 PACER_SUPERVISOR_BUILT, path, sizeof(path), err, errlen) < 0)
 		return -1;
-	job->confine = confine_create(job->id, job->track, a ? a->mem_mb : 0, bind_plan_cpus(*plan),
-				      bind_plan_mems(*plan), err, errlen);
-	return job->confine ? 0 : -1;
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu32, job->id);
+	argv[argc++] = "pacer-supervisor";
+	argv[argc++] = "--job";
+	argv[argc++] = idbuf;
+	argv[argc++] = "--spool";
+	argv[argc++] = (char *)nd->spool_dir;
+	if (nd->log_path[0]) {
+		argv[argc++] = "--log";
+		argv[argc++] = (char *)nd->log_path;
+	}
+	argv[argc++] = "--log-level";
+	argv[argc++] = (char *)nd->log_level;
+	argv[argc] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	sigemptyset(&none);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, sv, SUP_FD);
+	rc = posix_spawn(&job->sup_pid, path, &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (rc != 0) {
+		strfmt_fail(err, errlen, rc, "cannot start %s: %s", path, strerror(rc));
+		errno = rc;
+		return -1;
+	}
+	job->child = true;
+	if (proc_start(job->sup_pid, &job->sup_start) < 0)
+		job->sup_start = 0;
+	return 0;
+}
+
+/* The supervisor's copy of the job: what the controller sent, and what this
+ * node knows that it needs. */
+static int send_setup(struct job *job, const Pacer__LaunchJob *lj)
+{
+	const struct noded *nd = job->js->nd;
+	Pacer__LaunchJob l = *lj;
+	Pacer__SupervisorSetup st = PACER__SUPERVISOR_SETUP__INIT;
+	Pacer__Msg m = PACER__MSG__INIT;
+
+	if (!l.kill_wait)
+		l.kill_wait = nd->conf->kill_wait;
+	st.launch = &l;
+	st.node = (char *)nd->name;
+	st.cluster = nd->conf->cluster;
+	st.spool_dir = (char *)nd->spool_dir;
+	st.cgroup_key = (char *)nd->cgroup_key;
+	st.confine = nd->conf->confine ? nd->conf->confine : "auto";
+	st.emulated = nd->emulated;
+	st.boot_id = (char *)nd->boot_id;
+	st.daemon_id = (char *)nd->daemon_id;
+	m.body_case = PACER__MSG__BODY_SUP_SETUP;
+	m.sup_setup = &st;
+	return send_to(job, &m);
 }
 
 static int start_job(struct jobs *js, const Pacer__LaunchJob *lj, char *err, size_t errlen)
 {
 	const Pacer__Job *j = lj->job;
-	uint32_t limit = j->spec->time_limit;
-	struct job *job = job_new(js, j->id);
-	struct bind_plan *plan = NULL;
-	char lim[48] = "none";
+	struct job *job = job_add(js, j->id);
+	char peer[64];
+	int sv[2];
 
 	if (!job) {
 		snprintf(err, errlen, "out of memory starting job %" PRIu32, j->id);
 		return -1;
 	}
-	job->track = track_create(j->id);
-	if (!job->track) {
-		snprintf(err, errlen, "cannot create the process tracker of job %" PRIu32 ": %s",
-			 j->id, strerror(errno));
-		goto failed;
-	}
-	if (plan_job(job, lj, &plan, err, errlen) < 0)
-		goto failed;
-	/* Recorded before the fork: a daemon killed between fork and record
-	 * would otherwise restart not knowing the job, and the controller
-	 * would queue it again while its processes still ran.  With the record
-	 * (no pid yet), recovery finds the job's cgroup and kills it first. */
 	job->start_time = wall_now();
-	spool_running(job);
-	if (exec_script(job, lj, plan, err, errlen) < 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		snprintf(err, errlen, "cannot make a socket pair for job %" PRIu32 ": %s", j->id,
+			 strerror(errno));
 		goto failed;
-	job->time_limit = limit == TIMEFMT_UNLIMITED ? 0 : limit;
-	job->kill_wait = lj->kill_wait ? lj->kill_wait : js->nd->conf->kill_wait;
-	job->next = js->head;
-	js->head = job;
-	js->njobs++;
-	/* The record written before the fork finds the job by its cgroup; a
-	 * job tracked by session is found again by the script's pid. */
-	if (track_by_session())
-		spool_running(job);
-	if (job->time_limit) {
-		struct timeval tv = { .tv_sec = (time_t)job->time_limit };
-		evtimer_add(job->limit_ev, &tv);
 	}
-	if (confine_mem_mb(job->confine))
-		snprintf(lim, sizeof(lim), "%" PRIu64 " MiB", confine_mem_mb(job->confine));
-	log_info("job %" PRIu32 " launched as user %s (uid %" PRIu32 ") pid %ld, tracked by %s, "
-		 "bound to %s, memory limit %s",
-		 j->id, j->user, j->uid, (long)job->pid, track_method(), bind_plan_describe(plan),
-		 lim);
-	bind_plan_free(plan);
+	if (spawn(job, sv[1], err, errlen) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		goto failed;
+	}
+	close(sv[1]);
+	/* Recorded before the first message: a daemon killed now restarts
+	 * knowing which supervisor runs the job. */
+	spool_running(job);
+	snprintf(peer, sizeof(peer), "supervisor of job %" PRIu32, j->id);
+	job->conn = conn_local(&js->cfg, sv[0], peer, &sup_ops, job);
+	if (!job->conn || send_setup(job, lj) < 0) {
+		/* The supervisor reads EOF and exits; its reaping is logged. */
+		snprintf(err, errlen, "cannot hand job %" PRIu32 " to its supervisor: %s", j->id,
+			 strerror(errno));
+		if (job->conn)
+			conn_close(job->conn, false);
+		job->conn = NULL;
+		goto failed;
+	}
+	log_info("job %" PRIu32 ": supervisor started (pid %ld)", j->id, (long)job->sup_pid);
 	return 0;
 failed:
-	bind_plan_free(plan);
-	job_free(job);
+	job_remove(job);
 	return -1;
 }
 
@@ -639,11 +644,31 @@ void jobs_launch(struct jobs *js, const Pacer__LaunchJob *lj)
 	}
 }
 
-/* The rest of the API -------------------------------------------------------*/
+/* Orders ---------------------------------------------------------------------*/
+
+void jobs_signal(struct jobs *js, const Pacer__SignalJob *sj)
+{
+	struct job *job = job_find(js, sj->job_id);
+	Pacer__SignalJob copy = *sj;
+	Pacer__Msg m = PACER__MSG__INIT;
+
+	if (!job || job->ended) {
+		log_info("signal for job %" PRIu32 ", which does not run here: ignored",
+			 sj->job_id);
+		return;
+	}
+	m.body_case = PACER__MSG__BODY_SIGNAL;
+	m.signal = &copy;
+	if (send_to(job, &m) < 0)
+		log_warn("job %" PRIu32 ": cannot pass signal %d to its supervisor: %s (the "
+			 "controller repeats a cancel when this node registers again)",
+			 job->id, sj->signal, strerror(errno));
+}
 
 void jobs_ack(struct jobs *js, uint32_t job_id)
 {
 	long i = ended_index(js, job_id);
+	struct job *job = job_find(js, job_id);
 
 	if (i < 0) {
 		log_debug("acknowledgement for job %" PRIu32 ", not ended here: ignored", job_id);
@@ -656,6 +681,39 @@ void jobs_ack(struct jobs *js, uint32_t job_id)
 		log_err("cannot remove the spool record of job %" PRIu32 ": %s", job_id,
 			strerror(errno));
 	log_debug("job %" PRIu32 ": end acknowledged by the controller", job_id);
+	if (!job) {
+		remove_sup_files(js, job_id); /* an end read from its file */
+		return;
+	}
+	if (job->conn) {
+		Pacer__JobEndedAck a = PACER__JOB_ENDED_ACK__INIT;
+		Pacer__Msg m = PACER__MSG__INIT;
+		a.job_id = job_id;
+		m.body_case = PACER__MSG__BODY_JOB_ENDED_ACK;
+		m.job_ended_ack = &a;
+		send_to(job, &m);
+	} else {
+		remove_sup_files(js, job_id);
+	}
+	job_remove(job); /* flushes the acknowledgement, then closes */
+}
+
+void jobs_reap(struct jobs *js)
+{
+	pid_t pid;
+	int st;
+
+	(void)js;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			log_debug("supervisor %ld exited", (long)pid);
+		else if (WIFEXITED(st))
+			log_warn("supervisor %ld exited with status %d", (long)pid,
+				 WEXITSTATUS(st));
+		else
+			log_warn("supervisor %ld killed by signal %d (%s)", (long)pid, WTERMSIG(st),
+				 strsignal(WTERMSIG(st)));
+	}
 }
 
 size_t jobs_count(const struct jobs *js)
@@ -663,33 +721,22 @@ size_t jobs_count(const struct jobs *js)
 	return js->njobs;
 }
 
-void jobs_stop_all(struct jobs *js, void (*done)(struct noded *nd))
+void jobs_detach_all(struct jobs *js)
 {
-	js->stop_done = done;
 	for (struct job *job = js->head; job; job = job->next) {
-		if (job->exited)
-			continue;
-		if (!job->cancelled && !job->timed_out)
-			job->stopped = true;
-		terminate(job, SIGTERM,
-			  job->kill_wait < STOP_KILL_WAIT ? job->kill_wait : STOP_KILL_WAIT);
-	}
-	check_stop_done(js);
-}
-
-void jobs_abandon(struct jobs *js)
-{
-	while (js->head) {
-		struct job *job = js->head;
-		log_err("job %" PRIu32 ": processes did not go away: leaving them", job->id);
-		job->stopped = true;
-		finish(job);
+		if (job->conn)
+			conn_close(job->conn, true);
+		job->conn = NULL;
+		evtimer_del(job->retry_ev);
 	}
 }
 
 int jobs_fill_register(const struct jobs *js, Pacer__NodeRegister *reg)
 {
-	size_t nr = js->njobs, ne = js->nended, i = 0;
+	size_t nr = 0, ne = js->nended, i = 0;
+
+	for (const struct job *j = js->head; j; j = j->next)
+		nr += !j->ended;
 	/* One block each: the pointer array, then the messages it points to. */
 	void *rblk = calloc(nr + 1, sizeof(Pacer__RunningJob *) + sizeof(Pacer__RunningJob));
 	void *eblk = calloc(ne + 1, sizeof(Pacer__JobEnded *) + sizeof(Pacer__JobEnded));
@@ -701,22 +748,18 @@ int jobs_fill_register(const struct jobs *js, Pacer__NodeRegister *reg)
 		return -1;
 	}
 	Pacer__RunningJob **rp = rblk, *rv = (Pacer__RunningJob *)(rp + nr + 1);
-	for (const struct job *j = js->head; j; j = j->next, i++) {
+	for (const struct job *j = js->head; j; j = j->next) {
+		if (j->ended)
+			continue;
 		pacer__running_job__init(&rv[i]);
 		rv[i].job_id = j->id;
 		rv[i].start_time = j->start_time;
 		rp[i] = &rv[i];
+		i++;
 	}
 	Pacer__JobEnded **ep = eblk, *ev = (Pacer__JobEnded *)(ep + ne + 1);
 	for (i = 0; i < ne; i++) {
-		const struct job_end *e = &js->ended[i];
-		pacer__job_ended__init(&ev[i]);
-		ev[i].job_id = e->job_id;
-		ev[i].state = (Pacer__JobState)e->state;
-		ev[i].exit_code = e->exit_code;
-		ev[i].term_signal = e->term_signal;
-		ev[i].end_time = e->end_time;
-		ev[i].reason = (char *)e->reason;
+		jobend_to_msg(&js->ended[i], &ev[i]);
 		ep[i] = &ev[i];
 	}
 	reg->running = rp;
@@ -737,61 +780,118 @@ void jobs_free_register(Pacer__NodeRegister *reg)
 
 /* Startup -----------------------------------------------------------------*/
 
-/* The loop is not running yet, so a short blocking wait is harmless here. */
-static void wait_empty(struct track *t, uint32_t job_id)
+/* Is PID a pacer-supervisor?  A record from before supervisors holds the
+ * script's own pid. */
+static bool is_supervisor(pid_t pid)
 {
-	uint64_t deadline = timefmt_monotonic_ms() + RECOVER_WAIT_MS;
-	struct timespec ts = { 0, 20 * 1000000L };
+	char path[64], comm[32] = "";
+	FILE *f;
 
-	while (!track_empty(t)) {
-		if (timefmt_monotonic_ms() >= deadline) {
-			log_err("job %" PRIu32 ": processes left by the previous daemon do not die",
-				job_id);
-			return;
-		}
-		nanosleep(&ts, NULL);
-		track_kill(t);
-	}
+	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	return strncmp(comm, "pacer-superviso", 15) == 0;
 }
 
-/* Kill what an earlier daemon left of a job it could no longer wait for. */
-static void kill_leftovers(const struct spool_rec *r, bool same_boot)
-{
-	struct track *t = track_find(r->job_id);
-	uint64_t start;
-
-	if (t) {
-		log_info("job %" PRIu32 ": killing what is left of it (%s)", r->job_id,
-			 track_method());
-		track_kill(t);
-		wait_empty(t, r->job_id);
-		track_destroy(t);
-		return;
-	}
-	if (!same_boot || r->pid <= 0 || proc_start(r->pid, &start) < 0)
-		return;
-	if (start != r->pid_start) {
-		log_info("job %" PRIu32 ": pid %ld now belongs to another process: left alone",
-			 r->job_id, (long)r->pid);
-		return;
-	}
-	log_info("job %" PRIu32 ": killing its session %ld", r->job_id, (long)r->pid);
-	if (kill(-r->pid, SIGKILL) < 0 && errno != ESRCH)
-		log_err("job %" PRIu32 ": cannot kill session %ld: %s", r->job_id, (long)r->pid,
-			strerror(errno));
-}
-
+/* A job the spool says ran here when the last daemon stopped. */
 static void recover_running(struct jobs *js, const struct spool_rec *r)
 {
 	bool same_boot = strcmp(r->boot_id, js->nd->boot_id) == 0;
+	struct job *job;
 
-	log_warn("job %" PRIu32 " was running when the previous node daemon stopped", r->job_id);
+	if (same_boot && proc_alive(r->pid, r->pid_start) && is_supervisor(r->pid)) {
+		job = job_add(js, r->job_id);
+		if (!job) {
+			log_err("job %" PRIu32 ": out of memory", r->job_id);
+			return;
+		}
+		job->sup_pid = r->pid;
+		job->sup_start = r->pid_start;
+		job->start_time = r->start_time;
+		job->tries = ATTACH_TRIES;
+		if (try_attach(job) < 0) {
+			log_info("job %" PRIu32 ": its supervisor (pid %ld) has no socket yet: "
+				 "retrying",
+				 r->job_id, (long)r->pid);
+			retry_later(job);
+		}
+		return;
+	}
+	struct job_end e;
+	if (read_end_file(js, r->job_id, &e) == 0) {
+		log_info("job %" PRIu32 " ended (%s) while no node daemon ran: reported at "
+			 "registration",
+			 r->job_id, jobend_state_name(e.state));
+		record_end(js, &e);
+		return;
+	}
+	log_warn("job %" PRIu32 " was running when the previous node daemon stopped, and "
+		 "nothing supervises it now",
+		 r->job_id);
 	kill_leftovers(r, same_boot);
 	confine_cleanup(r->job_id);
 	launch_cleanup(js->nd->spool_dir, r->job_id);
 	end_at_once(js, r->job_id, PACER__JOB_STATE__JOB_NODE_FAIL, 0,
-		    same_boot ? "node daemon restarted while the job ran"
+		    same_boot ? "its supervisor was gone when the node daemon restarted"
 			      : "node rebooted while the job ran");
+}
+
+/* The job id of a "job-ID.EXT" file name, 0 when NAME is not one. */
+static uint32_t sup_file_id(const char *name, const char *ext)
+{
+	char *end;
+	unsigned long long id;
+
+	if (strncmp(name, "job-", 4) != 0 || name[4] < '1' || name[4] > '9')
+		return 0;
+	errno = 0;
+	id = strtoull(name + 4, &end, 10);
+	if (errno || id > UINT32_MAX || *end != '.' || strcmp(end + 1, ext) != 0)
+		return 0;
+	return (uint32_t)id;
+}
+
+/* Supervisors the spool does not know (a daemon killed between spawning one
+ * and recording it, or a spool lost), then ends left on disk by supervisors
+ * that went: sockets first, so a live supervisor's end comes from itself. */
+static void scan_supervisors(struct jobs *js)
+{
+	static const char *const exts[] = { "sock", "end" };
+
+	for (size_t pass = 0; pass < 2; pass++) {
+		DIR *d = opendir(js->sup_dir);
+		struct dirent *de;
+		if (!d)
+			return;
+		while ((de = readdir(d))) {
+			uint32_t id = sup_file_id(de->d_name, exts[pass]);
+			struct job_end e;
+			if (!id || job_find(js, id) || ended_index(js, id) >= 0)
+				continue;
+			if (pass == 0) {
+				struct job *job = job_add(js, id);
+				/* A dead one's socket: its end file, if any, is next. */
+				if (job && try_attach(job) < 0)
+					job_remove(job);
+			} else if (read_end_file(js, id, &e) == 0) {
+				log_info("job %" PRIu32 " ended (%s) while no node daemon ran: "
+					 "reported at registration",
+					 id, jobend_state_name(e.state));
+				record_end(js, &e);
+			}
+		}
+		closedir(d);
+	}
+}
+
+/* For confine_sweep: a job whose supervisor we know of. */
+static bool is_live(uint32_t job_id, void *arg)
+{
+	return job_find(arg, job_id) != NULL;
 }
 
 int jobs_recover(struct jobs *js)
@@ -812,16 +912,25 @@ int jobs_recover(struct jobs *js)
 				     .exit_code = r->exit_code,
 				     .term_signal = r->term_signal,
 				     .end_time = r->end_time };
-		copy_str(e.reason, sizeof(e.reason), r->reason);
+		jobend_copy_str(e.reason, sizeof(e.reason), r->reason);
 		log_info("job %" PRIu32 " ended (%s) before this daemon started: reported at "
 			 "registration",
-			 e.job_id, state_name(e.state));
+			 e.job_id, jobend_state_name(e.state));
 		if (ended_add(js, &e) < 0) {
 			free(recs);
 			return -1;
 		}
+		/* Its supervisor may still wait for the acknowledgement. */
+		struct job *job = job_add(js, r->job_id);
+		if (job) {
+			job->ended = true;
+			if (try_attach(job) < 0)
+				job_remove(job);
+		}
 	}
 	free(recs);
+	scan_supervisors(js);
+	confine_sweep(is_live, js);
 	return 0;
 }
 
@@ -829,8 +938,15 @@ struct jobs *jobs_create(struct noded *nd)
 {
 	struct jobs *js = calloc(1, sizeof(*js));
 
-	if (js)
-		js->nd = nd;
+	if (!js)
+		return NULL;
+	js->nd = nd;
+	js->cfg = (struct conn_cfg){ .base = nd->base, .max_frame = SUP_MAX_FRAME };
+	if (strfmt_path(js->sup_dir, sizeof(js->sup_dir), "%s/supervisors", nd->spool_dir) < 0) {
+		free(js);
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
 	return js;
 }
 
@@ -838,11 +954,8 @@ void jobs_destroy(struct jobs *js)
 {
 	if (!js)
 		return;
-	while (js->head) {
-		struct job *job = js->head;
-		js->head = job->next;
-		job_free(job);
-	}
+	while (js->head)
+		job_remove(js->head);
 	free(js->ended);
 	free(js);
 }

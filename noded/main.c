@@ -1,11 +1,12 @@
 /* main.c - pacernoded, the node daemon: one per compute node.
  *
- * Runs in the foreground (systemd Type=simple).  Start-up: configuration,
- * this node's identity, the spool left by an earlier run, then the listening
- * socket; after that everything happens on one libevent loop: controller
- * messages (link.c), job ends (SIGCHLD, jobs.c), timers.  SIGTERM ends every
- * job before the daemon exits, so stopping it never leaves job processes
- * behind.
+ * Runs in the foreground (systemd Type=simple, KillMode=process).  Start-up:
+ * configuration, this node's identity, the listening socket, then the jobs
+ * an earlier run left (their supervisors are attached to again); after that
+ * everything happens on one libevent loop: controller messages (link.c),
+ * supervisors (jobs.c), timers.  Each job runs under its own supervisor
+ * process, so SIGTERM stops the daemon alone: its jobs go on, and the next
+ * daemon picks them up (stop them with `pacer cancel`, or drain the node).
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -35,9 +36,6 @@
 #include "topocheck.h"
 #include "track.h"
 
-/* A stop waits at most this long for jobs (TERM + KILL + cleanup). */
-#define STOP_DEADLINE_S 15
-
 struct opts {
 	const char *conf;
 	const char *name;
@@ -50,7 +48,6 @@ static struct noded nd;
 static bool pidfile_written;
 static bool port_held; /* we are this node's daemon: its cgroups are ours */
 static struct event *sig_ev[4];
-static struct event *stop_ev;
 
 static void usage(FILE *f)
 {
@@ -228,39 +225,23 @@ static void stopped(struct noded *n)
 	event_base_loopbreak(n->base);
 }
 
-static void jobs_gone(struct noded *n)
-{
-	if (stop_ev)
-		evtimer_del(stop_ev);
-	link_finish(n, stopped);
-}
-
-static void on_stop_deadline(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	log_err("jobs still not gone %d s after the stop began", STOP_DEADLINE_S);
-	jobs_abandon(nd.jobs);
-	/* jobs_abandon emptied the table: jobs_gone has run. */
-}
-
 static void begin_stop(int sig)
 {
-	struct timeval tv = { .tv_sec = STOP_DEADLINE_S };
-
 	if (nd.stopping) {
-		log_info("got %s while stopping: already ending the jobs", strsignal(sig));
+		log_info("got %s while stopping", strsignal(sig));
 		return;
 	}
 	nd.stopping = true;
 	size_t n = jobs_count(nd.jobs);
-	log_info("got %s: ending %zu job%s and stopping", strsignal(sig), n, strfmt_s(n));
+	if (n)
+		log_info("got %s: stopping; %zu job%s keep%s running under %s supervisor%s",
+			 strsignal(sig), n, strfmt_s(n), n == 1 ? "s" : "", n == 1 ? "its" : "their",
+			 strfmt_s(n));
+	else
+		log_info("got %s: stopping", strsignal(sig));
 	link_stop_listening(&nd);
-	stop_ev = evtimer_new(nd.base, on_stop_deadline, NULL);
-	if (stop_ev)
-		evtimer_add(stop_ev, &tv);
-	jobs_stop_all(nd.jobs, jobs_gone);
+	jobs_detach_all(nd.jobs);
+	link_finish(&nd, stopped);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -312,6 +293,17 @@ static int set_log(const struct opts *o)
 			strerror(errno));
 		return -1;
 	}
+	/* Supervisors log where we do, at our level. */
+	if (o->log && o->log[0] != '/') {
+		char cwd[PATH_MAX];
+		if (getcwd(cwd, sizeof(cwd)) &&
+		    strfmt_path(nd.log_path, sizeof(nd.log_path), "%s/%s", cwd, o->log) < 0)
+			nd.log_path[0] = '\0';
+	} else if (o->log) {
+		snprintf(nd.log_path, sizeof(nd.log_path), "%s", o->log);
+	}
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+	snprintf(nd.log_level, sizeof(nd.log_level), "%s", names[lv]);
 	return 0;
 }
 
@@ -428,7 +420,7 @@ static void track_key(char *buf, size_t len)
 /* The loop and what it serves; the spool left by an earlier run. */
 static int setup_loop(const struct opts *o)
 {
-	char err[1024], key[sizeof(nd.name) + 16];
+	char err[1024];
 
 	nd.auth = auth_create(nd.conf->munge_socket);
 	if (!nd.auth) {
@@ -451,9 +443,9 @@ static int setup_loop(const struct opts *o)
 	port_held = true;
 	/* Only once the port is ours: a daemon started twice by mistake must
 	 * not touch the first one's cgroups, nor leave folders behind. */
-	track_key(key, sizeof(key));
-	track_init(key);
-	if (confine_init(nd.conf->confine, key, err, sizeof(err)) < 0) {
+	track_key(nd.cgroup_key, sizeof(nd.cgroup_key));
+	track_init(nd.cgroup_key);
+	if (confine_init(nd.conf->confine, nd.cgroup_key, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		return -1;
 	}
@@ -474,20 +466,21 @@ static int setup_loop(const struct opts *o)
 
 static void teardown(const struct opts *o)
 {
+	bool idle = !nd.jobs || jobs_count(nd.jobs) == 0;
+
 	link_destroy(&nd);
 	jobs_destroy(nd.jobs);
 	for (size_t i = 0; i < sizeof(sig_ev) / sizeof(sig_ev[0]); i++)
 		if (sig_ev[i])
 			event_free(sig_ev[i]);
-	if (stop_ev)
-		event_free(stop_ev);
 	if (nd.base)
 		event_base_free(nd.base);
 	if (nd.auth)
 		auth_destroy(nd.auth);
 	if (pidfile_written)
 		unlink(o->pidfile);
-	if (port_held) {
+	/* Our empty cgroup subtrees go; with supervisors left, they stay. */
+	if (port_held && idle) {
 		confine_fini();
 		track_fini();
 	}

@@ -32,6 +32,9 @@ struct noded {
 	char spool_dir[PATH_MAX];
 	char boot_id[SPOOL_BOOT_ID_MAX];
 	char daemon_id[33]; /* random hex, new at every daemon start */
+	char cgroup_key[300]; /* names this daemon's cgroup subtree (track.h) */
+	char log_path[PATH_MAX]; /* --log, "" = stderr; supervisors log there too */
+	char log_level[16];
 	char hostname[256];
 	/* What this node reports: its own hardware, or the machine pacer.conf
 	 * tells it to emulate (topology =). */
@@ -48,7 +51,7 @@ struct noded {
 	struct auth *auth;
 	struct link *link;
 	struct jobs *jobs;
-	bool stopping; /* SIGTERM: no new work, jobs being ended */
+	bool stopping; /* SIGTERM: no new work; jobs stay with their supervisors */
 };
 
 /* Listen on the node's address and port for controllers.  0, or -1 with

@@ -29,7 +29,7 @@ struct spool_rec {
 	uint32_t job_id;
 	bool ended; /* false: the script ran when this was written */
 	/* While running. */
-	pid_t pid;                       /* the script, leader of the job's session */
+	pid_t pid;                       /* its supervisor (before pacer-supervisor: the script) */
 	uint64_t pid_start;              /* its start in /proc/PID/stat (ticks since boot) */
 	char boot_id[SPOOL_BOOT_ID_MAX]; /* the boot it ran in */
 	int64_t start_time;              /* unix seconds */

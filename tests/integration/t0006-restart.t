@@ -323,68 +323,90 @@ test_expect_success 'every acknowledged job of that stream ran exactly once and 
 	test_cmp expect.states got.states
 '
 
-test_expect_success 'a node daemon stopped with SIGTERM ends its job as NODE_FAIL' '
+# sup_pid NODE ID: the pid of job ID's supervisor on NODE.
+sup_pid() { cat "$CLUSTER/spool/$1/supervisors/job-$2.pid"; }
+
+test_expect_success 'a node daemon stopped with SIGTERM leaves its job running under its supervisor' '
 	id=$(gated_submit node-stop 0) &&
-	test_when_finished "cancel_jobs $id" &&
 	wait_job_state $id RUNNING &&
-	waiter_pid node-stop >/dev/null &&
+	waiter=$(waiter_pid node-stop) &&
 	node=$(pacer queue --job $id --format %N --noheader | tr -d " ") &&
+	sup=$(sup_pid $node $id) &&
 	k=${node#node} &&
 	npid=$(noded_pid $k) &&
 	kill -TERM $npid &&
 	pid_gone $npid &&
-	waiter_gone node-stop &&
-	wait_job_state $id NODE_FAIL &&
-	test "$(reason $id)" = "node daemon stopped" &&
-	pacer nodes --noheader >nodes.out &&
-	! grep -E "^$node +(idle|mixed|allocated) " nodes.out
+	grep "got Terminated: stopping; 1 job keeps running under its supervisor" \
+		"$CLUSTER/log/$node.log" &&
+	kill -0 $waiter && kill -0 $sup &&
+	test "$(job_state $id)" = RUNNING
 '
 
-test_expect_success 'the restarted node daemon comes back idle, and the job stays NODE_FAIL' '
+test_expect_success 'restarted, the daemon attaches to it: same processes, and the end is reported' '
 	test -n "$node" && ! test -e "$CLUSTER/run/$node.pid" &&
+	test_when_finished "cancel_jobs $id" &&
 	"$LOCAL_CLUSTER" start "$CLUSTER" $node &&
 	wait_nodes_up 2 &&
-	pacer nodes --noheader >nodes.out &&
-	grep -E "^$node +idle " nodes.out &&
-	test "$(cpus_alloc $node)" = 0 &&
-	test "$(job_state $id)" = NODE_FAIL &&
-	test "$(reason $id)" = "node daemon stopped" &&
-	printf "before %s\n" $id >expect.out &&
+	node_log_has "job $id: attached to its supervisor (pid $sup)" &&
+	test "$(waiter_pid node-stop)" = "$waiter" &&
+	test "$(job_state $id)" = RUNNING &&
+	open_gate node-stop &&
+	wait_job_state $id COMPLETED &&
+	printf "before %s\nafter\n" $id >expect.out &&
 	test_cmp expect.out "$WORK/node-stop.out" &&
-	wait_nodes_idle &&
-	two=$(pacer submit --parsable -N 2 -n 4 -D "$WORK" --wrap true) &&
-	test_when_finished "cancel_jobs $two" &&
-	wait_job_state $two COMPLETED
+	pid_gone $sup &&
+	! test -e "$CLUSTER/spool/$node/supervisors/job-$id.sock" &&
+	wait_nodes_idle
 '
 
-test_expect_success 'a node daemon killed with SIGKILL: restarted, it ends the job it left as NODE_FAIL and still reports an end the controller missed' '
+test_expect_success 'a node daemon killed with SIGKILL while the controller is down: a job that ends meanwhile is reported, one still running goes on' '
 	wait_nodes_idle &&
 	a=$(gated_submit nk-end 5) &&
 	test_when_finished "cancel_jobs $a" &&
-	b=$(gated_submit nk-run 0) &&
+	b=$(gated_submit nk-run 7) &&
 	test_when_finished "cancel_jobs $b" &&
 	wait_job_state $a RUNNING &&
 	wait_job_state $b RUNNING &&
 	node=$(pacer queue --job $a --format %N --noheader | tr -d " ") &&
 	test "$(pacer queue --job $b --format %N --noheader | tr -d " ")" = "$node" &&
 	waiter_pid nk-end >/dev/null &&
-	orphan=$(waiter_pid nk-run) &&
+	running=$(waiter_pid nk-run) &&
 	kill_ctld &&
-	open_gate nk-end &&
-	node_log_has ": job $a ended: FAILED, exit code 5," &&
 	npid=$(noded_pid ${node#node}) &&
 	kill -KILL $npid &&
 	pid_gone $npid &&
-	kill -0 $orphan &&
+	open_gate nk-end &&
+	node_log_has "pacer-supervisor.*: job $a ended: FAILED, exit code 5," &&
+	test -e "$CLUSTER/spool/$node/supervisors/job-$a.sock" &&
 	"$LOCAL_CLUSTER" start "$CLUSTER" $node &&
 	restart_ctld &&
 	wait_job_state $a FAILED &&
 	pacer show job $a >show.out &&
 	grep "ExitCode=5:0" show.out &&
-	wait_job_state $b NODE_FAIL &&
-	test "$(reason $b)" = "node daemon restarted while the job ran" &&
-	waiter_gone nk-run &&
-	test "$(cpus_alloc $node)" = 0
+	test "$(job_state $b)" = RUNNING &&
+	test "$(waiter_pid nk-run)" = "$running" &&
+	open_gate nk-run &&
+	wait_job_state $b FAILED &&
+	pacer show job $b >show.out &&
+	grep "ExitCode=7:0" show.out &&
+	printf "before %s\nafter\n" $b >expect.out &&
+	test_cmp expect.out "$WORK/nk-run.out" &&
+	wait_nodes_idle
+'
+
+test_expect_success 'a supervisor killed with SIGKILL: its job ends NODE_FAIL and nothing of it is left' '
+	wait_nodes_idle &&
+	id=$(gated_submit sup-kill 0) &&
+	test_when_finished "cancel_jobs $id" &&
+	wait_job_state $id RUNNING &&
+	waiter_pid sup-kill >/dev/null &&
+	node=$(pacer queue --job $id --format %N --noheader | tr -d " ") &&
+	sup=$(sup_pid $node $id) &&
+	kill -KILL $sup &&
+	wait_job_state $id NODE_FAIL &&
+	test "$(reason $id)" = "its supervisor died while the job ran" &&
+	waiter_gone sup-kill &&
+	wait_nodes_idle
 '
 
 test_expect_success 'purged jobs: after a restart that forgets them, ids still go up' '

@@ -14,6 +14,11 @@ daemon given a crashing topology file stops with an error instead of dying
 of it.'
 . "$(dirname "$0")/lib.sh"
 
+# The reproducers crash hwloc's own XML parser; with libhwloc-plugins
+# installed (Open MPI pulls it in) hwloc would parse with libxml2 instead,
+# which refuses them earlier with other messages.  The daemons inherit this.
+export HWLOC_LIBXML_IMPORT=0
+
 WIRE=$PACER_BUILD_DIR/tests/tools/pacer-wire
 REPRO=$PACER_SRC_DIR/tests/fuzz/reproducers
 
