@@ -855,6 +855,9 @@ static int start(struct step_req *r, struct job *j, const struct step_node *node
 	}
 	r->step_id = s.step_id;
 	r->phase = REQ_RECORDING;
+	struct step *started = step_find(j, s.step_id);
+	if (started)
+		started->launch_pending = true;
 	log_info("step %u.%u (%s) started: %u task%s on %zu node%s%s", j->id, s.step_id, s.name,
 		 s.ntasks, strfmt_s(s.ntasks), na, strfmt_s(na), s.overlap ? ", overlapping" : "");
 	if (state_after(t, started_durable, r) < 0) {
@@ -1085,9 +1088,13 @@ static void started_durable(void *arg)
 		req_free(r);
 		return;
 	}
-	if (r->dropped) {
+	s->launch_pending = false;
+	if (r->dropped || s->cancel_requested) {
 		commit_end(j, s, PACER__JOB_STATE__JOB_CANCELLED, 0, 0, ctld_now(),
-			   "pacer run went away before the step started");
+			   r->dropped ? "pacer run went away before the step started"
+				      : "cancelled before it started");
+		answer_error(r, ECANCELED, "step %u.%u was cancelled before it started", j->id,
+			     s->id);
 		req_free(r);
 		step_retry(j);
 		return;
@@ -1162,6 +1169,18 @@ int step_cancel(struct job *j, uint32_t id, int sig, char *why, size_t whylen)
 			 job_state_name(s->state));
 		errno = EALREADY;
 		return -1;
+	}
+	if (s->launch_pending) {
+		/* Its nodes have not heard of it yet: it ends once its start is
+		 * on disk, without being launched. */
+		if (sig) {
+			snprintf(why, whylen, "step %u.%u is starting: nothing to signal yet",
+				 j->id, id);
+			errno = ESRCH;
+			return -1;
+		}
+		s->cancel_requested = true;
+		return 0;
 	}
 	if (!sig)
 		s->cancel_requested = true;

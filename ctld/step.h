@@ -81,7 +81,8 @@ struct step {
 	char *reason;
 	/* Not journaled: what the nodes reported so far, and a cancel. */
 	bool cancel_requested;
-	bool *reported; /* [nalloc] */
+	bool launch_pending; /* started here, LaunchStep not sent yet (waits for disk) */
+	bool *reported;      /* [nalloc] */
 	uint32_t nreported;
 	uint8_t worst_state;
 	int32_t worst_exit, worst_signal;

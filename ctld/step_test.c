@@ -604,12 +604,32 @@ static void test_requests(void **st)
 	assert_int_equal(s3->exit_code, 3);
 	assert_int_equal(s3->end_time, 1001);
 
+	/* A step cancelled before its start is on disk is never launched. */
+	step_spec(&sp, argv, 1, 0);
+	struct answer ac = { 0 };
+	assert_non_null(ask_step(j, &sp, 1000, &ac, &code, why, sizeof(why)));
+	struct step *sc = step_find(j, 4);
+	assert_non_null(sc);
+	assert_int_equal(step_cancel(j, 4, SIGUSR1, why, sizeof(why)), -1);
+	assert_int_equal(errno, ESRCH);
+	assert_int_equal(step_cancel(j, 4, 0, why, sizeof(why)), 0);
+	settle();
+	assert_int_equal(sc->state, PACER__JOB_STATE__JOB_CANCELLED);
+	assert_string_equal(sc->reason, "cancelled before it started");
+	assert_int_equal(ac.count, 1);
+	assert_int_equal(ac.code, ECANCELED);
+	assert_int_equal(step_cancel(j, 4, 0, why, sizeof(why)), -1);
+	assert_int_equal(errno, EALREADY);
+	assert_int_equal(step_cancel(j, 99, 0, why, sizeof(why)), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_string_equal(why, "step 1.99 does not exist");
+
 	/* A waiting request whose client goes away is dropped. */
 	step_spec(&sp, argv, 4, 0);
 	struct step *s4;
 	struct answer a4 = { 0 }, a5 = { 0 };
 	assert_non_null(ask_step(j, &sp, 1000, &a4, &code, why, sizeof(why)));
-	s4 = step_find(j, 4);
+	s4 = step_find(j, 5);
 	assert_non_null(s4);
 	struct step_req *r5 = ask_step(j, &sp, 1000, &a5, &code, why, sizeof(why));
 	assert_non_null(r5);
@@ -621,7 +641,7 @@ static void test_requests(void **st)
 	assert_non_null(ask_step(j, &sp, 1000, &a6, &code, why, sizeof(why)));
 	assert_int_equal(step_waiting(), 1);
 	settle();
-	assert_non_null(step_find(j, 5));
+	assert_non_null(step_find(j, 6));
 	assert_int_equal(a6.count, 1);
 	assert_int_equal(a5.count, 0); /* the dropped one is never answered */
 
@@ -629,7 +649,7 @@ static void test_requests(void **st)
 	 * request is refused. */
 	struct answer a7 = { 0 }, a8 = { 0 };
 	assert_non_null(ask_step(j, &sp, 1000, &a7, &code, why, sizeof(why)));
-	struct step *s6 = step_find(j, 6);
+	struct step *s6 = step_find(j, 7);
 	assert_non_null(s6);
 	assert_int_equal(s6->state, PACER__JOB_STATE__JOB_RUNNING);
 	assert_non_null(ask_step(j, &sp, 1000, &a8, &code, why, sizeof(why)));
