@@ -19,8 +19,9 @@ static const char cancel_usage[] =
     "\n"
     "Cancel jobs: a running job gets SIGTERM, then SIGKILL after the cluster's\n"
     "kill_wait.  Errors are printed per job; successes are silent.  An ID is a\n"
-    "job (42; an array's id cancels every task of it), an array task (42_7) or\n"
-    "several (42_[1-3,5]); IDs may be joined by commas.\n"
+    "job (42; an array's id cancels every task of it), an array task (42_7),\n"
+    "several (42_[1-3,5]) or one step of a job (42.0: only that step ends, and\n"
+    "--signal goes to its tasks only); IDs may be joined by commas.\n"
     "\n"
     "  -s, --signal=SIGNAL    only send SIGNAL (a name like USR1 or a number) to the\n"
     "                         running jobs, without cancelling them\n"
@@ -46,7 +47,7 @@ static int parse(struct cli *cli, int argc, char **argv, struct cancel_args *a)
 
 		switch (key) {
 		case OPT_ERROR: return cli_usage_error(cli, "%s", st.err);
-		case OPT_OPERAND: rc = jobid_parse_list(st.arg, &a->jobs, err, sizeof(err)); break;
+		case OPT_OPERAND: rc = jobid_parse_steps(st.arg, &a->jobs, err, sizeof(err)); break;
 		case 's': rc = cli_parse_signal(st.arg, &a->req.signal, err, sizeof(err)); break;
 		case 'u': a->user = st.arg; break;
 		case 'h': a->help = true; break;
@@ -62,10 +63,12 @@ static int parse(struct cli *cli, int argc, char **argv, struct cancel_args *a)
 	a->req.n_job_ids = a->jobs.nids;
 	a->req.tasks = a->jobs.task_ptrs;
 	a->req.n_tasks = a->jobs.ntasks;
+	a->req.steps = a->jobs.step_ptrs;
+	a->req.n_steps = a->jobs.nsteps;
 	if (a->user) {
 		uid_t uid;
 
-		if (a->req.n_job_ids || a->req.n_tasks)
+		if (a->req.n_job_ids || a->req.n_tasks || a->req.n_steps)
 			return cli_usage_error(cli, "give job ids or --user, not both");
 		if (cli_parse_user(a->user, &uid, err, sizeof(err)) < 0) {
 			cli_error(cli, "%s", err);
@@ -73,7 +76,7 @@ static int parse(struct cli *cli, int argc, char **argv, struct cancel_args *a)
 		}
 		a->req.by_user = true;
 		a->req.uid = (uint32_t)uid;
-	} else if (a->req.n_job_ids == 0 && a->req.n_tasks == 0) {
+	} else if (a->req.n_job_ids == 0 && a->req.n_tasks == 0 && a->req.n_steps == 0) {
 		return cli_usage_error(cli, "no job to cancel (give job ids, or --user USER)");
 	}
 	return 0;

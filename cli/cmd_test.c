@@ -897,7 +897,7 @@ static void test_show_job_json(void **state)
 	req = fake_request(&f);
 	assert_int_equal(r.rc, 0);
 	static const char head[] = "{\n  \"id\": 42,\n  \"name\": null,\n";
-	static const char tail[] = "  \"spec\": null,\n  \"alloc\": []\n}\n";
+	static const char tail[] = "  \"spec\": null,\n  \"alloc\": [],\n  \"steps\": []\n}\n";
 	assert_memory_equal(r.out, head, sizeof(head) - 1);
 	assert_non_null(strstr(r.out, "  \"state\": \"COMPLETED\",\n"));
 	assert_true(strlen(r.out) > sizeof(tail));

@@ -605,4 +605,5 @@ void format_job_show(const Pacer__Job *j, int64_t now, FILE *out)
 	fputc('\n', out);
 	fprintf(out, "   SubmitDir=%s SubmitHost=%s\n", null_if_empty(s->submit_dir),
 		null_if_empty(s->submit_host));
+	format_job_steps_show(j, now, out);
 }

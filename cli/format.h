@@ -67,6 +67,21 @@ void qfmt_job(const struct qfmt *f, const Pacer__JobSummary *j, int64_t now, FIL
  * states as names, null for what is not there. */
 void format_queue_json(const Pacer__QueueReply *r, FILE *out);
 
+/* `pacer queue --steps`: for each job of R, its batch step (once it
+ * started) and its steps in R->steps, as squeue -s: STEPID NAME PARTITION
+ * USER TIME NODES TASKS STATE EXIT NODELIST. */
+void format_steps_table(const Pacer__QueueReply *r, bool header, FILE *out);
+
+/* {"steps":[...]}: the same steps, every field (docs/json.md). */
+void format_steps_json(const Pacer__QueueReply *r, FILE *out);
+
+/* The "steps" member of a job's JSON object: J's steps (no batch step). */
+void format_job_steps_json(struct json *js, const Pacer__Job *j);
+
+/* The steps part of `pacer show job`: the batch step, then each step with
+ * its nodes, tasks, state and exit code; nothing before the job starts. */
+void format_job_steps_show(const Pacer__Job *j, int64_t now, FILE *out);
+
 /* The `pacer nodes` table, as sinfo -N -l's: NODELIST STATE CPUS(A/T)
  * S:C:T MEMORY(A/T) GPUS(A/T) FEATURES PARTITIONS REASON. */
 void format_nodes_table(const Pacer__NodesReply *r, bool header, FILE *out);

@@ -380,5 +380,6 @@ void format_job_json(struct json *js, const Pacer__Job *j)
 	for (size_t i = 0; i < j->n_alloc; i++)
 		alloc_json(js, j->alloc[i]);
 	json_array_end(js);
+	format_job_steps_json(js, j);
 	json_object_end(js);
 }

@@ -1038,7 +1038,9 @@ static void test_job_show(void **state)
 			  "   Args=a b\n"
 			  "   StdOut=/home/alice/sim-42.out\n"
 			  "   StdErr=/home/alice/sim-42.out\n"
-			  "   SubmitDir=/home/alice SubmitHost=login1\n");
+			  "   SubmitDir=/home/alice SubmitHost=login1\n"
+			  "   Steps=1\n"
+			  "     StepId=42.batch Name=batch State=RUNNING Nodes=n1 NumTasks=1\n");
 
 	/* Resolved paths win; an error pattern of its own is expanded. */
 	f.job.state = PACER__JOB_STATE__JOB_FAILED;
@@ -1075,7 +1077,9 @@ static void test_job_show(void **state)
 			  "   Args=(null)\n"
 			  "   StdOut=/data/out.txt\n"
 			  "   StdErr=/logs/sim.err\n"
-			  "   SubmitDir=/home/alice SubmitHost=login1\n");
+			  "   SubmitDir=/home/alice SubmitHost=login1\n"
+			  "   Steps=1\n"
+			  "     StepId=42.batch Name=batch State=FAILED Nodes=(null) NumTasks=1\n");
 
 	/* A job without its spec still prints. */
 	f.job.spec = NULL;
@@ -1099,29 +1103,29 @@ static void test_job_json(void **state)
 	json_init(&js, c.f, false);
 	format_job_json(&js, &f.job);
 	capture_check(
-	    &c,
-	    "{\"id\":42,\"name\":\"sim\",\"user\":\"alice\",\"uid\":1000,"
-	    "\"partition\":\"debug\",\"state\":\"RUNNING\",\"reason\":null,"
-	    "\"submit_time\":1700000000,\"start_time\":1700000010,\"end_time\":null,"
-	    "\"expected_start\":null,\"time_limit\":3600,\"nodelist\":\"n[1-2]\","
-	    "\"exit_code\":null,\"term_signal\":null,\"priority\":10,\"held\":false,"
-	    "\"array_job_id\":null,\"array_task_id\":null,\"gid\":0,\"requeue_count\":1,"
-	    "\"cancel_requested\":false,\"stdout_path\":null,\"stderr_path\":null,\"epoch\":3,"
-	    "\"spec\":{\"name\":\"sim\",\"nodes\":2,\"ntasks\":4,\"cpus_per_task\":1,"
-	    "\"mem_mb\":1024,\"time_limit\":3600,\"partition\":\"debug\","
-	    "\"workdir\":\"/home/alice\",\"stdout_pattern\":\"sim-%j.out\","
-	    "\"stderr_pattern\":null,\"script\":\"#!/bin/sh\\n\",\"argv\":[\"a\",\"b\"],"
-	    "\"env\":[\"A=1\"],\"hold\":false,\"submit_dir\":\"/home/alice\","
-	    "\"submit_host\":\"login1\",\"ntasks_per_node\":null,\"ntasks_per_socket\":null,"
-	    "\"exclusive\":false,\"mem_per_cpu_mb\":null,\"gpus\":0,\"gpus_per_node\":0,"
-	    "\"nodelist\":null,\"exclude\":null,\"constraint\":null,\"distribution\":null,"
-	    "\"cpu_bind\":null,\"multithread\":false,\"nice\":0,\"array\":null,"
-	    "\"array_max_running\":null,\"dependency\":null},"
-	    "\"alloc\":[{\"node\":\"n1\",\"cpus\":2,\"mem_mb\":512,\"cpuset\":\"0-1\","
-	    "\"task_cpus\":[\"0\",\"1\"],\"task_ids\":[0,2],\"gpus\":[1,0],"
-	    "\"gpu_env\":\"CUDA_VISIBLE_DEVICES=0,1\",\"mems\":\"0\",\"exclusive\":false},"
-	    "{\"node\":\"n2\",\"cpus\":2,\"mem_mb\":512,\"cpuset\":null,\"task_cpus\":[],"
-	    "\"task_ids\":[],\"gpus\":[],\"gpu_env\":null,\"mems\":null,\"exclusive\":false}]}");
+	    &c, "{\"id\":42,\"name\":\"sim\",\"user\":\"alice\",\"uid\":1000,"
+		"\"partition\":\"debug\",\"state\":\"RUNNING\",\"reason\":null,"
+		"\"submit_time\":1700000000,\"start_time\":1700000010,\"end_time\":null,"
+		"\"expected_start\":null,\"time_limit\":3600,\"nodelist\":\"n[1-2]\","
+		"\"exit_code\":null,\"term_signal\":null,\"priority\":10,\"held\":false,"
+		"\"array_job_id\":null,\"array_task_id\":null,\"gid\":0,\"requeue_count\":1,"
+		"\"cancel_requested\":false,\"stdout_path\":null,\"stderr_path\":null,\"epoch\":3,"
+		"\"spec\":{\"name\":\"sim\",\"nodes\":2,\"ntasks\":4,\"cpus_per_task\":1,"
+		"\"mem_mb\":1024,\"time_limit\":3600,\"partition\":\"debug\","
+		"\"workdir\":\"/home/alice\",\"stdout_pattern\":\"sim-%j.out\","
+		"\"stderr_pattern\":null,\"script\":\"#!/bin/sh\\n\",\"argv\":[\"a\",\"b\"],"
+		"\"env\":[\"A=1\"],\"hold\":false,\"submit_dir\":\"/home/alice\","
+		"\"submit_host\":\"login1\",\"ntasks_per_node\":null,\"ntasks_per_socket\":null,"
+		"\"exclusive\":false,\"mem_per_cpu_mb\":null,\"gpus\":0,\"gpus_per_node\":0,"
+		"\"nodelist\":null,\"exclude\":null,\"constraint\":null,\"distribution\":null,"
+		"\"cpu_bind\":null,\"multithread\":false,\"nice\":0,\"array\":null,"
+		"\"array_max_running\":null,\"dependency\":null},"
+		"\"alloc\":[{\"node\":\"n1\",\"cpus\":2,\"mem_mb\":512,\"cpuset\":\"0-1\","
+		"\"task_cpus\":[\"0\",\"1\"],\"task_ids\":[0,2],\"gpus\":[1,0],"
+		"\"gpu_env\":\"CUDA_VISIBLE_DEVICES=0,1\",\"mems\":\"0\",\"exclusive\":false},"
+		"{\"node\":\"n2\",\"cpus\":2,\"mem_mb\":512,\"cpuset\":null,\"task_cpus\":[],"
+		"\"task_ids\":[],\"gpus\":[],\"gpu_env\":null,\"mems\":null,\"exclusive\":false}],"
+		"\"steps\":[]}");
 
 	/* Without its spec the fields that come from it are null. */
 	f.job.spec = NULL;
@@ -1249,6 +1253,104 @@ static void test_job_json_nulls(void **state)
 	}
 }
 
+/* Steps: the batch step from its job, then each step, in the table of
+ * `pacer queue --steps`, its JSON and `pacer show job`. */
+static void test_steps(void **state)
+{
+	(void)state;
+	Pacer__JobSummary j = PACER__JOB_SUMMARY__INIT, *jobs[] = { &j };
+	Pacer__Step s0 = PACER__STEP__INIT, s1 = PACER__STEP__INIT, *steps[] = { &s0, &s1 };
+	Pacer__NodeAlloc a = PACER__NODE_ALLOC__INIT, *allocs[] = { &a };
+	Pacer__QueueReply r = PACER__QUEUE_REPLY__INIT;
+	struct capture c;
+	char *tcs[] = { "0", "2" };
+	uint32_t ids[] = { 0, 1 };
+
+	j.id = 42;
+	j.name = "sim";
+	j.user = "alice";
+	j.partition = "debug";
+	j.state = PACER__JOB_STATE__JOB_RUNNING;
+	j.start_time = T0;
+	j.nodelist = "n[1-2]";
+	a.node = "n2";
+	a.cpus = 2;
+	a.cpuset = "0,2";
+	a.task_cpus = tcs;
+	a.n_task_cpus = 2;
+	a.task_ids = ids;
+	a.n_task_ids = 2;
+	s0.job_id = 42;
+	s0.step_id = 0;
+	s0.name = "hostname";
+	s0.state = PACER__JOB_STATE__JOB_FAILED;
+	s0.start_time = T0 + 5;
+	s0.end_time = T0 + 9;
+	s0.exit_code = 3;
+	s0.ntasks = 4;
+	s0.nnodes = 2;
+	s0.nodelist = "n[1-2]";
+	s1.job_id = 42;
+	s1.step_id = 1;
+	s1.name = "mpi_hello";
+	s1.state = PACER__JOB_STATE__JOB_RUNNING;
+	s1.start_time = T0 + 10;
+	s1.ntasks = 2;
+	s1.alloc = allocs;
+	s1.n_alloc = 1;
+	s1.overlap = true;
+	r.jobs = jobs;
+	r.n_jobs = 1;
+	r.steps = steps;
+	r.n_steps = 2;
+	r.now = T0 + 70;
+	capture_start(&c);
+	format_steps_table(&r, true, c.f);
+	capture_check(&c, "         STEPID     NAME PARTITION     USER       TIME NODES TASKS      "
+			  "STATE   EXIT NODELIST\n"
+			  "       42.batch    batch     debug    alice       1:10     1     1    "
+			  "RUNNING      - n1\n"
+			  "           42.0 hostname     debug    alice       0:04     2     4     "
+			  "FAILED    3:0 n[1-2]\n"
+			  "           42.1 mpi_hell     debug    alice       1:00     1     2    "
+			  "RUNNING      - n2\n");
+
+	struct json js;
+	capture_start(&c);
+	json_init(&js, c.f, false);
+	Pacer__Job full = PACER__JOB__INIT;
+	full.id = 42;
+	full.steps = steps + 1;
+	full.n_steps = 1;
+	format_job_steps_json(&js, &full);
+	capture_check(&c, "\"steps\":[{\"step_id\":\"42.1\",\"job_id\":42,\"step\":1,"
+			  "\"name\":\"mpi_hello\",\"state\":\"RUNNING\",\"reason\":null,"
+			  "\"start_time\":1700000010,\"end_time\":null,\"nodes\":1,\"ntasks\":2,"
+			  "\"nodelist\":\"n2\",\"exit_code\":null,\"term_signal\":null,"
+			  "\"overlap\":true,\"alloc\":[{\"node\":\"n2\",\"cpus\":2,"
+			  "\"cpuset\":\"0,2\",\"task_cpus\":[\"0\",\"2\"],\"task_ids\":[0,1]}]}]");
+
+	full.state = PACER__JOB_STATE__JOB_RUNNING;
+	full.start_time = T0;
+	full.steps = steps;
+	full.n_steps = 2;
+	full.alloc = allocs;
+	full.n_alloc = 1;
+	capture_start(&c);
+	format_job_steps_show(&full, T0 + 70, c.f);
+	capture_check(&c, "   Steps=3\n"
+			  "     StepId=42.batch Name=batch State=RUNNING Nodes=n2 NumTasks=1\n"
+			  "     StepId=42.0 Name=hostname State=FAILED Nodes=n[1-2] NumNodes=2 "
+			  "NumTasks=4 ExitCode=3:0\n"
+			  "       RunTime=0:04 StartTime=2023-11-14T22:13:25 "
+			  "EndTime=2023-11-14T22:13:29 Overlap=No\n"
+			  "     StepId=42.1 Name=mpi_hello State=RUNNING Nodes=n2 NumNodes=1 "
+			  "NumTasks=2 ExitCode=-\n"
+			  "       RunTime=1:00 StartTime=2023-11-14T22:13:30 EndTime=N/A "
+			  "Overlap=Yes\n"
+			  "       Node=n2 CPU_IDs=0,2 Tasks=0,1\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1268,6 +1370,7 @@ int main(void)
 		cmocka_unit_test(test_job_show),
 		cmocka_unit_test(test_job_show_requests),
 		cmocka_unit_test(test_job_json),
+		cmocka_unit_test(test_steps),
 		cmocka_unit_test(test_node_layout_json_nulls),
 		cmocka_unit_test(test_job_json_nulls),
 	};

@@ -20,6 +20,8 @@ void jobid_list_free(struct jobid_list *l)
 	free(l->ids);
 	free(l->tasks);
 	free(l->task_ptrs);
+	free(l->steps);
+	free(l->step_ptrs);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -110,13 +112,42 @@ invalid:
 	return -1;
 }
 
-/* One item of LEN bytes at S: "42", "42_7" or "42_[1-3,5]". */
-static int add_item(struct jobid_list *l, const char *s, size_t len)
+/* "42.3" (LEN bytes at S, DOT at its '.'). */
+static int add_step(struct jobid_list *l, const char *s, size_t len, const char *dot)
+{
+	uint32_t id, step;
+	if (parse_u32(s, (size_t)(dot - s), &id) < 0 || id == 0 ||
+	    parse_u32(dot + 1, len - (size_t)(dot - s) - 1, &step) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	Pacer__StepRef *grown = realloc(l->steps, (l->nsteps + 1) * sizeof(*grown));
+	if (!grown)
+		return -1;
+	l->steps = grown;
+	pacer__step_ref__init(&grown[l->nsteps]);
+	grown[l->nsteps].job_id = id;
+	grown[l->nsteps].step_id = step;
+	l->nsteps++;
+	return 0;
+}
+
+/* One item of LEN bytes at S: "42", "42_7" or "42_[1-3,5]"; with STEPS,
+ * "42.3" too. */
+static int add_item(struct jobid_list *l, const char *s, size_t len, bool steps)
 {
 	const char *us = memchr(s, '_', len);
+	const char *dot = memchr(s, '.', len);
 	size_t rest;
 	uint32_t id, task;
 
+	if (dot) {
+		if (!steps || us) {
+			errno = EINVAL;
+			return -1;
+		}
+		return add_step(l, s, len, dot);
+	}
 	if (!us) {
 		if (parse_u32(s, len, &id) < 0 || id == 0) {
 			errno = EINVAL;
@@ -142,11 +173,19 @@ static int add_item(struct jobid_list *l, const char *s, size_t len)
 	return 0;
 }
 
-/* Point task_ptrs at tasks again (tasks may have moved). */
+/* Point task_ptrs at tasks again (tasks may have moved), step_ptrs at steps. */
 static int refresh_ptrs(struct jobid_list *l)
 {
 	Pacer__ArrayTaskRef **p;
 
+	if (l->nsteps) {
+		Pacer__StepRef **sp = realloc(l->step_ptrs, l->nsteps * sizeof(*sp));
+		if (!sp)
+			return -1;
+		l->step_ptrs = sp;
+		for (size_t i = 0; i < l->nsteps; i++)
+			sp[i] = &l->steps[i];
+	}
 	if (l->ntasks == 0)
 		return 0;
 	p = realloc(l->task_ptrs, l->ntasks * sizeof(*p));
@@ -158,7 +197,7 @@ static int refresh_ptrs(struct jobid_list *l)
 	return 0;
 }
 
-int jobid_parse_list(const char *list, struct jobid_list *l, char *err, size_t errlen)
+static int parse_list(const char *list, struct jobid_list *l, bool steps, char *err, size_t errlen)
 {
 	const char *p = list;
 
@@ -169,7 +208,7 @@ int jobid_parse_list(const char *list, struct jobid_list *l, char *err, size_t e
 
 		for (; p[len] && (p[len] != ',' || depth > 0); len++)
 			depth += p[len] == '[' ? 1 : p[len] == ']' ? -1 : 0;
-		if (add_item(l, p, len) < 0) {
+		if (add_item(l, p, len, steps) < 0) {
 			int saved = errno;
 			if (saved == ENOMEM)
 				snprintf(err, errlen, "out of memory");
@@ -178,6 +217,16 @@ int jobid_parse_list(const char *list, struct jobid_list *l, char *err, size_t e
 					 "'%.*s' names more than %d array tasks (name a whole "
 					 "array by its id, like 42)",
 					 (int)len, p, JOBID_MAX_TASKS);
+			else if (memchr(p, '.', len) && steps)
+				snprintf(err, errlen,
+					 "invalid step '%.*s' (a step is JOB.STEP, like 42.0, "
+					 "with the job's own id)",
+					 (int)len, p);
+			else if (memchr(p, '.', len))
+				snprintf(err, errlen,
+					 "invalid job id '%.*s' (steps like 42.0 are taken by "
+					 "pacer cancel only)",
+					 (int)len, p);
 			else if (memchr(p, '_', len))
 				snprintf(err, errlen,
 					 "invalid array task '%.*s' (write one task as 42_7, "
@@ -202,4 +251,14 @@ int jobid_parse_list(const char *list, struct jobid_list *l, char *err, size_t e
 		return -1;
 	}
 	return 0;
+}
+
+int jobid_parse_list(const char *list, struct jobid_list *l, char *err, size_t errlen)
+{
+	return parse_list(list, l, false, err, errlen);
+}
+
+int jobid_parse_steps(const char *list, struct jobid_list *l, char *err, size_t errlen)
+{
+	return parse_list(list, l, true, err, errlen);
 }

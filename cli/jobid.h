@@ -3,7 +3,9 @@
  * A job is "42"; a task of a job array is "ARRAYID_INDEX" ("42_7"), where
  * ARRAYID is the id of the array's first task; "42_[1-3,5]" names several
  * tasks.  A plain id that is an array's id stands for every task of it:
- * the controller decides that, the CLI only sends what was typed.
+ * the controller decides that, the CLI only sends what was typed.  A step
+ * of a job is "JOB.STEP" ("42.0"); the batch script is "42.batch", which
+ * only listings show.
  */
 #ifndef PACER_CLI_JOBID_H
 #define PACER_CLI_JOBID_H
@@ -30,12 +32,18 @@ struct jobid_list {
 	Pacer__ArrayTaskRef *tasks;      /* [ntasks] */
 	Pacer__ArrayTaskRef **task_ptrs; /* [ntasks] pointers into tasks */
 	size_t ntasks;
+	Pacer__StepRef *steps;      /* [nsteps], only with jobid_parse_steps */
+	Pacer__StepRef **step_ptrs; /* [nsteps] pointers into steps */
+	size_t nsteps;
 };
 
 /* Append what LIST names ("42", "42,43", "42_7", "42_[1-3,5],44") to L.
  * 0, or -1 with errno (EINVAL, E2BIG past JOBID_MAX_TASKS tasks, ENOMEM)
  * and ERR "invalid job id 'abc' (a job id is a whole number like 42)". */
 int jobid_parse_list(const char *list, struct jobid_list *l, char *err, size_t errlen);
+
+/* jobid_parse_list that also takes steps ("42.0", as pacer cancel does). */
+int jobid_parse_steps(const char *list, struct jobid_list *l, char *err, size_t errlen);
 
 /* Free what L holds and empty it. */
 void jobid_list_free(struct jobid_list *l);

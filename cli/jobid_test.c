@@ -89,7 +89,8 @@ static void test_parse_errors(void **state)
 	expect_error("abc", EINVAL, "invalid job id 'abc' (a job id is a whole number like 42)");
 	expect_error("5,,6", EINVAL, "invalid job id '' (a job id is a whole number like 42)");
 	expect_error("5,0", EINVAL, "invalid job id '0' (a job id is a whole number like 42)");
-	expect_error("42.1", EINVAL, "invalid job id '42.1' (a job id is a whole number like 42)");
+	expect_error("42.1", EINVAL,
+		     "invalid job id '42.1' (steps like 42.0 are taken by pacer cancel only)");
 	expect_error("4294967296", EINVAL,
 		     "invalid job id '4294967296' (a job id is a whole number like 42)");
 	expect_error("", EINVAL, "invalid job id '' (a job id is a whole number like 42)");
@@ -136,12 +137,40 @@ static void test_too_many(void **state)
 		     "array by its id, like 42)");
 }
 
+/* pacer cancel's ids: steps as JOB.STEP beside jobs and array tasks. */
+static void test_parse_steps(void **state)
+{
+	struct jobid_list l = { 0 };
+
+	(void)state;
+	assert_int_equal(jobid_parse_steps("42.0,43,7_2,42.12", &l, err, sizeof(err)), 0);
+	assert_int_equal(l.nsteps, 2);
+	assert_int_equal(l.step_ptrs[0]->job_id, 42);
+	assert_int_equal(l.step_ptrs[0]->step_id, 0);
+	assert_int_equal(l.step_ptrs[1]->job_id, 42);
+	assert_int_equal(l.step_ptrs[1]->step_id, 12);
+	assert_int_equal(l.nids, 1);
+	assert_int_equal(l.ids[0], 43);
+	assert_int_equal(l.ntasks, 1);
+	jobid_list_free(&l);
+	const char *bad[] = { "42.", ".1", "42.x", "42.batch", "7_2.0", "0.1", "42.1.2" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[256];
+		assert_int_equal(jobid_parse_steps(bad[i], &l, err, sizeof(err)), -1);
+		assert_int_equal(errno, EINVAL);
+		snprintf(want, sizeof(want),
+			 "invalid step '%s' (a step is JOB.STEP, like 42.0, with the job's own id)",
+			 bad[i]);
+		assert_string_equal(err, want);
+		jobid_list_free(&l);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_format),
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_format),       cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_parse_errors), cmocka_unit_test(test_parse_steps),
 		cmocka_unit_test(test_too_many),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,7 +17,8 @@ static const struct opt_def queue_defs[] = {
 	{ "jobs", 'j', OPT_REQUIRED },   { "format", 'o', OPT_REQUIRED },
 	{ "noheader", 'h', OPT_NONE },   { "json", K_JSON, OPT_NONE },
 	{ "start", K_START, OPT_NONE },  { "array", 'r', OPT_NONE },
-	{ "help", K_HELP, OPT_NONE },    { NULL, 0, OPT_NONE },
+	{ "steps", 's', OPT_NONE },      { "help", K_HELP, OPT_NONE },
+	{ NULL, 0, OPT_NONE },
 };
 
 static const char queue_usage[] =
@@ -37,6 +38,10 @@ static const char queue_usage[] =
     "      --start            pending jobs with their expected start time, soonest\n"
     "                         first (N/A: not known yet)\n"
     "  -r, --array            one array task per line (always so; for squeue users)\n"
+    "  -s, --steps            the steps of running jobs instead, as squeue -s: each\n"
+    "                         job's batch script (JOB.batch) and its pacer run steps\n"
+    "                         (JOB.0, JOB.1...) with nodes, tasks, state and exit\n"
+    "                         code; with --all, ended steps and jobs too\n"
     "  -o, --format=FORMAT    squeue-style columns, e.g. \"%.10i %-20j %T\":\n"
     "                         %i id  %j name  %u user  %P partition  %t state code\n"
     "                         %T state  %M time used  %l time limit  %L time left\n"
@@ -57,6 +62,7 @@ struct queue_args {
 	bool json;
 	bool help;
 	bool start;
+	bool steps;
 };
 
 static int add_me(Pacer__QueueRequest *req, char *err, size_t errlen)
@@ -104,6 +110,10 @@ static int parse(struct cli *cli, int argc, char **argv, struct queue_args *a)
 		case K_HELP: a->help = true; break;
 		case K_START: a->start = true; break;
 		case 'r': break;
+		case 's':
+			a->steps = true;
+			a->req.steps = true;
+			break;
 		}
 	}
 	if (rc < 0) {
@@ -130,6 +140,13 @@ static void print_jobs(const struct queue_args *a, const struct qfmt *f, Pacer__
 {
 	if (a->start && r->n_jobs > 1)
 		qsort(r->jobs, r->n_jobs, sizeof(*r->jobs), by_expected_start);
+	if (a->steps) {
+		if (a->json)
+			format_steps_json(r, stdout);
+		else
+			format_steps_table(r, a->header, stdout);
+		return;
+	}
 	if (a->json) {
 		format_queue_json(r, stdout);
 		return;
@@ -155,8 +172,13 @@ int cmd_queue(struct cli *cli, int argc, char **argv)
 			fputs(queue_usage, stdout);
 		goto done;
 	}
+	if (a.steps && (a.format || a.start)) {
+		rc = cli_usage_error(cli, "--steps has its own columns: it takes neither "
+					  "--format nor --start");
+		goto done;
+	}
 	/* A bad --format fails before anything is asked of the controller. */
-	if (!a.json) {
+	if (!a.json && !a.steps) {
 		const char *fmt = a.format ? a.format : a.start ? QFMT_START : QFMT_DEFAULT;
 		f = qfmt_parse(fmt, err, sizeof(err));
 		if (!f) {

@@ -138,6 +138,11 @@ const char *frame_type_name(Pacer__Msg__BodyCase type)
 	case PACER__MSG__BODY_SIGNAL: return "signal";
 	case PACER__MSG__BODY_JOB_ENDED: return "job-ended";
 	case PACER__MSG__BODY_JOB_ENDED_ACK: return "job-ended-ack";
+	case PACER__MSG__BODY_LAUNCH_STEP: return "launch-step";
+	case PACER__MSG__BODY_STEP_ENDED: return "step-ended";
+	case PACER__MSG__BODY_SIGNAL_STEP: return "signal-step";
+	case PACER__MSG__BODY_STEP_CREATE: return "step-create";
+	case PACER__MSG__BODY_STEP_CREATE_REPLY: return "step-create-reply";
 	case PACER__MSG__BODY_SUP_SETUP: return "supervisor-setup";
 	case PACER__MSG__BODY_SUP_ATTACH: return "supervisor-attach";
 	case PACER__MSG__BODY_SUP_STATE: return "supervisor-state";

@@ -259,6 +259,9 @@ struct job *job_create(const Pacer__Job *pj)
 		}
 	}
 	bool alloc_ok = pj->n_alloc == 0 || job_set_alloc(j, pj->alloc, pj->n_alloc) == 0;
+	alloc_ok = alloc_ok && step_load(j, pj->steps, pj->n_steps) == 0;
+	if (pj->next_step_id > j->next_step_id)
+		j->next_step_id = pj->next_step_id;
 	if (!j->name || !j->user || !j->workdir || !j->stdout_pattern || !j->stderr_pattern ||
 	    !j->script || !j->env || !j->argv || !j->submit_dir || !j->submit_host ||
 	    !j->stdout_path || !j->stderr_path || !j->nodelist || !j->exclude || !j->constraint ||
@@ -364,11 +367,12 @@ void job_destroy(struct job *j)
 	blob_put(j->partlist);
 	free(j->parts);
 	free(j->deps);
+	step_free_all(j);
 	job_clear_alloc(j);
 	free(j);
 }
 
-static void alloc_release(struct job_alloc *a)
+void job_alloc_release(struct job_alloc *a)
 {
 	blob_put(a->cpuset);
 	blob_put(a->task_cpus);
@@ -383,7 +387,7 @@ void job_clear_alloc(struct job *j)
 	if (j->charged)
 		node_charge(j, false);
 	for (uint32_t i = 0; i < j->nalloc; i++)
-		alloc_release(&j->alloc[i]);
+		job_alloc_release(&j->alloc[i]);
 	free(j->alloc);
 	j->alloc = NULL;
 	j->nalloc = 0;
@@ -406,7 +410,7 @@ static struct blob *list_blob(const uint32_t *v, size_t n)
 	return b;
 }
 
-static int alloc_from_proto(struct job_alloc *a, uint32_t node, const Pacer__NodeAlloc *na)
+int job_alloc_from_proto(struct job_alloc *a, uint32_t node, const Pacer__NodeAlloc *na)
 {
 	*a = (struct job_alloc){ .node = node,
 				 .cpus = na->cpus,
@@ -420,7 +424,7 @@ static int alloc_from_proto(struct job_alloc *a, uint32_t node, const Pacer__Nod
 	a->gpu_env = blob_str(na->gpu_env);
 	a->mems = blob_str(na->mems);
 	if (!a->cpuset || !a->task_cpus || !a->task_ids || !a->gpus || !a->gpu_env || !a->mems) {
-		alloc_release(a);
+		job_alloc_release(a);
 		errno = ENOMEM;
 		return -1;
 	}
@@ -439,7 +443,7 @@ int job_set_alloc(struct job *j, Pacer__NodeAlloc *const *alloc, size_t n)
 		long idx = node_index(alloc[i]->node);
 		if (idx < 0)
 			continue; /* a node removed from the config */
-		if (alloc_from_proto(&j->alloc[j->nalloc], (uint32_t)idx, alloc[i]) < 0) {
+		if (job_alloc_from_proto(&j->alloc[j->nalloc], (uint32_t)idx, alloc[i]) < 0) {
 			job_clear_alloc(j);
 			return -1;
 		}
@@ -604,6 +608,11 @@ int job_to_proto(const struct job *j, struct job_proto *p, bool full)
 		pj->alloc = p->allocp;
 		pj->n_alloc = j->nalloc;
 	}
+	if (step_protos_add(j, true, false, &p->steps) < 0)
+		goto failed;
+	pj->steps = p->steps.p;
+	pj->n_steps = p->steps.n;
+	pj->next_step_id = j->next_step_id;
 	return 0;
 failed:
 	job_proto_release(p);
@@ -657,6 +666,7 @@ void job_proto_release(struct job_proto *p)
 	free(p->allocp);
 	free(p->env);
 	free(p->argv);
+	step_protos_release(&p->steps);
 	p->allocs = NULL;
 	p->allocp = NULL;
 	p->env = p->argv = NULL;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "pacer.pb-c.h"
+#include "step.h"
 
 struct blob;
 struct depspec_term;
@@ -106,6 +107,8 @@ struct job {
 	struct blob *stdout_path; /* resolved when it started */
 	struct blob *stderr_path;
 	struct job_alloc *alloc;
+	struct step *steps;    /* by id (step.h) */
+	uint32_t next_step_id; /* journaled through its steps' records */
 	struct job *hnext;
 	struct job *prev, *next;   /* all jobs, by id */
 	struct job *pprev, *pnext; /* pending queue */
@@ -142,6 +145,11 @@ void job_set_reason(struct job *j, const char *reason);
 /* Replace J's allocation with ALLOC[0..n) (nodes missing from the config
  * are dropped).  Releases the old one's charge first.  0 or -1 (ENOMEM). */
 int job_set_alloc(struct job *j, Pacer__NodeAlloc *const *alloc, size_t n);
+
+/* One node of an allocation from its journal form (NODE: table index),
+ * and its release.  0 or -1 (ENOMEM). */
+int job_alloc_from_proto(struct job_alloc *a, uint32_t node, const Pacer__NodeAlloc *na);
+void job_alloc_release(struct job_alloc *a);
 
 /* Release and forget J's allocation. */
 void job_clear_alloc(struct job *j);
@@ -183,6 +191,7 @@ struct job_proto {
 	struct job_alloc_lists *lists;
 	char **env;
 	char **argv;
+	struct step_protos steps;
 };
 int job_to_proto(const struct job *j, struct job_proto *p, bool full);
 void job_proto_release(struct job_proto *p);

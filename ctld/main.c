@@ -25,6 +25,7 @@
 #include "sched.h"
 #include "select.h"
 #include "state.h"
+#include "step.h"
 
 #define PURGE_INTERVAL_S 30
 
@@ -203,6 +204,7 @@ int main(int argc, char **argv)
 	}
 	log_info("pacerctld %s started: cluster %s, %zu nodes, %zu jobs, epoch %llu", PACER_VERSION,
 		 ctld.conf->cluster, node_count(), job_count(), (unsigned long long)ctld.epoch);
+	step_init();
 	sched_request();
 	event_base_dispatch(ctld.base);
 
@@ -211,6 +213,7 @@ int main(int argc, char **argv)
 	authq_destroy(ctld.authq);
 	ctld.authq = NULL;
 	conn_close_all();
+	step_shutdown();
 	node_table_destroy();
 	sched_destroy();
 	state_shutdown();

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "sched.h"
 #include "state.h"
+#include "step.h"
 #include "timefmt.h"
 #include "topo.h"
 #include "topocache.h"
@@ -183,6 +184,15 @@ static int send_msg(struct node *n, Pacer__Msg *m)
 }
 
 /* Messages to nodes ------------------------------------------------------*/
+
+int node_send(uint32_t index, Pacer__Msg *m)
+{
+	if (index >= nnodes) {
+		errno = ENOENT;
+		return -1;
+	}
+	return send_msg(&nodes[index], m);
+}
 
 int node_launch(struct job *j)
 {
@@ -597,6 +607,7 @@ static void link_msg(struct conn *c, Pacer__Msg *m, void *arg)
 			set_state(n, PACER__NODE_STATE__NODE_UP, NULL);
 		break;
 	case PACER__MSG__BODY_JOB_ENDED: on_job_ended(n, m->job_ended); break;
+	case PACER__MSG__BODY_STEP_ENDED: step_node_ended(n->index, m->step_ended); break;
 	case PACER__MSG__BODY_ERROR: log_warn("node %s: %s", n->res.name, m->error->message); break;
 	default:
 		log_warn("node %s sent an unexpected %s: closing the link", n->res.name,

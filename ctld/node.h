@@ -76,6 +76,10 @@ int node_cpuset_pus(const struct node *n, const char *cpuset, uint32_t **pus, si
  * link now (registration reconciles it later). */
 int node_launch(struct job *j);
 
+/* Send M to node INDEX (steps use it: step.c).  0, or -1 with ENOTCONN
+ * when the node has no registered link now. */
+int node_send(uint32_t index, Pacer__Msg *m);
+
 /* Send SIG to J (TERMINATE: TERM, wait kill_wait, KILL the whole job). */
 int node_signal(struct job *j, int sig, bool terminate);
 

@@ -32,6 +32,7 @@
 #include "node.h"
 #include "sched.h"
 #include "state.h"
+#include "step.h"
 #include "submit.h"
 #include "topocache.h"
 
@@ -44,6 +45,8 @@ struct client {
 	gid_t gid;
 	bool admin;
 	char user[64];
+	struct step_req *step; /* a step request not answered yet (holds a ref) */
+	uint32_t step_seq;
 };
 
 static struct evconnlistener *listener;
@@ -187,6 +190,51 @@ static void do_submit(struct client *cl, uint32_t seq, Pacer__SubmitRequest *req
 	sched_request();
 }
 
+/* steps ------------------------------------------------------------------*/
+
+/* The step request of CL is answered (step.h): the step started, or cannot. */
+static void step_answered(void *arg, Pacer__Msg *m)
+{
+	struct client *cl = arg;
+	cl->step = NULL;
+	reply(cl, cl->step_seq, m);
+	client_put(cl);
+}
+
+/* CL went away or misbehaved: its step request goes too. */
+static void step_forget(struct client *cl)
+{
+	if (!cl->step)
+		return;
+	step_request_drop(cl->step);
+	cl->step = NULL;
+	client_put(cl);
+}
+
+static void do_step_create(struct client *cl, uint32_t seq, Pacer__StepCreateRequest *req)
+{
+	char why[1024];
+	int code;
+	if (cl->step) {
+		reply_error(cl, seq, EBUSY,
+			    "this connection already waits for a step: one step request per "
+			    "connection");
+		return;
+	}
+	cl->step_seq = seq;
+	struct step_req *r = step_request(req, cl->uid, cl->admin, step_answered, client_ref(cl),
+					  &code, why, sizeof(why));
+	if (!r) {
+		client_put(cl);
+		reply_error(cl, seq, code, "%s", why);
+		return;
+	}
+	cl->step = r;
+	/* A step may wait long for cores: the connection stays as long. */
+	if (cl->c)
+		conn_set_idle_timeout(cl->c, 0);
+}
+
 /* queue ------------------------------------------------------------------*/
 
 /* Does J match a list of ids (an array's id matching all its tasks) and
@@ -249,6 +297,7 @@ static void do_queue(struct client *cl, uint32_t seq, Pacer__QueueRequest *q)
 	Pacer__QueueReply r = PACER__QUEUE_REPLY__INIT;
 	r.now = ctld_now();
 	Pacer__JobSummary *sums = NULL, **sump = NULL;
+	struct step_protos steps = { 0 };
 	struct job_proto *full = NULL;
 	Pacer__Job **fullp = NULL;
 	char **lists = calloc(cap ? cap : 1, sizeof(*lists));
@@ -279,8 +328,16 @@ static void do_queue(struct client *cl, uint32_t seq, Pacer__QueueRequest *q)
 			job_to_summary(j, &sums[n], lists[n]);
 			sump[n] = &sums[n];
 		}
+		if (q->steps && step_protos_add(j, q->all, true, &steps) < 0) {
+			n++;
+			reply_error(cl, seq, ENOMEM,
+				    "the controller is out of memory (try again later)");
+			goto done;
+		}
 		n++;
 	}
+	r.steps = steps.p;
+	r.n_steps = steps.n;
 	if (q->full) {
 		r.full = fullp;
 		r.n_full = n;
@@ -303,6 +360,7 @@ done:
 	free(fullp);
 	free(sums);
 	free(sump);
+	step_protos_release(&steps);
 }
 
 /* cancel and hold ------------------------------------------------------------*/
@@ -507,6 +565,29 @@ static uint64_t cancel_one(struct client *cl, struct pending_reply *p, struct jo
 	return t;
 }
 
+/* Cancel or signal one step: nothing is journaled (its nodes report it
+ * CANCELLED), so the result is known at once. */
+static void cancel_step(struct client *cl, struct pending_reply *p, const Pacer__StepRef *ref,
+			int sig)
+{
+	struct job *j = job_find(ref->job_id);
+	char why[256];
+	size_t slot = p->n;
+	if (!j || j->unrecorded)
+		result(p, ref->job_id, ENOENT, "job %u does not exist", ref->job_id);
+	else if (!may_act_on(cl, j))
+		result(p, j->id, EPERM, "job %u belongs to %s, not to you", j->id, j->user->data);
+	else if (step_cancel(j, ref->step_id, sig, why, sizeof(why)) < 0)
+		result(p, j->id, errno, "%s", why);
+	else {
+		log_info("step %u.%u %s by %s", j->id, ref->step_id,
+			 sig ? "signalled" : "cancelled", cl->user);
+		result(p, j->id, 0, NULL);
+	}
+	p->results[slot].step_id = ref->step_id;
+	p->results[slot].has_step = true;
+}
+
 static void finish_results(struct pending_reply *p, uint64_t last)
 {
 	if (state_after(last, results_durable, p) < 0)
@@ -531,7 +612,7 @@ static void do_cancel(struct client *cl, uint32_t seq, Pacer__CancelRequest *req
 		reply_error(cl, seq, ENOMEM, "the controller is out of memory (try again later)");
 		return;
 	}
-	size_t n = tg.n;
+	size_t n = tg.n + req->n_steps;
 	if (req->by_user)
 		for (struct job *j = job_first(); j; j = j->next)
 			n += j->uid == req->uid && !job_state_final(j->state);
@@ -550,6 +631,8 @@ static void do_cancel(struct client *cl, uint32_t seq, Pacer__CancelRequest *req
 			last = t;
 	}
 	targets_free(&tg);
+	for (size_t i = 0; i < req->n_steps; i++)
+		cancel_step(cl, p, req->steps[i], req->signal);
 	if (req->by_user) {
 		struct job *next;
 		for (struct job *j = job_first(); j && p->n < n; j = next) {
@@ -777,6 +860,7 @@ static void client_msg(struct conn *c, Pacer__Msg *m, void *arg)
 	case PACER__MSG__BODY_HOLD: do_hold(cl, m->seq, m->hold); break;
 	case PACER__MSG__BODY_NODES: do_nodes(cl, m->seq, m->nodes); break;
 	case PACER__MSG__BODY_DIAG: do_diag(cl, m->seq); break;
+	case PACER__MSG__BODY_STEP_CREATE: do_step_create(cl, m->seq, m->step_create); break;
 	default:
 		log_warn("client %s (uid %u) sent %s, which is not a request: closing",
 			 conn_peer(c), (unsigned)cl->uid, frame_type_name(m->body_case));
@@ -784,6 +868,7 @@ static void client_msg(struct conn *c, Pacer__Msg *m, void *arg)
 				frame_type_name(m->body_case));
 		cl->c = NULL;
 		conn_close(c, true);
+		step_forget(cl);
 		client_put(cl);
 		break;
 	}
@@ -809,6 +894,7 @@ static void client_closed(struct conn *c, const char *why, void *arg)
 	(void)why;
 	struct client *cl = arg;
 	cl->c = NULL;
+	step_forget(cl);
 	client_put(cl);
 }
 

@@ -16,6 +16,7 @@
 #include "journal.h"
 #include "log.h"
 #include "node.h"
+#include "step.h"
 
 struct waiter {
 	struct waiter *next;
@@ -77,6 +78,7 @@ static void apply_end(const Pacer__JobEnd *e)
 	j->end_time = e->end_time;
 	job_set_reason(j, e->reason);
 	job_set_state(j, e->state);
+	step_job_ended(j, e->state, e->end_time);
 }
 
 static void apply_requeue(const Pacer__JobRequeue *r)
@@ -85,6 +87,7 @@ static void apply_requeue(const Pacer__JobRequeue *r)
 	if (!j)
 		return;
 	job_clear_alloc(j);
+	step_job_requeued(j);
 	j->start_time = 0;
 	j->requeue_count++;
 	job_set_reason(j, r->reason);
@@ -164,6 +167,8 @@ static int apply(const Pacer__JournalRecord *rec)
 	}
 	case PACER__JOURNAL_RECORD__OP_JOB_REQUEUE: apply_requeue(rec->job_requeue); break;
 	case PACER__JOURNAL_RECORD__OP_EPOCH_START: break;
+	case PACER__JOURNAL_RECORD__OP_STEP_START: step_apply_start(rec->step_start); break;
+	case PACER__JOURNAL_RECORD__OP_STEP_END: step_apply_end(rec->step_end); break;
 	default:
 		/* A record from a newer Pacer: refusing to go on is the only safe
 		 * answer, guessing would corrupt the tables. */
@@ -447,6 +452,8 @@ static uint32_t record_job(const Pacer__JournalRecord *rec)
 	case PACER__JOURNAL_RECORD__OP_JOB_HOLD: return rec->job_hold->job_id;
 	case PACER__JOURNAL_RECORD__OP_JOB_CANCEL: return rec->job_cancel->job_id;
 	case PACER__JOURNAL_RECORD__OP_JOB_REQUEUE: return rec->job_requeue->job_id;
+	case PACER__JOURNAL_RECORD__OP_STEP_START: return rec->step_start->job_id;
+	case PACER__JOURNAL_RECORD__OP_STEP_END: return rec->step_end->job_id;
 	default: return 0;
 	}
 }
