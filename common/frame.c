@@ -143,6 +143,11 @@ const char *frame_type_name(Pacer__Msg__BodyCase type)
 	case PACER__MSG__BODY_SIGNAL_STEP: return "signal-step";
 	case PACER__MSG__BODY_STEP_CREATE: return "step-create";
 	case PACER__MSG__BODY_STEP_CREATE_REPLY: return "step-create-reply";
+	case PACER__MSG__BODY_IO_HELLO: return "io-hello";
+	case PACER__MSG__BODY_IO_DATA: return "io-data";
+	case PACER__MSG__BODY_IO_SIGNAL: return "io-signal";
+	case PACER__MSG__BODY_IO_EXIT: return "io-exit";
+	case PACER__MSG__BODY_IO_DONE: return "io-done";
 	case PACER__MSG__BODY_SUP_SETUP: return "supervisor-setup";
 	case PACER__MSG__BODY_SUP_ATTACH: return "supervisor-attach";
 	case PACER__MSG__BODY_SUP_STATE: return "supervisor-state";
