@@ -544,7 +544,8 @@ static void run_case(const char *prog, uint32_t nnodes, bool cyclic, struct outc
 		pids[n] = fork();
 		if (pids[n] == 0) {
 			close(sv[0]);
-			_exit(node_main(n, sv[1], &l, dir, prog));
+			/* exit, not _exit: under ASan the leak check runs at exit */
+			exit(node_main(n, sv[1], &l, dir, prog));
 		}
 		close(sv[1]);
 		socks[n] = sv[0];
@@ -606,7 +607,10 @@ static void run_case(const char *prog, uint32_t nnodes, bool cyclic, struct outc
 					size_t off = 0;
 
 					for (uint32_t k = 0; cat != NULL && k < nnodes; k++) {
-						memcpy(cat + off, blobs[h.a][k], bloblen[h.a][k]);
+						if (bloblen[h.a][k] > 0) {
+							memcpy(cat + off, blobs[h.a][k],
+							       bloblen[h.a][k]);
+						}
 						off += bloblen[h.a][k];
 					}
 					for (uint32_t k = 0; cat != NULL && k < nnodes; k++) {
@@ -716,6 +720,18 @@ static void outcome_free(struct outcome *o)
 {
 	free(o->output);
 	free(o->errors);
+	o->output = o->errors = NULL;
+}
+
+/* The outcome of the running case; a failed assertion leaves the test
+ * function early, so the teardown frees it. */
+static struct outcome the_outcome;
+
+static int teardown(void **state)
+{
+	(void)state;
+	outcome_free(&the_outcome);
+	return 0;
 }
 
 static void report(const char *what, const struct outcome *o)
@@ -765,7 +781,8 @@ static void assert_all_exited_zero(const struct outcome *o)
 {
 	for (int r = 0; r < NTASKS; r++) {
 		if (o->status[r] != 0) {
-			printf("# rank %d: wait status 0x%x\n", r, o->status[r]);
+			printf("# rank %d: wait status 0x%x; the ranks' stderr:\n%s", r,
+			       o->status[r], o->errors);
 		}
 		assert_int_equal(o->status[r], 0);
 	}
@@ -774,17 +791,17 @@ static void assert_all_exited_zero(const struct outcome *o)
 static void hello_on(uint32_t nnodes)
 {
 	const char *lines[NTASKS];
-	struct outcome o;
+	struct outcome *o = &the_outcome;
 	char what[64];
 	int n;
 
 	snprintf(what, sizeof(what), "hello, %d ranks on %u nodes", NTASKS, nnodes);
-	run_case(MPI_HELLO, nnodes, false, &o);
-	report(what, &o);
-	assert_true(o.ok);
-	assert_int_equal(o.leftovers, 0);
-	assert_all_exited_zero(&o);
-	lines_by_rank(o.output, "hello ", lines, &n);
+	run_case(MPI_HELLO, nnodes, false, o);
+	report(what, o);
+	assert_true(o->ok);
+	assert_int_equal(o->leftovers, 0);
+	assert_all_exited_zero(o);
+	lines_by_rank(o->output, "hello ", lines, &n);
 	assert_int_equal(n, NTASKS);
 	for (int r = 0; r < NTASKS; r++) {
 		assert_non_null(lines[r]);
@@ -792,7 +809,6 @@ static void hello_on(uint32_t nnodes)
 		assert_non_null(strstr(lines[r], " cpus="));
 		assert_null(strstr(lines[r], " cpus=?"));
 	}
-	outcome_free(&o);
 }
 
 static void test_hello_1(void **state)
@@ -816,23 +832,22 @@ static void test_hello_4(void **state)
 static void test_allreduce(void **state)
 {
 	const char *lines[NTASKS];
-	struct outcome o;
+	struct outcome *o = &the_outcome;
 	int n;
 
 	(void)state;
-	run_case(MPI_ALLREDUCE, 4, false, &o);
-	report("allreduce, 8 ranks on 4 nodes", &o);
-	assert_true(o.ok);
-	assert_int_equal(o.leftovers, 0);
-	assert_all_exited_zero(&o);
-	lines_by_rank(o.output, "allreduce ", lines, &n);
+	run_case(MPI_ALLREDUCE, 4, false, o);
+	report("allreduce, 8 ranks on 4 nodes", o);
+	assert_true(o->ok);
+	assert_int_equal(o->leftovers, 0);
+	assert_all_exited_zero(o);
+	lines_by_rank(o->output, "allreduce ", lines, &n);
 	assert_int_equal(n, NTASKS);
 	for (int r = 0; r < NTASKS; r++) {
 		assert_non_null(lines[r]);
 		assert_int_equal(field(lines[r], "size"), NTASKS);
 		assert_int_equal(field(lines[r], "sum"), NTASKS * (NTASKS + 1) / 2);
 	}
-	outcome_free(&o);
 }
 
 /* Round robin over 2 nodes: every hop of the ring crosses nodes, and the
@@ -840,16 +855,16 @@ static void test_allreduce(void **state)
 static void test_ring(void **state)
 {
 	const char *lines[NTASKS];
-	struct outcome o;
+	struct outcome *o = &the_outcome;
 	int n;
 
 	(void)state;
-	run_case(MPI_RING, 2, true, &o);
-	report("ring, 8 ranks round robin on 2 nodes", &o);
-	assert_true(o.ok);
-	assert_int_equal(o.leftovers, 0);
-	assert_all_exited_zero(&o);
-	lines_by_rank(o.output, "ring ", lines, &n);
+	run_case(MPI_RING, 2, true, o);
+	report("ring, 8 ranks round robin on 2 nodes", o);
+	assert_true(o->ok);
+	assert_int_equal(o->leftovers, 0);
+	assert_all_exited_zero(o);
+	lines_by_rank(o->output, "ring ", lines, &n);
 	assert_int_equal(n, NTASKS);
 	for (int r = 0; r < NTASKS; r++) {
 		assert_non_null(lines[r]);
@@ -860,39 +875,37 @@ static void test_ring(void **state)
 			assert_int_equal(field(lines[r], "got"), r * (r - 1) / 2);
 		}
 	}
-	outcome_free(&o);
 }
 
 static void test_abort(void **state)
 {
 	const char *lines[NTASKS];
-	struct outcome o;
+	struct outcome *o = &the_outcome;
 	struct layout l;
 	int n;
 
 	(void)state;
 	/* round robin: rank 1 is on node 1, not on the first node */
 	make_layout(&l, 4, true);
-	run_case(MPI_ABORT_PROG, 4, true, &o);
-	report("abort, 8 ranks round robin on 4 nodes", &o);
-	printf("# abort upcall: %d, node %u rank %u status %d: %s\n", o.naborts, o.abort_node,
-	       o.abort_rank, o.abort_status, o.abort_msg);
-	assert_true(o.ok);
-	assert_int_equal(o.naborts, 1);
-	assert_int_equal(o.abort_rank, 1);
-	assert_int_equal(o.abort_status, 3);
-	assert_int_equal(o.abort_node, node_of(&l, 1));
-	assert_int_equal(o.leftovers, 0);
+	run_case(MPI_ABORT_PROG, 4, true, o);
+	report("abort, 8 ranks round robin on 4 nodes", o);
+	printf("# abort upcall: %d, node %u rank %u status %d: %s\n", o->naborts, o->abort_node,
+	       o->abort_rank, o->abort_status, o->abort_msg);
+	assert_true(o->ok);
+	assert_int_equal(o->naborts, 1);
+	assert_int_equal(o->abort_rank, 1);
+	assert_int_equal(o->abort_status, 3);
+	assert_int_equal(o->abort_node, node_of(&l, 1));
+	assert_int_equal(o->leftovers, 0);
 	/* every rank got through MPI_Init and learned the size */
-	lines_by_rank(o.output, "abort ", lines, &n);
+	lines_by_rank(o->output, "abort ", lines, &n);
 	assert_int_equal(n, NTASKS);
 	for (int r = 0; r < NTASKS; r++) {
 		assert_int_equal(field(lines[r], "size"), NTASKS);
 		/* none finished normally: rank 1 aborted, the others were killed */
-		assert_int_not_equal(o.status[r], -1);
-		assert_int_not_equal(o.status[r], 0);
+		assert_int_not_equal(o->status[r], -1);
+		assert_int_not_equal(o->status[r], 0);
 	}
-	outcome_free(&o);
 }
 
 /* Bad maps and calls are refused with a reason; in a child, as PMIx allows
@@ -994,7 +1007,7 @@ static void test_bad_input(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		setpgid(0, 0);
-		_exit(bad_input_child());
+		exit(bad_input_child());
 	}
 	setpgid(pid, pid);
 	while (waitpid(pid, &st, WNOHANG) == 0) {
@@ -1012,10 +1025,13 @@ static void test_bad_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bad_input), cmocka_unit_test(test_hello_1),
-		cmocka_unit_test(test_hello_2),   cmocka_unit_test(test_hello_4),
-		cmocka_unit_test(test_allreduce), cmocka_unit_test(test_ring),
-		cmocka_unit_test(test_abort),
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test_teardown(test_hello_1, teardown),
+		cmocka_unit_test_teardown(test_hello_2, teardown),
+		cmocka_unit_test_teardown(test_hello_4, teardown),
+		cmocka_unit_test_teardown(test_allreduce, teardown),
+		cmocka_unit_test_teardown(test_ring, teardown),
+		cmocka_unit_test_teardown(test_abort, teardown),
 	};
 
 	/* ranks whose node died come to us, so none escapes the checks */
