@@ -20,6 +20,8 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <ftw.h>
+#include <grp.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -162,6 +164,8 @@ struct layout {
 	uint32_t ranks[MAX_NODES][NTASKS];
 	const uint32_t *node_ranks[MAX_NODES];
 	uint32_t nranks[MAX_NODES];
+	uid_t uid; /* the ranks' user */
+	gid_t gid;
 };
 
 /* NTASKS ranks over NNODES nodes, in blocks or round robin. */
@@ -170,6 +174,8 @@ static void make_layout(struct layout *l, uint32_t nnodes, bool cyclic)
 	memset(l, 0, sizeof(*l));
 	l->nnodes = nnodes;
 	l->ntasks = NTASKS;
+	l->uid = getuid();
+	l->gid = getgid();
 	for (uint32_t r = 0; r < NTASKS; r++) {
 		uint32_t n = cyclic ? r % nnodes : r / ((NTASKS + nnodes - 1) / nnodes);
 
@@ -319,7 +325,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Fork and exec local rank RANK of PROG with ENV added to ours. */
-static pid_t start_rank(const char *prog, char **add, int out, int errfd)
+static pid_t start_rank(const char *prog, char **add, int out, int errfd, uid_t uid, gid_t gid)
 {
 	size_t n = 0, m = 0;
 	char **env;
@@ -355,6 +361,11 @@ static pid_t start_rank(const char *prog, char **add, int out, int errfd)
 
 		dup2(out, STDOUT_FILENO);
 		dup2(errfd, STDERR_FILENO);
+		if (uid != getuid() &&
+		    (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0)) {
+			perror("cannot become the ranks' user");
+			_exit(126);
+		}
 		execve(prog, argv, env);
 		_exit(127);
 	}
@@ -409,8 +420,8 @@ static int node_main(uint32_t id, int sock, const struct layout *l, const char *
 		.node_nranks = l->nranks,
 		.this_node = id,
 		.ntasks = l->ntasks,
-		.uid = getuid(),
-		.gid = getgid(),
+		.uid = l->uid,
+		.gid = l->gid,
 	};
 	if (pmixsrv_register(nd.ps, &map, err, sizeof(err)) != 0) {
 		node_fail(&nd, "node %u: pmixsrv_register: %s", id, err);
@@ -426,7 +437,7 @@ static int node_main(uint32_t id, int sock, const struct layout *l, const char *
 			node_fail(&nd, "node %u: pmixsrv_client_env: %s", id, err);
 			break;
 		}
-		nd.pids[i] = start_rank(prog, env, out, errfd);
+		nd.pids[i] = start_rank(prog, env, out, errfd, l->uid, l->gid);
 		pmixsrv_env_free(env);
 		if (nd.pids[i] < 0) {
 			node_kill_ranks(&nd);
@@ -510,7 +521,9 @@ static void set_fail(struct outcome *o, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void run_case(const char *prog, uint32_t nnodes, bool cyclic, struct outcome *o)
+/* Run PROG's NTASKS ranks on NNODES nodes as user UID (GID). */
+static void run_case_as(const char *prog, uint32_t nnodes, bool cyclic, uid_t uid, gid_t gid,
+			struct outcome *o)
 {
 	struct layout l;
 	char dir[] = "/tmp/pmixsrv_test.XXXXXX";
@@ -528,6 +541,8 @@ static void run_case(const char *prog, uint32_t nnodes, bool cyclic, struct outc
 		o->status[i] = -1;
 	}
 	make_layout(&l, nnodes, cyclic);
+	l.uid = uid;
+	l.gid = gid;
 	if (mkdtemp(dir) == NULL) {
 		set_fail(o, "mkdtemp: %s", strerror(errno));
 		return;
@@ -716,6 +731,11 @@ cleanup:
 	}
 }
 
+static void run_case(const char *prog, uint32_t nnodes, bool cyclic, struct outcome *o)
+{
+	run_case_as(prog, nnodes, cyclic, getuid(), getgid(), o);
+}
+
 static void outcome_free(struct outcome *o)
 {
 	free(o->output);
@@ -877,6 +897,32 @@ static void test_ring(void **state)
 	}
 }
 
+/* A supervisor runs as root and the ranks as the job's user: the step's
+ * directory is theirs and PMIx accepts their connections. */
+static void test_user(void **state)
+{
+	const char *lines[NTASKS];
+	struct outcome *o = &the_outcome;
+	struct passwd *pw = getpwnam("nobody");
+	int n;
+
+	(void)state;
+	if (getuid() != 0 || pw == NULL) {
+		skip();
+	}
+	run_case_as(MPI_ALLREDUCE, 2, false, pw->pw_uid, pw->pw_gid, o);
+	report("allreduce as nobody, 8 ranks on 2 nodes", o);
+	assert_true(o->ok);
+	assert_int_equal(o->leftovers, 0);
+	assert_all_exited_zero(o);
+	lines_by_rank(o->output, "allreduce ", lines, &n);
+	assert_int_equal(n, NTASKS);
+	for (int r = 0; r < NTASKS; r++) {
+		assert_int_equal(field(lines[r], "size"), NTASKS);
+		assert_int_equal(field(lines[r], "sum"), NTASKS * (NTASKS + 1) / 2);
+	}
+}
+
 static void test_abort(void **state)
 {
 	const char *lines[NTASKS];
@@ -973,21 +1019,37 @@ static int bad_input_child(void)
 	EXPECT(pmixsrv_client_env(ps, 0, &env, err, sizeof(err)) == -1 && errno == EINVAL &&
 	       strstr(err, "rank 0 does not run on this node") != NULL);
 	if (pmixsrv_client_env(ps, 2, &env, err, sizeof(err)) == 0) {
-		bool ns = false, schizo = false;
+		bool ns = false, schizo = false, root = false;
 
 		for (char **e = env; *e != NULL; e++) {
 			ns |= strcmp(*e, "PMIX_NAMESPACE=pacer.1.0") == 0;
 			schizo |= strcmp(*e, "OMPI_MCA_schizo=^orte") == 0;
+			root |= strcmp(*e, "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1") == 0;
 		}
-		EXPECT(ns && schizo);
+		EXPECT(ns && schizo && root == (getuid() == 0));
 		pmixsrv_env_free(env);
 	} else {
 		EXPECT(!"pmixsrv_client_env of the local rank");
 	}
-	/* a step after the step */
+	/* a step after the step, of a user who is not root */
 	pmixsrv_unregister(ps);
 	m.nspace = "pacer.1.1";
+	m.uid = 65534;
+	m.gid = 65534;
 	EXPECT(pmixsrv_register(ps, &m, err, sizeof(err)) == 0);
+	char stepdir[300];
+	struct stat sb;
+
+	snprintf(stepdir, sizeof(stepdir), "%s/pacer.1.1", dir);
+	EXPECT(stat(stepdir, &sb) == 0 && sb.st_uid == 65534 && (sb.st_mode & 0777) == 0700);
+	if (pmixsrv_client_env(ps, 2, &env, err, sizeof(err)) == 0) {
+		for (char **e = env; *e != NULL; e++) {
+			EXPECT(strncmp(*e, "OMPI_ALLOW_RUN_AS_ROOT", 22) != 0);
+		}
+		pmixsrv_env_free(env);
+	}
+	pmixsrv_unregister(ps);
+	EXPECT(stat(stepdir, &sb) != 0 && errno == ENOENT);
 	pmixsrv_destroy(ps);
 	event_base_free(base);
 	rmtree(dir);
@@ -1031,6 +1093,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_hello_4, teardown),
 		cmocka_unit_test_teardown(test_allreduce, teardown),
 		cmocka_unit_test_teardown(test_ring, teardown),
+		cmocka_unit_test_teardown(test_user, teardown),
 		cmocka_unit_test_teardown(test_abort, teardown),
 	};
 
