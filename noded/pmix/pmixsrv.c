@@ -36,12 +36,34 @@ struct pmixsrv_fence {
 	struct pmixsrv_fence *next; /* on ps->open, loop thread only */
 };
 
-enum upcall_kind { UP_FENCE, UP_ABORT };
+/* A direct modex request of a local rank, until pmixsrv_dmodex_done. */
+struct pmixsrv_dmodex {
+	struct pmixsrv *ps;
+	pmix_modex_cbfunc_t cbfunc;
+	void *cbdata;
+	char nspace[PMIX_MAX_NSLEN + 1];
+	uint32_t rank;
+	struct pmixsrv_dmodex *next; /* on ps->open_dmodex, loop thread only */
+};
+
+/* A request served for another node, until PMIx answers it. */
+struct serve {
+	struct serve *prev, *next; /* on ps->serves, under mu */
+	struct pmixsrv *ps;
+	pmixsrv_serve_fn *done;
+	void *arg;
+};
+
+enum upcall_kind { UP_FENCE, UP_ABORT, UP_DMODEX, UP_SERVED };
 
 struct upcall {
 	struct upcall *next;
 	enum upcall_kind kind;
 	struct pmixsrv_fence *fence;
+	struct pmixsrv_dmodex *dmodex;
+	/* UP_SERVED: the answer (status, msg and len) for serve */
+	struct serve *serve;
+	size_t len;
 	/* UP_ABORT */
 	char nspace[PMIX_MAX_NSLEN + 1];
 	uint32_t rank;
@@ -71,6 +93,7 @@ struct pmixsrv {
 	pthread_mutex_t mu;
 	struct upcall *qhead, *qtail;
 	struct gift gifts;                 /* list head */
+	struct serve serves;               /* list head */
 	char q_nspace[PMIX_MAX_NSLEN + 1]; /* the registered step, "" if none */
 	uint32_t q_ntasks;
 
@@ -85,7 +108,9 @@ struct pmixsrv {
 	uint32_t *local;   /* [nlocal] this node's ranks */
 	bool *client_done; /* [nlocal] registered with PMIx */
 	uint32_t fence_seq;
-	struct pmixsrv_fence *open; /* given to ops->fence, not done yet */
+	uint32_t *node_of;                  /* [ntasks] the node of each rank */
+	struct pmixsrv_fence *open;         /* given to ops->fence, not done yet */
+	struct pmixsrv_dmodex *open_dmodex; /* given to ops->dmodex, not done yet */
 };
 
 /* PMIx's server module has no user pointer: one server per process. */
@@ -320,6 +345,73 @@ static pmix_status_t up_abort(const pmix_proc_t *proc, void *server_object, int 
 	return PMIX_SUCCESS;
 }
 
+static pmix_status_t up_dmodex(const pmix_proc_t *proc, const pmix_info_t info[], size_t ninfo,
+			       pmix_modex_cbfunc_t cbfunc, void *cbdata)
+{
+	struct pmixsrv *ps = the_ps;
+	struct pmixsrv_dmodex *d;
+	struct upcall *u;
+
+	(void)info;
+	(void)ninfo;
+	if (ps == NULL) {
+		return PMIX_ERR_INIT;
+	}
+	if (ps->ops.dmodex == NULL) {
+		return PMIX_ERR_NOT_SUPPORTED;
+	}
+	d = calloc(1, sizeof(*d));
+	u = calloc(1, sizeof(*u));
+	if (d == NULL || u == NULL) {
+		free(d);
+		free(u);
+		return PMIX_ERR_NOMEM;
+	}
+	PMIX_LOAD_NSPACE(d->nspace, proc->nspace);
+	d->rank = proc->rank;
+	d->ps = ps;
+	d->cbfunc = cbfunc;
+	d->cbdata = cbdata;
+	u->kind = UP_DMODEX;
+	u->dmodex = d;
+	enqueue(ps, u);
+	return PMIX_SUCCESS;
+}
+
+/* PMIx's answer to pmixsrv_dmodex_serve; DATA is PMIx's until we return. */
+static void served(pmix_status_t status, char *data, size_t len, void *cbdata)
+{
+	struct serve *sv = cbdata;
+	struct pmixsrv *ps = sv->ps;
+	struct upcall *u;
+
+	pthread_mutex_lock(&ps->mu);
+	sv->prev->next = sv->next;
+	sv->next->prev = sv->prev;
+	pthread_mutex_unlock(&ps->mu);
+	u = calloc(1, sizeof(*u));
+	if (u == NULL) {
+		free(sv); /* out of memory: nothing to tell the host with */
+		return;
+	}
+	if (status != PMIX_SUCCESS) {
+		len = 0;
+	} else if (len > 0) {
+		u->msg = malloc(len);
+		if (u->msg == NULL) {
+			status = PMIX_ERR_NOMEM;
+			len = 0;
+		} else {
+			memcpy(u->msg, data, len);
+		}
+	}
+	u->kind = UP_SERVED;
+	u->serve = sv;
+	u->status = status;
+	u->len = len;
+	enqueue(ps, u);
+}
+
 static void gift_release(void *cbdata)
 {
 	struct gift *g = cbdata;
@@ -371,6 +463,27 @@ static void deliver(struct pmixsrv *ps, struct upcall *u)
 		ps->ops.fence(ps->arg, f->seq, f->data, f->len, f);
 		return;
 	}
+	if (u->kind == UP_DMODEX) {
+		struct pmixsrv_dmodex *d = u->dmodex;
+
+		if (!ps->registered || strcmp(d->nspace, ps->nspace) != 0 ||
+		    d->rank >= ps->ntasks) {
+			d->cbfunc(PMIX_ERR_NOT_FOUND, NULL, 0, d->cbdata, NULL, NULL);
+			free(d);
+			return;
+		}
+		d->next = ps->open_dmodex;
+		ps->open_dmodex = d;
+		ps->ops.dmodex(ps->arg, d->rank, ps->node_of[d->rank], d);
+		return;
+	}
+	if (u->kind == UP_SERVED) {
+		struct serve *sv = u->serve;
+
+		sv->done(sv->arg, u->status == PMIX_SUCCESS ? 0 : -1, u->msg, u->len);
+		free(sv);
+		return;
+	}
 	if (ps->ops.abort != NULL && ps->registered && strcmp(u->nspace, ps->nspace) == 0) {
 		ps->ops.abort(ps->arg, u->rank, u->status, u->msg);
 	}
@@ -408,26 +521,22 @@ static void on_wakeup(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-void pmixsrv_fence_done(struct pmixsrv_fence *f, int status, const void *all, size_t len)
+/* Hand DATA to PMIx through a modex callback, as a copy PMIx releases. */
+static void give(struct pmixsrv *ps, pmix_modex_cbfunc_t cbfunc, void *cbdata, int status,
+		 const void *data, size_t len)
 {
-	struct pmixsrv *ps = f->ps;
 	struct gift *g = NULL;
 
-	fence_unlink(f);
 	if (status == 0) {
 		g = malloc(sizeof(*g) + len);
-		if (g == NULL) {
-			status = -1;
-		}
 	}
-	if (status != 0) {
-		f->cbfunc(PMIX_ERROR, NULL, 0, f->cbdata, NULL, NULL);
-		fence_free(f);
+	if (g == NULL) {
+		cbfunc(PMIX_ERROR, NULL, 0, cbdata, NULL, NULL);
 		return;
 	}
 	g->len = len;
 	if (len > 0) {
-		memcpy(g->bytes, all, len);
+		memcpy(g->bytes, data, len);
 	}
 	pthread_mutex_lock(&ps->mu);
 	g->next = ps->gifts.next;
@@ -435,8 +544,81 @@ void pmixsrv_fence_done(struct pmixsrv_fence *f, int status, const void *all, si
 	g->next->prev = g;
 	ps->gifts.next = g;
 	pthread_mutex_unlock(&ps->mu);
-	f->cbfunc(PMIX_SUCCESS, g->bytes, len, f->cbdata, gift_release, g);
+	cbfunc(PMIX_SUCCESS, g->bytes, len, cbdata, gift_release, g);
+}
+
+void pmixsrv_fence_done(struct pmixsrv_fence *f, int status, const void *all, size_t len)
+{
+	fence_unlink(f);
+	give(f->ps, f->cbfunc, f->cbdata, status, all, len);
 	fence_free(f);
+}
+
+void pmixsrv_dmodex_done(struct pmixsrv_dmodex *d, int status, const void *data, size_t len)
+{
+	struct pmixsrv *ps = d->ps;
+
+	for (struct pmixsrv_dmodex **pp = &ps->open_dmodex; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	}
+	give(ps, d->cbfunc, d->cbdata, status, data, len);
+	free(d);
+}
+
+int pmixsrv_dmodex_serve(struct pmixsrv *ps, uint32_t rank, pmixsrv_serve_fn *done, void *arg,
+			 char *err, size_t errlen)
+{
+	struct serve *sv;
+	pmix_proc_t proc;
+	pmix_status_t st;
+	uint32_t i;
+
+	if (!ps->registered) {
+		seterr(err, errlen, "direct modex for rank %u: no step registered", rank);
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i < ps->nlocal && ps->local[i] != rank; i++) {
+	}
+	if (i == ps->nlocal) {
+		seterr(err, errlen, "step %s: direct modex for rank %u, which is not on this node",
+		       ps->nspace, rank);
+		errno = EINVAL;
+		return -1;
+	}
+	sv = calloc(1, sizeof(*sv));
+	if (sv == NULL) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	sv->ps = ps;
+	sv->done = done;
+	sv->arg = arg;
+	pthread_mutex_lock(&ps->mu);
+	sv->next = ps->serves.next;
+	sv->prev = &ps->serves;
+	sv->next->prev = sv;
+	ps->serves.next = sv;
+	pthread_mutex_unlock(&ps->mu);
+	PMIX_LOAD_NSPACE(proc.nspace, ps->nspace);
+	proc.rank = rank;
+	/* PMIx answers once the rank has committed its data, maybe later */
+	st = PMIx_server_dmodex_request(&proc, served, sv);
+	if (st != PMIX_SUCCESS) {
+		pthread_mutex_lock(&ps->mu);
+		sv->prev->next = sv->next;
+		sv->next->prev = sv->prev;
+		pthread_mutex_unlock(&ps->mu);
+		free(sv);
+		seterr(err, errlen, "step %s rank %u: PMIx_server_dmodex_request: %s", ps->nspace,
+		       rank, PMIx_Error_string(st));
+		errno = EIO;
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- init and registration ---------------------------------------------- */
@@ -447,6 +629,7 @@ int pmixsrv_init(struct event_base *base, const char *tmpdir, const struct pmixs
 	static pmix_server_module_t module = {
 		.abort = up_abort,
 		.fence_nb = up_fence,
+		.direct_modex = up_dmodex,
 	};
 	struct pmixsrv *ps;
 	pmix_info_t *info;
@@ -488,6 +671,7 @@ int pmixsrv_init(struct event_base *base, const char *tmpdir, const struct pmixs
 	strcpy(ps->tmpdir, tmpdir);
 	pthread_mutex_init(&ps->mu, NULL);
 	ps->gifts.next = ps->gifts.prev = &ps->gifts;
+	ps->serves.next = ps->serves.prev = &ps->serves;
 	ps->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (ps->efd < 0) {
 		int e = errno;
@@ -808,8 +992,10 @@ static void forget_step(struct pmixsrv *ps)
 	pthread_mutex_unlock(&ps->mu);
 	free(ps->local);
 	free(ps->client_done);
+	free(ps->node_of);
 	ps->local = NULL;
 	ps->client_done = NULL;
+	ps->node_of = NULL;
 	ps->nlocal = 0;
 	ps->registered = false;
 	ps->nspace[0] = '\0';
@@ -854,11 +1040,17 @@ int pmixsrv_register(struct pmixsrv *ps, const struct pmixsrv_map *m, char *err,
 	nlocal = m->node_nranks[m->this_node];
 	ps->local = malloc(nlocal * sizeof(*ps->local));
 	ps->client_done = calloc(nlocal, sizeof(*ps->client_done));
-	if (ps->local == NULL || ps->client_done == NULL) {
+	ps->node_of = malloc(m->ntasks * sizeof(*ps->node_of));
+	if (ps->local == NULL || ps->client_done == NULL || ps->node_of == NULL) {
 		seterr(err, errlen, "out of memory");
 		goto fail;
 	}
 	memcpy(ps->local, m->node_ranks[m->this_node], nlocal * sizeof(*ps->local));
+	for (uint32_t n = 0; n < m->nnodes; n++) {
+		for (uint32_t j = 0; j < m->node_nranks[n]; j++) {
+			ps->node_of[m->node_ranks[n][j]] = n;
+		}
+	}
 	ps->nlocal = nlocal;
 	strcpy(ps->nspace, m->nspace);
 	ps->ntasks = m->ntasks;
@@ -1034,6 +1226,13 @@ void pmixsrv_unregister(struct pmixsrv *ps)
 		f->cbfunc(PMIX_ERR_INVALID_NAMESPACE, NULL, 0, f->cbdata, NULL, NULL);
 		fence_free(f);
 	}
+	while (ps->open_dmodex != NULL) {
+		struct pmixsrv_dmodex *d = ps->open_dmodex;
+
+		ps->open_dmodex = d->next;
+		d->cbfunc(PMIX_ERR_INVALID_NAMESPACE, NULL, 0, d->cbdata, NULL, NULL);
+		free(d);
+	}
 	w = waiter_new();
 	if (w != NULL) {
 		PMIx_server_deregister_nspace(ps->nspace, waiter_cb, w);
@@ -1059,6 +1258,8 @@ void pmixsrv_destroy(struct pmixsrv *ps)
 		if (u->fence != NULL) {
 			fence_free(u->fence);
 		}
+		free(u->dmodex);
+		free(u->serve);
 		free(u->msg);
 		free(u);
 	}
@@ -1067,6 +1268,12 @@ void pmixsrv_destroy(struct pmixsrv *ps)
 
 		ps->gifts.next = g->next;
 		free(g);
+	}
+	while (ps->serves.next != &ps->serves) {
+		struct serve *sv = ps->serves.next;
+
+		ps->serves.next = sv->next;
+		free(sv);
 	}
 	event_free(ps->ev);
 	close(ps->efd);

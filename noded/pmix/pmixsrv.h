@@ -15,10 +15,11 @@
  *   work (registration is a few milliseconds); nothing waits on the network
  *   or on a rank.  Cross-node work (a fence) is the host's, asynchronously,
  *   through ops->fence and pmixsrv_fence_done.
- * - Direct modex (a rank asking another node for one peer's data, Open MPI's
- *   pmix_base_async_modex=1) is not supported: PMIx answers such requests
- *   PMIX_ERR_NOT_SUPPORTED.  Open MPI's default, a full modex in the fence,
- *   works.
+ * - Open MPI's default modex travels in the first fence.  With
+ *   pmix_base_async_modex=1 a rank asks for one peer's data when it first
+ *   needs it (direct modex): ops->dmodex on the asking node, the host asks
+ *   the peer's node, which calls pmixsrv_dmodex_serve; a host without
+ *   ops->dmodex makes such requests fail with PMIX_ERR_NOT_SUPPORTED.
  * Functions return 0 or -1 with errno and ERR saying what failed.
  */
 #ifndef PACER_NODED_PMIXSRV_H
@@ -30,7 +31,8 @@
 
 struct event_base;
 struct pmixsrv;
-struct pmixsrv_fence; /* one fence in progress, until pmixsrv_fence_done */
+struct pmixsrv_fence;  /* one fence in progress, until pmixsrv_fence_done */
+struct pmixsrv_dmodex; /* one direct modex request, until pmixsrv_dmodex_done */
 
 /* A step's whole job map: every node and every rank, not only this node's. */
 struct pmixsrv_map {
@@ -60,7 +62,16 @@ struct pmixsrv_ops {
 	 * step on every node.  Only the aborting rank's node hears of it.  MSG
 	 * is valid during the call.  May be NULL (aborts are then ignored). */
 	void (*abort)(void *arg, uint32_t rank, int status, const char *msg);
+	/* A local rank wants the data of rank RANK, which runs on node NODE
+	 * (another: PMIx answers for local ranks itself): the host asks that node, whose host calls
+	 * pmixsrv_dmodex_serve, and brings the answer back with
+	 * pmixsrv_dmodex_done(TOKEN, ...), exactly once.  May be NULL. */
+	void (*dmodex)(void *arg, uint32_t rank, uint32_t node, struct pmixsrv_dmodex *token);
 };
+
+/* The answer to pmixsrv_dmodex_serve: STATUS 0 with DATA (LEN bytes, valid
+ * during the call) to send back to the asking node, or -1. */
+typedef void pmixsrv_serve_fn(void *arg, int status, const void *data, size_t len);
 
 /* Start the PMIx server of this process.  TMPDIR (existing, absolute, at
  * most 200 bytes, for this server alone) gets PMIx's rendezvous files and
@@ -90,9 +101,22 @@ void pmixsrv_env_free(char **env);
  * TOKEN is invalid afterwards. */
 void pmixsrv_fence_done(struct pmixsrv_fence *token, int status, const void *all, size_t len);
 
+/* Another node asks for the data of local rank RANK (its ops->dmodex):
+ * PMIx gives it once the rank has committed it, and DONE(ARG, ...) is called
+ * on the loop then, exactly once unless PS is destroyed first.  EINVAL if
+ * RANK is not on this node. */
+int pmixsrv_dmodex_serve(struct pmixsrv *ps, uint32_t rank, pmixsrv_serve_fn *done, void *arg,
+			 char *err, size_t errlen);
+
+/* Complete a request given to ops->dmodex: STATUS 0 with DATA (LEN bytes,
+ * copied), as the owning node's pmixsrv_dmodex_serve gave it, or non-zero.
+ * TOKEN is invalid afterwards. */
+void pmixsrv_dmodex_done(struct pmixsrv_dmodex *token, int status, const void *data, size_t len);
+
 /* End the registered step (after its ranks exited or were killed): fails
  * the fences still open, forgets the step in PMIx and removes its
- * directory.  Tokens of that step must not be used afterwards.  No-op if no
+ * directory, failing open direct modex requests too.  Tokens of that step
+ * must not be used afterwards.  No-op if no
  * step is registered. */
 void pmixsrv_unregister(struct pmixsrv *ps);
 

@@ -42,6 +42,7 @@ extern char **environ;
 #define NTASKS       8
 #define MAX_NODES    4
 #define MAX_FENCES   16
+#define MAX_DMODEX   64
 #define CASE_SECONDS 60 /* one case, start to end */
 
 enum msg_type {
@@ -51,6 +52,10 @@ enum msg_type {
 	M_KILL,       /* test -> node: kill your ranks */
 	M_DONE,       /* node -> test: payload = struct rank_exit[] */
 	M_FAIL,       /* node -> test: payload = what failed */
+	M_DMX_REQ,    /* node -> test: a = rank, b = owner node << 16 | id */
+	M_DMX_SERVE,  /* test -> owner: a = rank, b = asking node << 16 | id */
+	M_DMX_DATA,   /* owner -> test: a = asking node << 16 | id, b = status */
+	M_DMX_DONE,   /* test -> asking node: a = id, b = status */
 };
 
 struct msg_hdr {
@@ -209,6 +214,7 @@ struct node {
 	struct event_base *base;
 	struct pmixsrv *ps;
 	struct pmixsrv_fence *tokens[MAX_FENCES];
+	struct pmixsrv_dmodex *dtokens[MAX_DMODEX];
 	pid_t pids[NTASKS];
 	struct rank_exit exits[NTASKS];
 	uint32_t nlocal, nexited;
@@ -263,6 +269,35 @@ static void on_abort(void *arg, uint32_t rank, int status, const char *msg)
 	send_msg(nd->sock, M_ABORT, rank, status, msg, strlen(msg));
 }
 
+static void on_dmodex(void *arg, uint32_t rank, uint32_t node, struct pmixsrv_dmodex *token)
+{
+	struct node *nd = arg;
+	uint32_t id;
+
+	for (id = 0; id < MAX_DMODEX && nd->dtokens[id] != NULL; id++) {
+	}
+	if (id == MAX_DMODEX) {
+		pmixsrv_dmodex_done(token, -1, NULL, 0);
+		node_fail(nd, "node %u: too many direct modex requests", nd->id);
+		return;
+	}
+	nd->dtokens[id] = token;
+	send_msg(nd->sock, M_DMX_REQ, rank, (int32_t)(node << 16 | id), NULL, 0);
+}
+
+struct serve_ctx {
+	struct node *nd;
+	uint32_t tag;
+};
+
+static void on_served(void *arg, int status, const void *data, size_t len)
+{
+	struct serve_ctx *c = arg;
+
+	send_msg(c->nd->sock, M_DMX_DATA, c->tag, status, data, len);
+	free(c);
+}
+
 static void on_parent(evutil_socket_t fd, short what, void *arg)
 {
 	struct node *nd = arg;
@@ -282,6 +317,25 @@ static void on_parent(evutil_socket_t fd, short what, void *arg)
 
 		nd->tokens[h.a] = NULL;
 		pmixsrv_fence_done(t, 0, data, h.len);
+	} else if (h.type == M_DMX_SERVE) {
+		struct serve_ctx *c = malloc(sizeof(*c));
+		char err[256];
+
+		if (c == NULL) {
+			node_fail(nd, "node %u: out of memory", nd->id);
+		} else {
+			c->nd = nd;
+			c->tag = (uint32_t)h.b;
+			if (pmixsrv_dmodex_serve(nd->ps, h.a, on_served, c, err, sizeof(err)) !=
+			    0) {
+				on_served(c, -1, NULL, 0);
+			}
+		}
+	} else if (h.type == M_DMX_DONE && h.a < MAX_DMODEX && nd->dtokens[h.a] != NULL) {
+		struct pmixsrv_dmodex *t = nd->dtokens[h.a];
+
+		nd->dtokens[h.a] = NULL;
+		pmixsrv_dmodex_done(t, h.b, data, h.len);
 	} else if (h.type == M_KILL) {
 		node_kill_ranks(nd);
 	} else {
@@ -377,7 +431,7 @@ static int node_main(uint32_t id, int sock, const struct layout *l, const char *
 		     const char *prog)
 {
 	struct node nd = { .id = id, .sock = sock, .l = l };
-	struct pmixsrv_ops ops = { .fence = on_fence, .abort = on_abort };
+	struct pmixsrv_ops ops = { .fence = on_fence, .abort = on_abort, .dmodex = on_dmodex };
 	struct event *evp = NULL, *evc = NULL, *evt = NULL;
 	struct timeval tv = { CASE_SECONDS, 0 };
 	char tmpdir[256], path[300], err[512];
@@ -476,6 +530,7 @@ struct outcome {
 	char *output;       /* every node's rank stdout */
 	char *errors;       /* every node's rank stderr */
 	int naborts;
+	int ndmodex; /* direct modex requests the nodes made */
 	uint32_t abort_node, abort_rank;
 	int abort_status;
 	char abort_msg[256];
@@ -661,6 +716,29 @@ static void run_case_as(const char *prog, uint32_t nnodes, bool cyclic, uid_t ui
 				free(data);
 				done[n] = true;
 				ndone++;
+				break;
+			}
+			case M_DMX_REQ: {
+				uint32_t owner = (uint32_t)h.b >> 16, id = (uint32_t)h.b & 0xffff;
+
+				o->ndmodex++;
+				free(data);
+				if (owner >= nnodes || owner == n) {
+					set_fail(o, "node %u: direct modex of rank %u to node %u",
+						 n, h.a, owner);
+					break;
+				}
+				send_msg(socks[owner], M_DMX_SERVE, h.a, (int32_t)(n << 16 | id),
+					 NULL, 0);
+				break;
+			}
+			case M_DMX_DATA: {
+				uint32_t asker = h.a >> 16, id = h.a & 0xffff;
+
+				if (asker < nnodes) {
+					send_msg(socks[asker], M_DMX_DONE, id, h.b, data, h.len);
+				}
+				free(data);
 				break;
 			}
 			case M_FAIL:
@@ -923,6 +1001,37 @@ static void test_user(void **state)
 	}
 }
 
+/* Direct modex: the probe fences without collecting data, so each rank's
+ * get of the next rank's value (on the other node, round robin) goes
+ * through both nodes' hosts.  Open MPI 4.1.4's own asynchronous modex
+ * (pmix_base_async_modex=1) cannot show it: it fails over TCP even under
+ * its own mpirun. */
+static void test_direct_modex(void **state)
+{
+	const char *lines[NTASKS];
+	struct outcome *o = &the_outcome;
+	char want[32];
+	int n;
+
+	(void)state;
+	run_case(PMIX_PROBE, 2, true, o);
+	report("PMIx probe with direct modex, 8 ranks round robin on 2 nodes", o);
+	printf("# direct modex requests: %d\n", o->ndmodex);
+	assert_true(o->ok);
+	assert_int_equal(o->leftovers, 0);
+	assert_all_exited_zero(o);
+	assert_int_equal(o->ndmodex, NTASKS);
+	lines_by_rank(o->output, "probe ", lines, &n);
+	assert_int_equal(n, NTASKS);
+	for (int r = 0; r < NTASKS; r++) {
+		assert_non_null(lines[r]);
+		assert_int_equal(field(lines[r], "size"), NTASKS);
+		assert_int_equal(field(lines[r], "peer"), (r + 1) % NTASKS);
+		snprintf(want, sizeof(want), " got=from-%d\n", (r + 1) % NTASKS);
+		assert_true(strncmp(strstr(lines[r], " got="), want, strlen(want)) == 0);
+	}
+}
+
 static void test_abort(void **state)
 {
 	const char *lines[NTASKS];
@@ -1094,6 +1203,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_allreduce, teardown),
 		cmocka_unit_test_teardown(test_ring, teardown),
 		cmocka_unit_test_teardown(test_user, teardown),
+		cmocka_unit_test_teardown(test_direct_modex, teardown),
 		cmocka_unit_test_teardown(test_abort, teardown),
 	};
 
