@@ -1,6 +1,6 @@
-/* abort - rank 1 calls MPI_Abort(MPI_COMM_WORLD, 3) after MPI_Init; the
- * other ranks wait in a barrier rank 1 never reaches, until the launcher
- * kills them.  Each rank prints "abort rank=R size=S" first.
+/* abort - every rank prints "abort rank=R size=S", then, once all have,
+ * rank 1 calls MPI_Abort(MPI_COMM_WORLD, 3); the other ranks wait in a
+ * barrier rank 1 never reaches, until the launcher kills them.
  */
 #include <mpi.h>
 #include <stdio.h>
@@ -14,6 +14,8 @@ int main(int argc, char **argv)
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
 	printf("abort rank=%d size=%d\n", rank, size);
 	fflush(stdout);
+	/* every rank has printed before rank 1 aborts */
+	MPI_Barrier(MPI_COMM_WORLD);
 	if (rank == 1) {
 		MPI_Abort(MPI_COMM_WORLD, 3);
 	}
