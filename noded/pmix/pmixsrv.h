@@ -8,18 +8,18 @@
  *   says what to add to its environment, pmixsrv_unregister ends the step.
  * - PMIx calls its server module on its own progress thread.  pmixsrv
  *   queues every such upcall and delivers it to the host on the host's
- *   event_base (an eventfd read by that loop), so ops->fence and ops->abort
- *   always run on the loop's thread, never concurrently.  Every function
- *   here must be called from that thread too.
+ *   event_base (an eventfd read by that loop), so the ops and the serve
+ *   callbacks always run on the loop's thread, never concurrently.  Every
+ *   function here must be called from that thread too.
  * - No call waits on anything but PMIx's own progress thread doing local
  *   work (registration is a few milliseconds); nothing waits on the network
  *   or on a rank.  Cross-node work (a fence) is the host's, asynchronously,
  *   through ops->fence and pmixsrv_fence_done.
- * - Open MPI's default modex travels in the first fence.  With
- *   pmix_base_async_modex=1 a rank asks for one peer's data when it first
- *   needs it (direct modex): ops->dmodex on the asking node, the host asks
- *   the peer's node, which calls pmixsrv_dmodex_serve; a host without
- *   ops->dmodex makes such requests fail with PMIX_ERR_NOT_SUPPORTED.
+ * - Open MPI's modex (its ranks' addresses) travels in the first fence.  A
+ *   rank wanting a peer's data that no fence brought makes PMIx ask the
+ *   host (direct modex): ops->dmodex on the asking node, the host asks the
+ *   peer's node, whose host calls pmixsrv_dmodex_serve; without
+ *   ops->dmodex such requests fail with PMIX_ERR_NOT_SUPPORTED.
  * Functions return 0 or -1 with errno and ERR saying what failed.
  */
 #ifndef PACER_NODED_PMIXSRV_H
@@ -63,9 +63,10 @@ struct pmixsrv_ops {
 	 * is valid during the call.  May be NULL (aborts are then ignored). */
 	void (*abort)(void *arg, uint32_t rank, int status, const char *msg);
 	/* A local rank wants the data of rank RANK, which runs on node NODE
-	 * (another: PMIx answers for local ranks itself): the host asks that node, whose host calls
-	 * pmixsrv_dmodex_serve, and brings the answer back with
-	 * pmixsrv_dmodex_done(TOKEN, ...), exactly once.  May be NULL. */
+	 * (another: PMIx answers for local ranks itself).  The host asks that
+	 * node, whose host calls pmixsrv_dmodex_serve, and brings the answer
+	 * back with pmixsrv_dmodex_done(TOKEN, ...), exactly once.  May be
+	 * NULL. */
 	void (*dmodex)(void *arg, uint32_t rank, uint32_t node, struct pmixsrv_dmodex *token);
 };
 
@@ -114,10 +115,9 @@ int pmixsrv_dmodex_serve(struct pmixsrv *ps, uint32_t rank, pmixsrv_serve_fn *do
 void pmixsrv_dmodex_done(struct pmixsrv_dmodex *token, int status, const void *data, size_t len);
 
 /* End the registered step (after its ranks exited or were killed): fails
- * the fences still open, forgets the step in PMIx and removes its
- * directory, failing open direct modex requests too.  Tokens of that step
- * must not be used afterwards.  No-op if no
- * step is registered. */
+ * the fences and direct modex requests still open, forgets the step in PMIx
+ * and removes its directory.  Tokens of that step must not be used
+ * afterwards.  No-op if no step is registered. */
 void pmixsrv_unregister(struct pmixsrv *ps);
 
 /* pmixsrv_unregister, then stop the PMIx server and free PS (NULL is fine). */
