@@ -307,6 +307,8 @@ void step_apply_end(const Pacer__StepEnd *e)
 static void waiting_fail_job(uint32_t job_id, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+static int send_signal(const struct step *s, uint32_t job_id, uint32_t k, int sig, bool term);
+
 void step_job_ended(struct job *j, Pacer__JobState state, int64_t end_time)
 {
 	/* A script that ends while its steps run takes them with it, as a
@@ -316,9 +318,16 @@ void step_job_ended(struct job *j, Pacer__JobState state, int64_t end_time)
 	if (st == PACER__JOB_STATE__JOB_COMPLETED || st == PACER__JOB_STATE__JOB_FAILED ||
 	    !job_state_final(st))
 		st = PACER__JOB_STATE__JOB_CANCELLED;
-	for (struct step *s = j->steps; s; s = s->next)
-		if (!job_state_final(s->state))
-			step_end(s, st, 0, 0, end_time, "the job ended");
+	for (struct step *s = j->steps; s; s = s->next) {
+		if (job_state_final(s->state))
+			continue;
+		/* Its tasks go too, on every node of it: the job's end was
+		 * heard from its first node only.  (On replay no node is linked:
+		 * nothing is sent.) */
+		for (uint32_t k = 0; k < s->nalloc; k++)
+			send_signal(s, j->id, k, SIGTERM, true);
+		step_end(s, st, 0, 0, end_time, "the job ended");
+	}
 	waiting_fail_job(j->id, "job %u ended (%s) before the step could start", j->id,
 			 job_state_name(state));
 }

@@ -40,6 +40,7 @@ static struct {
 
 struct confine {
 	uint32_t job_id;
+	char unit[40]; /* its cgroups' name: job_ID, or job_ID.STEP for a step */
 	uint64_t mem_mb;
 	enum kind mem_kind, cpu_kind;
 	char mem_dir[PATH_MAX];   /* where its memory.* files are, "" = no limit */
@@ -162,8 +163,10 @@ static void sweep(const char *base, bool (*keep)(uint32_t job_id, void *arg), vo
 		if (strncmp(de->d_name, "job_", 4) != 0 ||
 		    strfmt_path(dir, sizeof(dir), "%s/%s", base, de->d_name) < 0)
 			continue;
+		/* job_ID, or job_ID.STEP: a step's, kept with its job. */
 		unsigned long id = strtoul(de->d_name + 4, &end, 10);
-		if (*end == '\0' && id <= UINT32_MAX && keep && keep((uint32_t)id, arg))
+		if ((*end == '\0' || *end == '.') && id <= UINT32_MAX && keep &&
+		    keep((uint32_t)id, arg))
 			continue;
 		if (rmdir(dir) == 0)
 			log_info("removed the leftover cgroup %s", dir);
@@ -315,9 +318,10 @@ static int job_dir(const struct ctl *c, uint32_t job_id, char *out, size_t len)
 
 /* A v1 job cgroup: made (a leftover of the same job is reused), its
  * cgroup.procs noted for the child. */
-static int v1_make(const struct ctl *c, uint32_t job_id, char *dir, char *procs, size_t len)
+static int v1_make(const struct ctl *c, const char *unit, char *dir, char *procs, size_t len)
 {
-	if (job_dir(c, job_id, dir, len) < 0 || strfmt_path(procs, len, "%s/cgroup.procs", dir) < 0)
+	if (strfmt_path(dir, len, "%s/%s", c->base, unit) < 0 ||
+	    strfmt_path(procs, len, "%s/cgroup.procs", dir) < 0)
 		return -1;
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return -1;
@@ -343,7 +347,7 @@ static int set_memory(struct confine *c, struct track *t, uint64_t mem_mb, char 
 			    "job %" PRIu32 " has no cgroup v2 to limit its memory in", c->job_id);
 		file = "memory.max";
 	} else {
-		if (v1_make(&cf.mem, c->job_id, c->mem_dir, c->mem_procs, sizeof(c->mem_dir)) < 0)
+		if (v1_make(&cf.mem, c->unit, c->mem_dir, c->mem_procs, sizeof(c->mem_dir)) < 0)
 			return strfmt_fail(err, errlen, errno,
 					   "cannot create the memory cgroup of job %" PRIu32
 					   " in %s: %s",
@@ -376,7 +380,7 @@ static int set_cpuset(struct confine *c, struct track *t, const char *cpus, cons
 			return strfmt_fail(err, errlen, ENOENT,
 					   "job %" PRIu32 " has no cgroup v2 to hold its cpuset",
 					   c->job_id);
-	} else if (v1_make(&cf.cpu, c->job_id, c->cpu_dir, c->cpu_procs, sizeof(c->cpu_dir)) < 0) {
+	} else if (v1_make(&cf.cpu, c->unit, c->cpu_dir, c->cpu_procs, sizeof(c->cpu_dir)) < 0) {
 		return strfmt_fail(err, errlen, errno,
 				   "cannot create the cpuset cgroup of job %" PRIu32 " in %s: %s",
 				   c->job_id, cf.cpu.base, strerror(errno));
@@ -399,8 +403,9 @@ static int set_cpuset(struct confine *c, struct track *t, const char *cpus, cons
 	return 0;
 }
 
-struct confine *confine_create(uint32_t job_id, struct track *track, uint64_t mem_mb,
-			       const char *cpus, const char *mems, char *err, size_t errlen)
+static struct confine *make(uint32_t job_id, const uint32_t *step, struct track *track,
+			    uint64_t mem_mb, const char *cpus, const char *mems, char *err,
+			    size_t errlen)
 {
 	struct confine *c = calloc(1, sizeof(*c));
 	char why[PATH_MAX + 256];
@@ -411,6 +416,10 @@ struct confine *confine_create(uint32_t job_id, struct track *track, uint64_t me
 		return NULL;
 	}
 	c->job_id = job_id;
+	if (step)
+		snprintf(c->unit, sizeof(c->unit), "job_%" PRIu32 ".%" PRIu32, job_id, *step);
+	else
+		snprintf(c->unit, sizeof(c->unit), "job_%" PRIu32, job_id);
 	if (mem_mb > 0 && cf.mem.kind != CG_NONE &&
 	    set_memory(c, track, mem_mb, why, sizeof(why)) < 0)
 		goto failed;
@@ -424,6 +433,18 @@ failed:
 	confine_destroy(c);
 	errno = e;
 	return NULL;
+}
+
+struct confine *confine_create(uint32_t job_id, struct track *track, uint64_t mem_mb,
+			       const char *cpus, const char *mems, char *err, size_t errlen)
+{
+	return make(job_id, NULL, track, mem_mb, cpus, mems, err, errlen);
+}
+
+struct confine *confine_create_step(uint32_t job_id, uint32_t step_id, struct track *track,
+				    const char *cpus, const char *mems, char *err, size_t errlen)
+{
+	return make(job_id, &step_id, track, 0, cpus, mems, err, errlen);
 }
 
 int confine_join_self(const struct confine *c)

@@ -53,6 +53,12 @@ void confine_fini(void);
 struct confine *confine_create(uint32_t job_id, struct track *track, uint64_t mem_mb,
 			       const char *cpus, const char *mems, char *err, size_t errlen);
 
+/* The cgroups of step STEP_ID of job JOB_ID: a cpuset only (a step shares
+ * its job's memory), named job_ID.STEP beside the job's.  As
+ * confine_create otherwise. */
+struct confine *confine_create_step(uint32_t job_id, uint32_t step_id, struct track *track,
+				    const char *cpus, const char *mems, char *err, size_t errlen);
+
 /* In the forked child, before dropping privileges: join the job's v1
  * cgroups.  Async-signal-safe.  0 or -1 with errno. */
 int confine_join_self(const struct confine *c);

@@ -4,6 +4,7 @@
 #ifndef PACER_NODED_JOBEND_H
 #define PACER_NODED_JOBEND_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "pacer.pb-c.h"
@@ -16,10 +17,21 @@ struct job_end {
 	int32_t term_signal;
 	int64_t end_time; /* unix seconds */
 	char reason[SPOOL_REASON_MAX];
+	/* A step's end on this node (StepEnded) rather than a job's. */
+	bool is_step;
+	uint32_t step_id;
+	bool aborted; /* a task called MPI_Abort / PMIx_Abort */
+	uint32_t aborted_rank;
 };
 
 /* MSG (pointing into E: E must outlive it) from E. */
 void jobend_to_msg(const struct job_end *e, Pacer__JobEnded *msg);
+
+/* MSG (pointing into E and NODE) from a step's end E on node NODE. */
+void jobend_to_step_msg(const struct job_end *e, const char *node, Pacer__StepEnded *msg);
+
+/* E from a step's end MSG. */
+void jobend_from_step_msg(struct job_end *e, const Pacer__StepEnded *msg);
 
 /* E from MSG; a reason too long is cut. */
 void jobend_from_msg(struct job_end *e, const Pacer__JobEnded *msg);

@@ -133,6 +133,58 @@ char **jobenv_make(const Pacer__LaunchJob *lj, const char *node, const char *clu
 	return env.v;
 }
 
+/* The step's nodes as a comma-separated list (the layout's order). */
+static int step_nodes(const Pacer__LaunchStep *ls, struct strv *env)
+{
+	size_t len = 0, off;
+	char *list;
+	int rc;
+
+	for (size_t i = 0; i < ls->n_layout; i++)
+		len += strlen(ls->layout[i]->node) + 1;
+	list = malloc(len + 1);
+	if (!list)
+		return -1;
+	off = 0;
+	for (size_t i = 0; i < ls->n_layout; i++)
+		off += (size_t)sprintf(list + off, "%s%s", i ? "," : "", ls->layout[i]->node);
+	list[off] = '\0';
+	rc = strv_add(env, "PACER_STEP_NODELIST=%s", list);
+	free(list);
+	return rc;
+}
+
+char **jobenv_task(const Pacer__LaunchStep *ls, uint32_t rank, uint32_t localid, const char *cpus,
+		   const char *node, const char *cluster)
+{
+	struct strv env = { 0 };
+	const Pacer__StepSpec *sp = ls ? ls->spec : NULL;
+
+	if (!sp) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (strv_add(&env, "PACER_JOB_ID=%" PRIu32, ls->job_id) < 0 ||
+	    strv_add(&env, "PACER_STEP_ID=%" PRIu32, ls->step_id) < 0 ||
+	    strv_add(&env, "PACER_PROCID=%" PRIu32, rank) < 0 ||
+	    strv_add(&env, "PACER_LOCALID=%" PRIu32, localid) < 0 ||
+	    strv_add(&env, "PACER_NODEID=%" PRIu32, ls->node_index) < 0 ||
+	    strv_add(&env, "PACER_STEP_NUM_TASKS=%" PRIu32, ls->ntasks) < 0 ||
+	    strv_add(&env, "PACER_STEP_NUM_NODES=%" PRIu32, ls->nnodes) < 0 ||
+	    strv_add(&env, "PACER_NTASKS=%" PRIu32, ls->ntasks) < 0 ||
+	    strv_add(&env, "PACER_NNODES=%" PRIu32, ls->nnodes) < 0 ||
+	    strv_add(&env, "PACER_CPUS_PER_TASK=%" PRIu32,
+		     sp->cpus_per_task ? sp->cpus_per_task : 1) < 0 ||
+	    step_nodes(ls, &env) < 0 || strv_add(&env, "PACER_NODENAME=%s", node) < 0 ||
+	    strv_add(&env, "PACER_CLUSTER_NAME=%s", cluster) < 0 ||
+	    (cpus && *cpus && strv_add(&env, "PACER_JOB_CPUS=%s", cpus) < 0)) {
+		jobenv_free(env.v);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return env.v;
+}
+
 void jobenv_free(char **env)
 {
 	for (char **p = env; p && *p; p++)

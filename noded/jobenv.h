@@ -14,6 +14,14 @@
  * jobenv_free).  NULL with errno ENOMEM. */
 char **jobenv_make(const Pacer__LaunchJob *lj, const char *node, const char *cluster);
 
+/* The variables of the task of global rank RANK (its LOCALID-th on this
+ * node, bound to CPUS) of step LS, on node NODE of cluster CLUSTER: who the
+ * job and the step are, and the task's place in it (PACER_PROCID,
+ * PACER_LOCALID, PACER_NODEID, PACER_STEP_ID, its own PACER_JOB_CPUS).
+ * NULL with errno ENOMEM. */
+char **jobenv_task(const Pacer__LaunchStep *ls, uint32_t rank, uint32_t localid, const char *cpus,
+		   const char *node, const char *cluster);
+
 void jobenv_free(char **env);
 
 #endif

@@ -67,6 +67,9 @@ struct job {
 	struct job *next;
 	struct jobs *js;
 	uint32_t id;
+	bool is_step; /* a step's supervisor: step_id */
+	uint32_t step_id;
+	char unit[40];      /* "job-ID" or "job-ID.STEP": its files, its logs */
 	pid_t sup_pid;      /* the supervisor */
 	uint64_t sup_start; /* its start time in /proc (tells it from a reused pid) */
 	bool child;         /* we started it: we reap it */
@@ -114,32 +117,58 @@ static bool proc_alive(pid_t pid, uint64_t start)
 	       st.state != 'Z' && st.state != 'X';
 }
 
-static int sup_file(const struct jobs *js, uint32_t id, const char *ext, char *buf, size_t len)
+static void unit_name(char *buf, size_t len, uint32_t id, bool is_step, uint32_t step)
 {
-	return strfmt_path(buf, len, "%s/job-%" PRIu32 ".%s", js->sup_dir, id, ext);
+	if (is_step)
+		snprintf(buf, len, "job-%" PRIu32 ".%" PRIu32, id, step);
+	else
+		snprintf(buf, len, "job-%" PRIu32, id);
+}
+
+static int sup_file(const struct jobs *js, const char *unit, const char *ext, char *buf, size_t len)
+{
+	return strfmt_path(buf, len, "%s/%s.%s", js->sup_dir, unit, ext);
 }
 
 /* The table ---------------------------------------------------------------*/
 
-static struct job *job_find(const struct jobs *js, uint32_t id)
+static struct job *unit_find(const struct jobs *js, uint32_t id, bool is_step, uint32_t step)
 {
 	for (struct job *j = js->head; j; j = j->next)
-		if (j->id == id)
+		if (j->id == id && j->is_step == is_step && (!is_step || j->step_id == step))
 			return j;
 	return NULL;
 }
 
+static struct job *job_find(const struct jobs *js, uint32_t id)
+{
+	return unit_find(js, id, false, 0);
+}
+
+static long unit_ended(const struct jobs *js, uint32_t id, bool is_step, uint32_t step)
+{
+	for (size_t i = 0; i < js->nended; i++) {
+		const struct job_end *e = &js->ended[i];
+		if (e->job_id == id && e->is_step == is_step && (!is_step || e->step_id == step))
+			return (long)i;
+	}
+	return -1;
+}
+
 static long ended_index(const struct jobs *js, uint32_t id)
 {
-	for (size_t i = 0; i < js->nended; i++)
-		if (js->ended[i].job_id == id)
-			return (long)i;
-	return -1;
+	return unit_ended(js, id, false, 0);
+}
+
+/* Is JOB's end in the ended list? */
+static long job_ended_index(const struct job *job)
+{
+	return unit_ended(job->js, job->id, job->is_step, job->step_id);
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *arg);
 
-static struct job *job_add(struct jobs *js, uint32_t id)
+static struct job *unit_add(struct jobs *js, uint32_t id, bool is_step, uint32_t step)
 {
 	struct job *job = calloc(1, sizeof(*job));
 
@@ -147,6 +176,9 @@ static struct job *job_add(struct jobs *js, uint32_t id)
 		return NULL;
 	job->js = js;
 	job->id = id;
+	job->is_step = is_step;
+	job->step_id = step;
+	unit_name(job->unit, sizeof(job->unit), id, is_step, step);
 	job->retry_ev = evtimer_new(js->nd->base, on_retry, job);
 	if (!job->retry_ev) {
 		free(job);
@@ -157,6 +189,11 @@ static struct job *job_add(struct jobs *js, uint32_t id)
 	js->head = job;
 	js->njobs++;
 	return job;
+}
+
+static struct job *job_add(struct jobs *js, uint32_t id)
+{
+	return unit_add(js, id, false, 0);
 }
 
 static void job_remove(struct job *job)
@@ -211,16 +248,25 @@ static void spool_ended(const struct jobs *js, const struct job_end *e)
  * repeat (a supervisor telling again after a re-attach) changes nothing. */
 static void record_end(struct jobs *js, const struct job_end *e)
 {
-	struct job *job = job_find(js, e->job_id);
+	struct job *job = unit_find(js, e->job_id, e->is_step, e->step_id);
 
 	if (job)
 		job->ended = true;
-	if (ended_index(js, e->job_id) >= 0)
+	if (unit_ended(js, e->job_id, e->is_step, e->step_id) >= 0)
 		return;
-	log_info("job %" PRIu32 " ended: %s, exit code %" PRId32 ", signal %" PRId32 "%s%s",
-		 e->job_id, jobend_state_name(e->state), e->exit_code, e->term_signal,
-		 e->reason[0] ? ": " : "", e->reason);
-	spool_ended(js, e);
+	if (e->is_step)
+		log_info("step %" PRIu32 ".%" PRIu32 " ended here: %s, exit code %" PRId32
+			 ", signal %" PRId32 "%s%s",
+			 e->job_id, e->step_id, jobend_state_name(e->state), e->exit_code,
+			 e->term_signal, e->reason[0] ? ": " : "", e->reason);
+	else
+		log_info("job %" PRIu32 " ended: %s, exit code %" PRId32 ", signal %" PRId32 "%s%s",
+			 e->job_id, jobend_state_name(e->state), e->exit_code, e->term_signal,
+			 e->reason[0] ? ": " : "", e->reason);
+	/* A step's end is held by its supervisor and its end file: the spool
+	 * log has no place for steps. */
+	if (!e->is_step)
+		spool_ended(js, e);
 	if (ended_add(js, e) < 0)
 		log_err("job %" PRIu32 ": out of memory remembering its end (the spool keeps it)",
 			e->job_id);
@@ -287,14 +333,15 @@ static void kill_leftovers(const struct spool_rec *r, bool same_boot)
 }
 
 /* The supervisor's end file, if it left one: 0 with E filled. */
-static int read_end_file(const struct jobs *js, uint32_t id, struct job_end *e)
+static int read_end_file(const struct jobs *js, const char *unit, uint32_t id, bool is_step,
+			 uint32_t step, struct job_end *e)
 {
 	char path[PATH_MAX];
 	uint8_t buf[4096];
 	ssize_t n;
 	int fd, rc = -1;
 
-	if (sup_file(js, id, "end", path, sizeof(path)) < 0)
+	if (sup_file(js, unit, "end", path, sizeof(path)) < 0)
 		return -1;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
@@ -305,25 +352,33 @@ static int read_end_file(const struct jobs *js, uint32_t id, struct job_end *e)
 	if (n > FRAME_HEADER && frame_length(buf, sizeof(buf), &len) == 0 &&
 	    (size_t)n == FRAME_HEADER + (size_t)len) {
 		Pacer__Msg *m = frame_unpack(buf + FRAME_HEADER, len);
-		if (m && m->body_case == PACER__MSG__BODY_SUP_STATE && m->sup_state->ended &&
-		    m->sup_state->job_id == id) {
-			jobend_from_msg(e, m->sup_state->ended);
+		const Pacer__SupervisorState *st =
+		    m && m->body_case == PACER__MSG__BODY_SUP_STATE ? m->sup_state : NULL;
+		if (st && st->job_id == id && !is_step && !st->is_step && st->ended) {
+			jobend_from_msg(e, st->ended);
 			e->job_id = id;
+			rc = 0;
+		} else if (st && st->job_id == id && is_step && st->is_step &&
+			   st->step_id == step && st->step_ended) {
+			jobend_from_step_msg(e, st->step_ended);
+			e->job_id = id;
+			e->step_id = step;
 			rc = 0;
 		}
 		if (m)
 			pacer__msg__free_unpacked(m, NULL);
 	}
 	if (rc < 0)
-		log_warn("job %" PRIu32 ": %s does not hold an end: ignored", id, path);
+		log_warn("%s: %s does not hold an end: ignored", unit, path);
 	return rc;
 }
 
-static void remove_sup_files(const struct jobs *js, uint32_t id)
+static void remove_sup_files(const struct jobs *js, const char *unit)
 {
 	char path[PATH_MAX];
 
-	if (sup_file(js, id, "end", path, sizeof(path)) == 0 && unlink(path) < 0 && errno != ENOENT)
+	if (sup_file(js, unit, "end", path, sizeof(path)) == 0 && unlink(path) < 0 &&
+	    errno != ENOENT)
 		log_warn("cannot remove %s: %s", path, strerror(errno));
 }
 
@@ -334,13 +389,23 @@ static void supervisor_lost(struct job *job, const char *why)
 	struct job_end e;
 	struct spool_rec r = { .job_id = job->id };
 
-	if (read_end_file(js, job->id, &e) == 0) {
-		log_info("job %" PRIu32 ": its supervisor left its end on disk", job->id);
+	if (read_end_file(js, job->unit, job->id, job->is_step, job->step_id, &e) == 0) {
+		log_info("%s: its supervisor left its end on disk", job->unit);
 		record_end(js, &e);
 		return;
 	}
-	log_err("job %" PRIu32 ": its supervisor (pid %ld) is gone (%s): ending the job", job->id,
+	log_err("%s: its supervisor (pid %ld) is gone (%s): ending it", job->unit,
 		(long)job->sup_pid, why);
+	if (job->is_step) {
+		struct job_end se = { .job_id = job->id,
+				      .is_step = true,
+				      .step_id = job->step_id,
+				      .state = PACER__JOB_STATE__JOB_NODE_FAIL,
+				      .end_time = wall_now() };
+		snprintf(se.reason, sizeof(se.reason), "its supervisor died while the step ran");
+		record_end(js, &se);
+		return;
+	}
 	kill_leftovers(&r, false);
 	confine_cleanup(job->id);
 	launch_cleanup(js->nd->spool_dir, job->id);
@@ -352,7 +417,8 @@ static void supervisor_lost(struct job *job, const char *why)
 
 static void on_state(struct job *job, const Pacer__SupervisorState *st)
 {
-	if (st->job_id != job->id) {
+	if (st->job_id != job->id || st->is_step != job->is_step ||
+	    (job->is_step && st->step_id != job->step_id)) {
 		log_warn("supervisor of job %" PRIu32 " speaks of job %" PRIu32 ": ignored",
 			 job->id, st->job_id);
 		return;
@@ -361,7 +427,13 @@ static void on_state(struct job *job, const Pacer__SupervisorState *st)
 	job->pid = (pid_t)st->pid;
 	if (st->start_time)
 		job->start_time = st->start_time;
-	if (st->ended) {
+	if (job->is_step && st->step_ended) {
+		struct job_end e;
+		jobend_from_step_msg(&e, st->step_ended);
+		e.job_id = job->id;
+		e.step_id = job->step_id;
+		record_end(job->js, &e);
+	} else if (!job->is_step && st->ended) {
 		struct job_end e;
 		jobend_from_msg(&e, st->ended);
 		e.job_id = job->id;
@@ -395,12 +467,12 @@ static void on_sup_closed(struct conn *c, const char *why, void *arg)
 	if (job->ended) {
 		/* It exits once the controller acknowledged (or was stopped): the
 		 * end is in the ended list until then. */
-		if (ended_index(job->js, job->id) < 0)
+		if (job_ended_index(job) < 0)
 			job_remove(job);
 		return;
 	}
 	supervisor_lost(job, why);
-	if (ended_index(job->js, job->id) >= 0)
+	if (job_ended_index(job) >= 0)
 		return; /* kept until acknowledged */
 	job_remove(job);
 }
@@ -427,12 +499,12 @@ static int try_attach(struct job *job)
 	char path[PATH_MAX], peer[64];
 	int fd;
 
-	if (sup_file(js, job->id, "sock", path, sizeof(path)) < 0)
+	if (sup_file(js, job->unit, "sock", path, sizeof(path)) < 0)
 		return -1;
 	fd = unixsock_connect(path);
 	if (fd < 0)
 		return -1;
-	snprintf(peer, sizeof(peer), "supervisor of job %" PRIu32, job->id);
+	snprintf(peer, sizeof(peer), "supervisor of %s", job->unit);
 	job->conn = conn_local(&js->cfg, fd, peer, &sup_ops, job);
 	if (!job->conn)
 		return -1;
@@ -455,8 +527,12 @@ static int try_attach(struct job *job)
 	m.sup_attach = &a;
 	if (conn_send(job->conn, &m) < 0)
 		return -1;
-	log_info("job %" PRIu32 ": attached to its supervisor (pid %ld)", job->id,
-		 (long)job->sup_pid);
+	if (job->is_step)
+		log_info("step %" PRIu32 ".%" PRIu32 ": attached to its supervisor (pid %ld)",
+			 job->id, job->step_id, (long)job->sup_pid);
+	else
+		log_info("job %" PRIu32 ": attached to its supervisor (pid %ld)", job->id,
+			 (long)job->sup_pid);
 	return 0;
 }
 
@@ -481,7 +557,7 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 	}
 	supervisor_lost(job, proc_alive(job->sup_pid, job->sup_start) ? "it never opened its socket"
 								      : "its process is gone");
-	if (ended_index(job->js, job->id) < 0)
+	if (job_ended_index(job) < 0)
 		job_remove(job);
 }
 
@@ -506,8 +582,8 @@ static void spool_running(const struct job *job)
 static int spawn(struct job *job, int sv, char *err, size_t errlen)
 {
 	const struct noded *nd = job->js->nd;
-	char path[PATH_MAX], idbuf[16];
-	char *argv[12];
+	char path[PATH_MAX], idbuf[16], stepbuf[16];
+	char *argv[14];
 	int argc = 0, rc;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
@@ -520,6 +596,11 @@ static int spawn(struct job *job, int sv, char *err, size_t errlen)
 	argv[argc++] = "pacer-supervisor";
 	argv[argc++] = "--job";
 	argv[argc++] = idbuf;
+	if (job->is_step) {
+		snprintf(stepbuf, sizeof(stepbuf), "%" PRIu32, job->step_id);
+		argv[argc++] = "--step";
+		argv[argc++] = stepbuf;
+	}
 	argv[argc++] = "--spool";
 	argv[argc++] = (char *)nd->spool_dir;
 	if (nd->log_path[0]) {
@@ -552,16 +633,26 @@ static int spawn(struct job *job, int sv, char *err, size_t errlen)
 
 /* The supervisor's copy of the job: what the controller sent, and what this
  * node knows that it needs. */
-static int send_setup(struct job *job, const Pacer__LaunchJob *lj)
+static int send_setup(struct job *job, const Pacer__LaunchJob *lj, const Pacer__LaunchStep *ls)
 {
 	const struct noded *nd = job->js->nd;
-	Pacer__LaunchJob l = *lj;
+	Pacer__LaunchJob l;
+	Pacer__LaunchStep k;
 	Pacer__SupervisorSetup st = PACER__SUPERVISOR_SETUP__INIT;
 	Pacer__Msg m = PACER__MSG__INIT;
 
-	if (!l.kill_wait)
-		l.kill_wait = nd->conf->kill_wait;
-	st.launch = &l;
+	if (lj) {
+		l = *lj;
+		if (!l.kill_wait)
+			l.kill_wait = nd->conf->kill_wait;
+		st.launch = &l;
+	} else {
+		k = *ls;
+		if (!k.kill_wait)
+			k.kill_wait = nd->conf->kill_wait;
+		st.step = &k;
+		st.munge_socket = nd->conf->munge_socket;
+	}
 	st.node = (char *)nd->name;
 	st.cluster = nd->conf->cluster;
 	st.spool_dir = (char *)nd->spool_dir;
@@ -575,20 +666,22 @@ static int send_setup(struct job *job, const Pacer__LaunchJob *lj)
 	return send_to(job, &m);
 }
 
-static int start_job(struct jobs *js, const Pacer__LaunchJob *lj, char *err, size_t errlen)
+/* Start the supervisor of LJ's job, or (LJ NULL) of step LS. */
+static int start_unit(struct jobs *js, const Pacer__LaunchJob *lj, const Pacer__LaunchStep *ls,
+		      char *err, size_t errlen)
 {
-	const Pacer__Job *j = lj->job;
-	struct job *job = job_add(js, j->id);
+	uint32_t id = lj ? lj->job->id : ls->job_id;
+	struct job *job = lj ? job_add(js, id) : unit_add(js, id, true, ls->step_id);
 	char peer[64];
 	int sv[2];
 
 	if (!job) {
-		snprintf(err, errlen, "out of memory starting job %" PRIu32, j->id);
+		snprintf(err, errlen, "out of memory starting job %" PRIu32, id);
 		return -1;
 	}
 	job->start_time = wall_now();
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		snprintf(err, errlen, "cannot make a socket pair for job %" PRIu32 ": %s", j->id,
+		snprintf(err, errlen, "cannot make a socket pair for %s: %s", job->unit,
 			 strerror(errno));
 		goto failed;
 	}
@@ -600,19 +693,20 @@ static int start_job(struct jobs *js, const Pacer__LaunchJob *lj, char *err, siz
 	close(sv[1]);
 	/* Recorded before the first message: a daemon killed now restarts
 	 * knowing which supervisor runs the job. */
-	spool_running(job);
-	snprintf(peer, sizeof(peer), "supervisor of job %" PRIu32, j->id);
+	if (!job->is_step)
+		spool_running(job); /* a step is found again by its socket alone */
+	snprintf(peer, sizeof(peer), "supervisor of %s", job->unit);
 	job->conn = conn_local(&js->cfg, sv[0], peer, &sup_ops, job);
-	if (!job->conn || send_setup(job, lj) < 0) {
+	if (!job->conn || send_setup(job, lj, ls) < 0) {
 		/* The supervisor reads EOF and exits; its reaping is logged. */
-		snprintf(err, errlen, "cannot hand job %" PRIu32 " to its supervisor: %s", j->id,
+		snprintf(err, errlen, "cannot hand %s to its supervisor: %s", job->unit,
 			 strerror(errno));
 		if (job->conn)
 			conn_close(job->conn, false);
 		job->conn = NULL;
 		goto failed;
 	}
-	log_info("job %" PRIu32 ": supervisor started (pid %ld)", j->id, (long)job->sup_pid);
+	log_info("%s: supervisor started (pid %ld)", job->unit, (long)job->sup_pid);
 	return 0;
 failed:
 	job_remove(job);
@@ -638,10 +732,98 @@ void jobs_launch(struct jobs *js, const Pacer__LaunchJob *lj)
 			    "node daemon is stopping");
 		return;
 	}
-	if (start_job(js, lj, err, sizeof(err)) < 0) {
+	if (start_unit(js, lj, NULL, err, sizeof(err)) < 0) {
 		log_err("job %" PRIu32 " cannot start: %s", j->id, err);
 		end_at_once(js, j->id, PACER__JOB_STATE__JOB_FAILED, 1, err);
 	}
+}
+
+void jobs_launch_step(struct jobs *js, const Pacer__LaunchStep *ls)
+{
+	char err[512] = "";
+
+	if (!ls->spec || !ls->alloc) {
+		log_err("launch request for step %" PRIu32 ".%" PRIu32 " without %s: ignored",
+			ls->job_id, ls->step_id, ls->spec ? "this node's part" : "a spec");
+		return;
+	}
+	if (unit_find(js, ls->job_id, true, ls->step_id) ||
+	    unit_ended(js, ls->job_id, true, ls->step_id) >= 0) {
+		log_info("step %" PRIu32 ".%" PRIu32 " is already known on this node: launch "
+			 "request ignored",
+			 ls->job_id, ls->step_id);
+		return;
+	}
+	if (js->nd->stopping || start_unit(js, NULL, ls, err, sizeof(err)) < 0) {
+		bool stopping = js->nd->stopping;
+		struct job_end e = { .job_id = ls->job_id,
+				     .is_step = true,
+				     .step_id = ls->step_id,
+				     .state = stopping ? PACER__JOB_STATE__JOB_NODE_FAIL
+						       : PACER__JOB_STATE__JOB_FAILED,
+				     .exit_code = stopping ? 0 : 1,
+				     .end_time = wall_now() };
+		jobend_copy_str(e.reason, sizeof(e.reason),
+				stopping ? "node daemon is stopping" : err);
+		if (!stopping)
+			log_err("step %" PRIu32 ".%" PRIu32 " cannot start: %s", ls->job_id,
+				ls->step_id, err);
+		record_end(js, &e);
+	}
+}
+
+void jobs_signal_step(struct jobs *js, const Pacer__SignalStep *ss)
+{
+	struct job *job = unit_find(js, ss->job_id, true, ss->step_id);
+	Pacer__SignalStep copy = *ss;
+	Pacer__Msg m = PACER__MSG__INIT;
+
+	if (!job || job->ended) {
+		log_debug("signal for step %" PRIu32 ".%" PRIu32 ", which does not run here: "
+			  "ignored",
+			  ss->job_id, ss->step_id);
+		return;
+	}
+	m.body_case = PACER__MSG__BODY_SIGNAL_STEP;
+	m.signal_step = &copy;
+	if (send_to(job, &m) < 0)
+		log_warn("%s: cannot pass a signal to its supervisor: %s", job->unit,
+			 strerror(errno));
+}
+
+void jobs_ack_step(struct jobs *js, uint32_t job_id, uint32_t step_id)
+{
+	long i = unit_ended(js, job_id, true, step_id);
+	struct job *job = unit_find(js, job_id, true, step_id);
+	char unit[40];
+
+	if (i < 0)
+		return;
+	memmove(&js->ended[i], &js->ended[i + 1],
+		(js->nended - (size_t)i - 1) * sizeof(*js->ended));
+	js->nended--;
+	unit_name(unit, sizeof(unit), job_id, true, step_id);
+	if (job && job->conn) {
+		Pacer__JobEndedAck a = PACER__JOB_ENDED_ACK__INIT;
+		Pacer__Msg m = PACER__MSG__INIT;
+		a.job_id = job_id;
+		a.step_id = step_id;
+		a.has_step = true;
+		m.body_case = PACER__MSG__BODY_JOB_ENDED_ACK;
+		m.job_ended_ack = &a;
+		send_to(job, &m);
+	} else {
+		remove_sup_files(js, unit);
+	}
+	if (job)
+		job_remove(job);
+}
+
+void jobs_resend_steps(struct jobs *js)
+{
+	for (size_t i = 0; i < js->nended; i++)
+		if (js->ended[i].is_step)
+			link_send_ended(js->nd, &js->ended[i]);
 }
 
 /* Orders ---------------------------------------------------------------------*/
@@ -681,8 +863,10 @@ void jobs_ack(struct jobs *js, uint32_t job_id)
 		log_err("cannot remove the spool record of job %" PRIu32 ": %s", job_id,
 			strerror(errno));
 	log_debug("job %" PRIu32 ": end acknowledged by the controller", job_id);
+	char unit[40];
+	unit_name(unit, sizeof(unit), job_id, false, 0);
 	if (!job) {
-		remove_sup_files(js, job_id); /* an end read from its file */
+		remove_sup_files(js, unit); /* an end read from its file */
 		return;
 	}
 	if (job->conn) {
@@ -693,7 +877,7 @@ void jobs_ack(struct jobs *js, uint32_t job_id)
 		m.job_ended_ack = &a;
 		send_to(job, &m);
 	} else {
-		remove_sup_files(js, job_id);
+		remove_sup_files(js, unit);
 	}
 	job_remove(job); /* flushes the acknowledgement, then closes */
 }
@@ -733,10 +917,13 @@ void jobs_detach_all(struct jobs *js)
 
 int jobs_fill_register(const struct jobs *js, Pacer__NodeRegister *reg)
 {
-	size_t nr = 0, ne = js->nended, i = 0;
+	size_t nr = 0, ne = 0, i = 0;
 
+	/* Steps are not in a registration (jobs_resend_steps follows it). */
 	for (const struct job *j = js->head; j; j = j->next)
-		nr += !j->ended;
+		nr += !j->ended && !j->is_step;
+	for (size_t k = 0; k < js->nended; k++)
+		ne += !js->ended[k].is_step;
 	/* One block each: the pointer array, then the messages it points to. */
 	void *rblk = calloc(nr + 1, sizeof(Pacer__RunningJob *) + sizeof(Pacer__RunningJob));
 	void *eblk = calloc(ne + 1, sizeof(Pacer__JobEnded *) + sizeof(Pacer__JobEnded));
@@ -749,7 +936,7 @@ int jobs_fill_register(const struct jobs *js, Pacer__NodeRegister *reg)
 	}
 	Pacer__RunningJob **rp = rblk, *rv = (Pacer__RunningJob *)(rp + nr + 1);
 	for (const struct job *j = js->head; j; j = j->next) {
-		if (j->ended)
+		if (j->ended || j->is_step)
 			continue;
 		pacer__running_job__init(&rv[i]);
 		rv[i].job_id = j->id;
@@ -758,9 +945,13 @@ int jobs_fill_register(const struct jobs *js, Pacer__NodeRegister *reg)
 		i++;
 	}
 	Pacer__JobEnded **ep = eblk, *ev = (Pacer__JobEnded *)(ep + ne + 1);
-	for (i = 0; i < ne; i++) {
-		jobend_to_msg(&js->ended[i], &ev[i]);
+	i = 0;
+	for (size_t k = 0; k < js->nended; k++) {
+		if (js->ended[k].is_step)
+			continue;
+		jobend_to_msg(&js->ended[k], &ev[i]);
 		ep[i] = &ev[i];
+		i++;
 	}
 	reg->running = rp;
 	reg->n_running = nr;
@@ -822,7 +1013,9 @@ static void recover_running(struct jobs *js, const struct spool_rec *r)
 		return;
 	}
 	struct job_end e;
-	if (read_end_file(js, r->job_id, &e) == 0) {
+	char unit[40];
+	unit_name(unit, sizeof(unit), r->job_id, false, 0);
+	if (read_end_file(js, unit, r->job_id, false, 0, &e) == 0) {
 		log_info("job %" PRIu32 " ended (%s) while no node daemon ran: reported at "
 			 "registration",
 			 r->job_id, jobend_state_name(e.state));
@@ -841,16 +1034,28 @@ static void recover_running(struct jobs *js, const struct spool_rec *r)
 }
 
 /* The job id of a "job-ID.EXT" file name, 0 when NAME is not one. */
-static uint32_t sup_file_id(const char *name, const char *ext)
+static uint32_t sup_file_id(const char *name, const char *ext, bool *is_step, uint32_t *step)
 {
 	char *end;
-	unsigned long long id;
+	unsigned long long id, st;
 
+	*is_step = false;
+	*step = 0;
 	if (strncmp(name, "job-", 4) != 0 || name[4] < '1' || name[4] > '9')
 		return 0;
 	errno = 0;
 	id = strtoull(name + 4, &end, 10);
-	if (errno || id > UINT32_MAX || *end != '.' || strcmp(end + 1, ext) != 0)
+	if (errno || id > UINT32_MAX || *end != '.')
+		return 0;
+	if (end[1] >= '0' && end[1] <= '9') {
+		const char *q = end + 1;
+		st = strtoull(q, &end, 10);
+		if (errno || st >= UINT32_MAX || *end != '.')
+			return 0;
+		*is_step = true;
+		*step = (uint32_t)st;
+	}
+	if (strcmp(end + 1, ext) != 0)
 		return 0;
 	return (uint32_t)id;
 }
@@ -868,19 +1073,24 @@ static void scan_supervisors(struct jobs *js)
 		if (!d)
 			return;
 		while ((de = readdir(d))) {
-			uint32_t id = sup_file_id(de->d_name, exts[pass]);
+			bool is_step;
+			uint32_t step;
+			uint32_t id = sup_file_id(de->d_name, exts[pass], &is_step, &step);
 			struct job_end e;
-			if (!id || job_find(js, id) || ended_index(js, id) >= 0)
+			char unit[40];
+			if (!id || unit_find(js, id, is_step, step) ||
+			    unit_ended(js, id, is_step, step) >= 0)
 				continue;
+			unit_name(unit, sizeof(unit), id, is_step, step);
 			if (pass == 0) {
-				struct job *job = job_add(js, id);
+				struct job *job = unit_add(js, id, is_step, step);
 				/* A dead one's socket: its end file, if any, is next. */
 				if (job && try_attach(job) < 0)
 					job_remove(job);
-			} else if (read_end_file(js, id, &e) == 0) {
-				log_info("job %" PRIu32 " ended (%s) while no node daemon ran: "
-					 "reported at registration",
-					 id, jobend_state_name(e.state));
+			} else if (read_end_file(js, unit, id, is_step, step, &e) == 0) {
+				log_info("%s ended (%s) while no node daemon ran: reported at "
+					 "registration",
+					 unit, jobend_state_name(e.state));
 				record_end(js, &e);
 			}
 		}

@@ -46,6 +46,19 @@ void jobs_launch(struct jobs *js, const Pacer__LaunchJob *lj);
 /* A SignalJob from the controller. */
 void jobs_signal(struct jobs *js, const Pacer__SignalJob *sj);
 
+/* A LaunchStep: start a supervisor for the step.  Failures end the step
+ * on this node as FAILED. */
+void jobs_launch_step(struct jobs *js, const Pacer__LaunchStep *ls);
+
+/* A SignalStep from the controller. */
+void jobs_signal_step(struct jobs *js, const Pacer__SignalStep *ss);
+
+/* The controller recorded the end of step JOB_ID.STEP_ID here: forget it. */
+void jobs_ack_step(struct jobs *js, uint32_t job_id, uint32_t step_id);
+
+/* After a registration: send again every step end not acknowledged. */
+void jobs_resend_steps(struct jobs *js);
+
 /* The controller recorded the end of JOB_ID: forget it. */
 void jobs_ack(struct jobs *js, uint32_t job_id);
 

@@ -73,6 +73,7 @@ struct plan {
 	char out[PATH_MAX];
 	char err[PATH_MAX];
 	bool same; /* stderr shares the stdout file */
+	bool task; /* launch_task: script holds the program, stdio from req */
 	gid_t *groups;
 	int ngroups;
 	struct strv argv;
@@ -181,7 +182,8 @@ static int pw_get(const char *name, uid_t uid, struct passwd *pw, char **buf)
 
 /* ---- preparing ------------------------------------------------------------- */
 
-static int check_req(const struct launch_req *req, const pid_t *pid, char *err, size_t errlen)
+static int check_req(const struct launch_req *req, bool task, const pid_t *pid, char *err,
+		     size_t errlen)
 {
 	if (!req || !pid)
 		return strfmt_fail(err, errlen, EINVAL, "launch request without %s",
@@ -192,6 +194,12 @@ static int check_req(const struct launch_req *req, const pid_t *pid, char *err, 
 		return strfmt_fail(err, errlen, EINVAL,
 				   "job %u: working directory \"%s\" is not an absolute path",
 				   req->job_id, req->workdir ? req->workdir : "");
+	if (task) {
+		if (!req->argv || !req->argv[0] || !req->argv[0][0])
+			return strfmt_fail(err, errlen, EINVAL, "job %u: a task without a program",
+					   req->job_id);
+		return 0;
+	}
 	if (!req->script || !req->script_len)
 		return strfmt_fail(err, errlen, EINVAL, "job %u has an empty script", req->job_id);
 	if (!req->spool_dir || req->spool_dir[0] != '/')
@@ -273,8 +281,60 @@ static int plan_env(const struct launch_req *req, const struct passwd *pw, struc
 	return 0;
 }
 
+/* The value of NAME in the task's environment ENV, or NULL. */
+static const char *env_get(const struct strv *env, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < env->n; i++)
+		if (strncmp(env->v[i], name, len) == 0 && env->v[i][len] == '=')
+			return env->v[i] + len + 1;
+	return NULL;
+}
+
+/* Where PROG is, as execvp would look for it in the task's PATH (a name
+ * with a '/' is taken relative to WORKDIR).  0 with P->script set, or -1
+ * with errno ENOENT (EACCES when only non-executable files were found). */
+static int find_program(const struct launch_req *req, const char *prog, struct plan *p)
+{
+	const char *path = env_get(&p->envp, "PATH");
+	bool denied = false;
+
+	if (strchr(prog, '/'))
+		return out_path(req->workdir, prog, p->script, sizeof(p->script));
+	for (const char *d = path ? path : DEFAULT_PATH;; d++) {
+		size_t n = strcspn(d, ":");
+		char cand[PATH_MAX];
+		struct stat st;
+		/* An empty entry is the working directory, as for execvp. */
+		int w = n ? snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, d, prog)
+			  : snprintf(cand, sizeof(cand), "%s/%s", req->workdir, prog);
+		if (w > 0 && (size_t)w < sizeof(cand) && stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (st.st_mode & 0111) {
+				memcpy(p->script, cand, (size_t)w + 1);
+				if (cand[0] != '/')
+					return out_path(req->workdir, cand, p->script,
+							sizeof(p->script));
+				return 0;
+			}
+			denied = true;
+		}
+		d += n;
+		if (!*d)
+			break;
+	}
+	errno = denied ? EACCES : ENOENT;
+	return -1;
+}
+
 static int plan_argv(const struct launch_req *req, struct plan *p)
 {
+	if (p->task) {
+		for (char *const *a = req->argv; a && *a; a++)
+			if (strv_add(&p->argv, "%s", *a) < 0)
+				return -1;
+		return 0;
+	}
 	if (strv_add(&p->argv, "%s", p->script) < 0)
 		return -1;
 	for (char *const *a = req->argv; a && *a; a++) {
@@ -325,8 +385,16 @@ static int plan_make(const struct launch_req *req, struct plan *p, char *err, si
 {
 	struct rlimit rl;
 
-	if (plan_paths(req, p, err, errlen) < 0 || plan_user(req, p, err, errlen) < 0)
+	if (!p->task && plan_paths(req, p, err, errlen) < 0)
 		return -1;
+	if (plan_user(req, p, err, errlen) < 0)
+		return -1;
+	if (p->task && find_program(req, req->argv[0], p) < 0)
+		return strfmt_fail(err, errlen, errno, "cannot execute %s as %s: %s%s",
+				   req->argv[0], req->user, strerror(errno),
+				   errno == ENOENT && !strchr(req->argv[0], '/')
+				       ? " (not in the PATH of the task's environment)"
+				       : "");
 	p->maxfd = 1024;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    rl.rlim_cur < INT_MAX)
@@ -518,12 +586,23 @@ child_run(const struct launch_req *req, const struct plan *p, struct track *trac
 	}
 	if (chdir(req->workdir) < 0)
 		child_fail(fd, ST_CHDIR);
-	if (open_onto("/dev/null", O_RDONLY, 0) < 0)
-		child_fail(fd, ST_STDIN);
-	if (open_onto(p->out, out, 1) < 0)
-		child_fail(fd, ST_STDOUT);
-	if (p->same ? dup2(1, 2) < 0 : open_onto(p->err, out, 2) < 0)
-		child_fail(fd, ST_STDERR);
+	if (p->task) {
+		/* The pipes sit above 2 (the supervisor's own 0-2 are taken). */
+		static const int stages[3] = { ST_STDIN, ST_STDOUT, ST_STDERR };
+		for (int i = 0; i < 3; i++) {
+			int rc = req->stdio[i] >= 0 ? dup2(req->stdio[i], i)
+						    : open_onto("/dev/null", i ? O_WRONLY : O_RDONLY, i);
+			if (rc < 0)
+				child_fail(fd, stages[i]);
+		}
+	} else {
+		if (open_onto("/dev/null", O_RDONLY, 0) < 0)
+			child_fail(fd, ST_STDIN);
+		if (open_onto(p->out, out, 1) < 0)
+			child_fail(fd, ST_STDOUT);
+		if (p->same ? dup2(1, 2) < 0 : open_onto(p->err, out, 2) < 0)
+			child_fail(fd, ST_STDERR);
+	}
 	if (close_others(fd, p->maxfd) < 0)
 		child_fail(fd, ST_FDS);
 	bind_report(req->bind, 2);
@@ -661,7 +740,7 @@ int launch_job(const struct launch_req *req, struct track *track, pid_t *pid, ch
 	memset(&p, 0, sizeof(p));
 	if (err && errlen)
 		err[0] = '\0';
-	if (check_req(req, pid, err, errlen) < 0 || plan_make(req, &p, err, errlen) < 0)
+	if (check_req(req, false, pid, err, errlen) < 0 || plan_make(req, &p, err, errlen) < 0)
 		goto out;
 	if (spool_write(req, &p, err, errlen) < 0)
 		goto out;
@@ -694,6 +773,51 @@ out:
 		close(pfd[1]);
 	if (rc < 0 && spooled)
 		unlink(p.script);
+	plan_free(&p);
+	errno = e;
+	return rc;
+}
+
+int launch_task(const struct launch_req *req, struct track *track, pid_t *pid, char *err,
+		size_t errlen)
+{
+	struct plan p;
+	struct report r;
+	int pfd[2] = { -1, -1 };
+	pid_t child;
+	int rc = -1, e;
+
+	memset(&p, 0, sizeof(p));
+	p.task = true;
+	if (err && errlen)
+		err[0] = '\0';
+	if (check_req(req, true, pid, err, errlen) < 0 || plan_make(req, &p, err, errlen) < 0)
+		goto out;
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		strfmt_fail(err, errlen, errno, "cannot create a pipe for job %u: %s", req->job_id,
+			    strerror(errno));
+		goto out;
+	}
+	child = fork_child(req, &p, track, pfd);
+	if (child < 0) {
+		strfmt_fail(err, errlen, errno, "cannot fork for job %u: %s", req->job_id,
+			    strerror(errno));
+		goto out;
+	}
+	close(pfd[1]);
+	pfd[1] = -1;
+	if (wait_report(pfd[0], child, &r) < 0) {
+		report_message(req, &p, &r, err, errlen);
+		goto out;
+	}
+	*pid = child;
+	rc = 0;
+out:
+	e = errno;
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
 	plan_free(&p);
 	errno = e;
 	return rc;

@@ -36,6 +36,9 @@ struct launch_req {
 	const char *spool_dir;   /* the node's spool directory (root-owned) */
 	const struct confine *confine; /* the job's cgroups to join; NULL = none */
 	const struct bind_plan *bind;  /* CPU and memory binding; NULL = none */
+	/* launch_task only: the task's stdin, stdout and stderr (-1: /dev/null);
+	 * they are dup'ed onto 0, 1 and 2 in the child. */
+	int stdio[3];
 };
 
 /* Write the script into the spool, fork and exec it as described above.
@@ -44,6 +47,15 @@ struct launch_req {
  * /x/pacer-7.out as alice: Permission denied"). */
 int launch_job(const struct launch_req *req, struct track *track, pid_t *pid, char *err,
 	       size_t errlen);
+
+/* Start one task of a step: ARGV[0] looked up in the PATH of the task's
+ * environment (relative to WORKDIR when it holds a '/'), run as the user,
+ * tracked, confined and bound as for a script, with REQ->stdio as its
+ * standard streams.  SCRIPT, STDOUT_PATH, STDERR_PATH and SPOOL_DIR are not
+ * used.  0 with *PID set, or -1 with ERR ("cannot execute ./a.out as alice:
+ * No such file or directory"). */
+int launch_task(const struct launch_req *req, struct track *track, pid_t *pid, char *err,
+		size_t errlen);
 
 /* Remove the spooled script of JOB_ID (after the job ended). */
 void launch_cleanup(const char *spool_dir, uint32_t job_id);

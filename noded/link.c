@@ -100,6 +100,16 @@ void link_send_ended(struct noded *nd, const struct job_end *e)
 
 	if (!l || !l->cur)
 		return; /* reported at the next registration */
+	if (e->is_step) {
+		Pacer__StepEnded se;
+		jobend_to_step_msg(e, nd->name, &se);
+		m.body_case = PACER__MSG__BODY_STEP_ENDED;
+		m.step_ended = &se;
+		if (conn_send(l->cur, &m) < 0)
+			log_err("cannot send the end of step %u.%u to %s: %s", e->job_id,
+				e->step_id, conn_peer(l->cur), strerror(errno));
+		return;
+	}
 	je.job_id = e->job_id;
 	je.state = (Pacer__JobState)e->state;
 	je.exit_code = e->exit_code;
@@ -233,6 +243,8 @@ static void on_register_ack(struct link *l, const Pacer__RegisterAck *ack)
 	event_add(l->hb_ev, &tv);
 	log_info("registered with the controller at %s: heartbeat every %ld s", conn_peer(l->cur),
 		 (long)tv.tv_sec);
+	/* NodeRegister carries no steps: their ends follow it. */
+	jobs_resend_steps(l->nd->jobs);
 }
 
 static void on_msg(struct conn *c, Pacer__Msg *m, void *arg)
@@ -256,7 +268,14 @@ static void on_msg(struct conn *c, Pacer__Msg *m, void *arg)
 	case PACER__MSG__BODY_REGISTER_ACK: on_register_ack(l, m->register_ack); break;
 	case PACER__MSG__BODY_LAUNCH: jobs_launch(nd->jobs, m->launch); break;
 	case PACER__MSG__BODY_SIGNAL: jobs_signal(nd->jobs, m->signal); break;
-	case PACER__MSG__BODY_JOB_ENDED_ACK: jobs_ack(nd->jobs, m->job_ended_ack->job_id); break;
+	case PACER__MSG__BODY_LAUNCH_STEP: jobs_launch_step(nd->jobs, m->launch_step); break;
+	case PACER__MSG__BODY_SIGNAL_STEP: jobs_signal_step(nd->jobs, m->signal_step); break;
+	case PACER__MSG__BODY_JOB_ENDED_ACK:
+		if (m->job_ended_ack->has_step)
+			jobs_ack_step(nd->jobs, m->job_ended_ack->job_id, m->job_ended_ack->step_id);
+		else
+			jobs_ack(nd->jobs, m->job_ended_ack->job_id);
+		break;
 	case PACER__MSG__BODY_ERROR:
 		log_err("the controller at %s says: %s", conn_peer(c), m->error->message);
 		break;

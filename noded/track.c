@@ -267,16 +267,20 @@ bool track_empty(struct track *t)
 
 /* ---- per-job cgroups ----------------------------------------------------- */
 
-static struct track *track_alloc(uint32_t job_id)
+/* STEP NULL: the job's; else that step's (job_ID.STEP beside the job's). */
+static struct track *track_alloc(uint32_t job_id, const uint32_t *step)
 {
 	struct track *t = calloc(1, sizeof(*t));
+	int rc;
 
 	if (!t)
 		return NULL;
 	t->job_id = job_id;
 	if (tr.kind == TRACK_SESSION)
 		return t;
-	if (strfmt_path(t->dir, sizeof(t->dir), "%s/job_%u", tr.base, job_id) < 0 ||
+	rc = step ? strfmt_path(t->dir, sizeof(t->dir), "%s/job_%u.%u", tr.base, job_id, *step)
+		  : strfmt_path(t->dir, sizeof(t->dir), "%s/job_%u", tr.base, job_id);
+	if (rc < 0 ||
 	    strfmt_path(t->procs, sizeof(t->procs), "%s/cgroup.procs", t->dir) < 0) {
 		free(t);
 		return NULL;
@@ -296,9 +300,9 @@ static int cgroup_mkdir(const char *dir)
 	return -1;
 }
 
-struct track *track_create(uint32_t job_id)
+static struct track *create(uint32_t job_id, const uint32_t *step)
 {
-	struct track *t = track_alloc(job_id);
+	struct track *t = track_alloc(job_id, step);
 	int e;
 
 	if (!t || !t->dir[0])
@@ -311,6 +315,16 @@ struct track *track_create(uint32_t job_id)
 	return NULL;
 }
 
+struct track *track_create(uint32_t job_id)
+{
+	return create(job_id, NULL);
+}
+
+struct track *track_create_step(uint32_t job_id, uint32_t step_id)
+{
+	return create(job_id, &step_id);
+}
+
 struct track *track_find(uint32_t job_id)
 {
 	struct track *t;
@@ -320,7 +334,7 @@ struct track *track_find(uint32_t job_id)
 		errno = ENOENT;
 		return NULL;
 	}
-	t = track_alloc(job_id);
+	t = track_alloc(job_id, NULL);
 	if (!t)
 		return NULL;
 	if (stat(t->dir, &st) < 0 || !S_ISDIR(st.st_mode)) {

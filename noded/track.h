@@ -31,6 +31,10 @@ bool track_by_session(void);
 /* A tracker for JOB_ID (creates its cgroup).  NULL with errno. */
 struct track *track_create(uint32_t job_id);
 
+/* A tracker for step STEP_ID of job JOB_ID (its own cgroup, so the step
+ * can be signalled and ended alone).  NULL with errno. */
+struct track *track_create_step(uint32_t job_id, uint32_t step_id);
+
 /* Re-open the tracker of a job left by an earlier run of the daemon (its
  * cgroup, if it still exists).  NULL with ENOENT when nothing is left. */
 struct track *track_find(uint32_t job_id);

@@ -31,14 +31,20 @@ static struct {
 	struct conn_cfg cfg;
 } d;
 
-static void fill_state(const struct sup *s, Pacer__SupervisorState *st, Pacer__JobEnded *e)
+static void fill_state(const struct sup *s, Pacer__SupervisorState *st, Pacer__JobEnded *e,
+		       Pacer__StepEnded *se)
 {
 	pacer__supervisor_state__init(st);
 	st->job_id = s->job_id;
-	st->pid = batch_pid(s);
+	st->pid = s->is_step ? 0 : batch_pid(s);
 	st->start_time = s->start_time;
 	st->supervisor_pid = getpid();
-	if (s->ended) {
+	st->is_step = s->is_step;
+	st->step_id = s->step_id;
+	if (s->ended && s->is_step) {
+		jobend_to_step_msg(&s->end, s->setup ? s->setup->node : "", se);
+		st->step_ended = se;
+	} else if (s->ended) {
 		jobend_to_msg(&s->end, e);
 		st->ended = e;
 	}
@@ -48,11 +54,12 @@ void daemon_send_state(struct sup *s)
 {
 	Pacer__SupervisorState st;
 	Pacer__JobEnded e;
+	Pacer__StepEnded se;
 	Pacer__Msg m = PACER__MSG__INIT;
 
 	if (!d.cur)
 		return;
-	fill_state(s, &st, &e);
+	fill_state(s, &st, &e, &se);
 	m.body_case = PACER__MSG__BODY_SUP_STATE;
 	m.sup_state = &st;
 	if (conn_send(d.cur, &m) < 0)
@@ -82,7 +89,7 @@ static void on_msg(struct conn *c, Pacer__Msg *m, void *arg)
 	switch (m->body_case) {
 	case PACER__MSG__BODY_SUP_SETUP:
 		if (c != d.first || s->setup) {
-			log_warn("job %" PRIu32 ": a second setup: ignored", s->job_id);
+			log_warn("%s: a second setup: ignored", s->unit);
 			return;
 		}
 		d.cur = c;
@@ -113,7 +120,16 @@ static void on_msg(struct conn *c, Pacer__Msg *m, void *arg)
 		return;
 	}
 	switch (m->body_case) {
-	case PACER__MSG__BODY_SIGNAL: batch_signal(s, m->signal); break;
+	case PACER__MSG__BODY_SIGNAL:
+		if (s->is_step)
+			step_signal(s, m->signal->signal, m->signal->terminate);
+		else
+			batch_signal(s, m->signal);
+		break;
+	case PACER__MSG__BODY_SIGNAL_STEP:
+		if (s->is_step)
+			step_signal(s, m->signal_step->signal, m->signal_step->terminate);
+		break;
 	case PACER__MSG__BODY_JOB_ENDED_ACK:
 		if (s->ended)
 			sup_acknowledged(s);

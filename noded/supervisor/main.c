@@ -32,6 +32,8 @@
 
 struct opts {
 	uint32_t job;
+	bool is_step;
+	uint32_t step;
 	const char *spool;
 	int fd;
 	const char *log;
@@ -49,6 +51,7 @@ static void usage(FILE *f)
 		   "hand.\n"
 		   "\n"
 		   "  -j, --job ID           the job it runs\n"
+		   "  -S, --step N           a step of that job, not its batch script\n"
 		   "  -s, --spool DIR        the node's spool directory\n"
 		   "  -f, --fd N             the socket on which the node daemon sends the job "
 		   "(default 3)\n"
@@ -75,6 +78,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
 		{ "job", required_argument, NULL, 'j' },
+		{ "step", required_argument, NULL, 'S' },
 		{ "spool", required_argument, NULL, 's' },
 		{ "fd", required_argument, NULL, 'f' },
 		{ "log", required_argument, NULL, 'L' },
@@ -87,7 +91,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	int c;
 
 	o->fd = 3;
-	while ((c = getopt_long(argc, argv, "j:s:f:L:v:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "j:S:s:f:L:v:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			if (parse_u32(optarg, &o->job) < 0) {
@@ -96,6 +100,20 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return -1;
 			}
 			break;
+		case 'S': {
+			char *end;
+			unsigned long long n;
+			errno = 0;
+			n = strtoull(optarg, &end, 10);
+			if (errno || end == optarg || *end || n >= UINT32_MAX || *optarg == '-') {
+				fprintf(stderr, "pacer-supervisor: --step '%s' is not a step id\n",
+					optarg);
+				return -1;
+			}
+			o->is_step = true;
+			o->step = (uint32_t)n;
+			break;
+		}
 		case 's': o->spool = optarg; break;
 		case 'f':
 			if (parse_u32(optarg, &fd) < 0 || fd > 1024) {
@@ -139,10 +157,19 @@ static void save_end(struct sup *s)
 	uint8_t *buf;
 	size_t len;
 
-	jobend_to_msg(&s->end, &e);
+	Pacer__StepEnded se;
+
 	st.job_id = s->job_id;
 	st.start_time = s->start_time;
-	st.ended = &e;
+	if (s->is_step) {
+		jobend_to_step_msg(&s->end, s->setup ? s->setup->node : "", &se);
+		st.is_step = true;
+		st.step_id = s->step_id;
+		st.step_ended = &se;
+	} else {
+		jobend_to_msg(&s->end, &e);
+		st.ended = &e;
+	}
 	m.body_case = PACER__MSG__BODY_SUP_STATE;
 	m.sup_state = &st;
 	if (strfmt_path(tmp, sizeof(tmp), "%s.tmp", s->end_path) < 0 ||
@@ -164,7 +191,9 @@ static void end_now(struct sup *s, int state, int exit_code, const char *reason)
 	struct job_end e = { .job_id = s->job_id,
 			     .state = state,
 			     .exit_code = exit_code,
-			     .end_time = (int64_t)time(NULL) };
+			     .end_time = (int64_t)time(NULL),
+			     .is_step = s->is_step,
+			     .step_id = s->step_id };
 
 	jobend_copy_str(e.reason, sizeof(e.reason), reason);
 	sup_ended(s, &e);
@@ -195,6 +224,23 @@ void sup_setup(struct sup *s, Pacer__SupervisorSetup *setup)
 
 	s->setup = setup;
 	s->start_time = (int64_t)time(NULL);
+	if (s->is_step) {
+		const Pacer__LaunchStep *ls = setup->step;
+		if (!ls || ls->job_id != s->job_id || ls->step_id != s->step_id || !setup->node ||
+		    !*setup->node) {
+			log_err("%s: the setup does not hold this step", s->unit);
+			end_now(s, PACER__JOB_STATE__JOB_FAILED, 1,
+				"the node daemon sent its supervisor a malformed step");
+			return;
+		}
+		if (prepare(s, err, sizeof(err)) < 0 || step_start(s, ls, err, sizeof(err)) < 0) {
+			log_err("%s cannot start: %s", s->unit, err);
+			end_now(s, PACER__JOB_STATE__JOB_FAILED, 1, err);
+			return;
+		}
+		daemon_send_state(s);
+		return;
+	}
 	if (!lj || !lj->job || !lj->job->spec || lj->job->id != s->job_id || !setup->node ||
 	    !*setup->node) {
 		log_err("job %" PRIu32 ": the setup does not hold this job", s->job_id);
@@ -214,9 +260,15 @@ void sup_ended(struct sup *s, const struct job_end *e)
 {
 	s->ended = true;
 	s->end = *e;
-	log_info("job %" PRIu32 " ended: %s, exit code %" PRId32 ", signal %" PRId32 "%s%s",
-		 e->job_id, jobend_state_name(e->state), e->exit_code, e->term_signal,
-		 e->reason[0] ? ": " : "", e->reason);
+	if (s->is_step)
+		log_info("step %" PRIu32 ".%" PRIu32 " ended here: %s, exit code %" PRId32
+			 ", signal %" PRId32 "%s%s",
+			 e->job_id, e->step_id, jobend_state_name(e->state), e->exit_code,
+			 e->term_signal, e->reason[0] ? ": " : "", e->reason);
+	else
+		log_info("job %" PRIu32 " ended: %s, exit code %" PRId32 ", signal %" PRId32 "%s%s",
+			 e->job_id, jobend_state_name(e->state), e->exit_code, e->term_signal,
+			 e->reason[0] ? ": " : "", e->reason);
 	save_end(s);
 	daemon_send_state(s);
 	if (s->stopping)
@@ -225,7 +277,7 @@ void sup_ended(struct sup *s, const struct job_end *e)
 
 void sup_acknowledged(struct sup *s)
 {
-	log_info("job %" PRIu32 ": end acknowledged by the controller: done", s->job_id);
+	log_info("%s: end acknowledged by the controller: done", s->unit);
 	if (unlink(s->end_path) < 0 && errno != ENOENT)
 		log_warn("cannot remove %s: %s", s->end_path, strerror(errno));
 	event_base_loopbreak(s->base);
@@ -239,7 +291,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	switch (sig) {
-	case SIGCHLD: batch_reap(s); break;
+	case SIGCHLD:
+		if (s->is_step)
+			step_reap(s);
+		else
+			batch_reap(s);
+		break;
 	case SIGHUP:
 		if (log_reopen() < 0)
 			log_err("cannot reopen the log file: %s", strerror(errno));
@@ -311,14 +368,18 @@ static int setup(const struct opts *o, int *lis)
 	struct sup *s = &sup;
 
 	s->job_id = o->job;
+	s->is_step = o->is_step;
+	s->step_id = o->step;
+	if (s->is_step)
+		snprintf(s->unit, sizeof(s->unit), "job-%" PRIu32 ".%" PRIu32, s->job_id,
+			 s->step_id);
+	else
+		snprintf(s->unit, sizeof(s->unit), "job-%" PRIu32, s->job_id);
 	if (strfmt_path(s->spool_dir, sizeof(s->spool_dir), "%s", o->spool) < 0 ||
 	    strfmt_path(s->dir, sizeof(s->dir), "%s/supervisors", o->spool) < 0 ||
-	    strfmt_path(s->sock_path, sizeof(s->sock_path), "%s/job-%" PRIu32 ".sock", s->dir,
-			s->job_id) < 0 ||
-	    strfmt_path(s->end_path, sizeof(s->end_path), "%s/job-%" PRIu32 ".end", s->dir,
-			s->job_id) < 0 ||
-	    strfmt_path(s->pid_path, sizeof(s->pid_path), "%s/job-%" PRIu32 ".pid", s->dir,
-			s->job_id) < 0) {
+	    strfmt_path(s->sock_path, sizeof(s->sock_path), "%s/%s.sock", s->dir, s->unit) < 0 ||
+	    strfmt_path(s->end_path, sizeof(s->end_path), "%s/%s.end", s->dir, s->unit) < 0 ||
+	    strfmt_path(s->pid_path, sizeof(s->pid_path), "%s/%s.pid", s->dir, s->unit) < 0) {
 		log_err("spool directory %s: path too long", o->spool);
 		return -1;
 	}
@@ -380,6 +441,7 @@ int main(int argc, char **argv)
 		close(lis);
 	daemon_stop(&sup);
 	batch_free(sup.batch);
+	step_free(sup.step);
 	for (size_t i = 0; i < sizeof(sig_ev) / sizeof(sig_ev[0]); i++)
 		if (sig_ev[i])
 			event_free(sig_ev[i]);

@@ -25,12 +25,16 @@
 
 struct batch;
 struct bind;
+struct step;
 struct conn;
 struct event_base;
 
 struct sup {
 	struct event_base *base;
 	uint32_t job_id;
+	bool is_step; /* a step's supervisor (--step) */
+	uint32_t step_id;
+	char unit[40]; /* "job-ID" or "job-ID.STEP": its files' names, its logs */
 	char spool_dir[PATH_MAX];
 	char dir[PATH_MAX];            /* SPOOL/supervisors */
 	char sock_path[PATH_MAX];      /* DIR/job-ID.sock */
@@ -39,6 +43,7 @@ struct sup {
 	Pacer__SupervisorSetup *setup; /* the job; NULL until it arrived */
 	struct bind *bind;
 	struct batch *batch;
+	struct step *step;
 	int64_t start_time; /* unix seconds */
 	bool ended;         /* every process of the job is gone */
 	struct job_end end;
@@ -90,5 +95,23 @@ void batch_stop(struct sup *s);
 pid_t batch_pid(const struct sup *s);
 
 void batch_free(struct batch *b);
+
+/* step.c ----------------------------------------------------------------*/
+
+/* Start step LS: connect to its pacer run, then fork its tasks on this
+ * node.  0 with S->step set (the end comes through sup_ended), or -1 with
+ * ERR. */
+int step_start(struct sup *s, const Pacer__LaunchStep *ls, char *err, size_t errlen);
+
+/* A SignalStep from the controller (through the daemon). */
+void step_signal(struct sup *s, int sig, bool terminate);
+
+/* SIGCHLD: reap the tasks. */
+void step_reap(struct sup *s);
+
+/* Stop: end the step's tasks. */
+void step_stop(struct sup *s);
+
+void step_free(struct step *st);
 
 #endif
