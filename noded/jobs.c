@@ -909,7 +909,7 @@ void jobs_detach_all(struct jobs *js)
 {
 	for (struct job *job = js->head; job; job = job->next) {
 		if (job->conn)
-			conn_close(job->conn, true);
+			conn_close(job->conn, false); /* nothing is owed to them */
 		job->conn = NULL;
 		evtimer_del(job->retry_ev);
 	}
