@@ -148,6 +148,9 @@ const char *frame_type_name(Pacer__Msg__BodyCase type)
 	case PACER__MSG__BODY_IO_SIGNAL: return "io-signal";
 	case PACER__MSG__BODY_IO_EXIT: return "io-exit";
 	case PACER__MSG__BODY_IO_DONE: return "io-done";
+	case PACER__MSG__BODY_IO_WIREUP: return "io-wireup";
+	case PACER__MSG__BODY_FENCE_HELLO: return "fence-hello";
+	case PACER__MSG__BODY_FENCE: return "fence";
 	case PACER__MSG__BODY_SUP_SETUP: return "supervisor-setup";
 	case PACER__MSG__BODY_SUP_ATTACH: return "supervisor-attach";
 	case PACER__MSG__BODY_SUP_STATE: return "supervisor-state";

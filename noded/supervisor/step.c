@@ -32,6 +32,7 @@
 #include "jobenv.h"
 #include "launch.h"
 #include "log.h"
+#include "pmixsrv.h"
 #include "supervisor.h"
 #include "timefmt.h"
 #include "track.h"
@@ -74,6 +75,10 @@ struct step {
 	size_t ntasks, nexited;
 	bool started, cleaning;
 	bool cancelled, timed_out, stopped, lost_run, failed_start;
+	struct pmi *pmi; /* --mpi=pmix: the ranks' PMIx server */
+	bool aborted;
+	uint32_t aborted_rank;
+	int abort_status;
 	char fail_reason[SPOOL_REASON_MAX];
 	uint32_t kill_wait;
 	bool terminating;
@@ -125,7 +130,14 @@ static void end_of(const struct step *st, struct job_end *e)
 		if (WIFSIGNALED(t->wstatus) && !e->term_signal)
 			e->term_signal = WTERMSIG(t->wstatus);
 	}
-	if (st->failed_start) {
+	if (st->aborted) {
+		e->state = PACER__JOB_STATE__JOB_FAILED;
+		e->aborted = true;
+		e->aborted_rank = st->aborted_rank;
+		e->exit_code = st->abort_status;
+		snprintf(e->reason, sizeof(e->reason), "task %" PRIu32 " aborted with code %d",
+			 st->aborted_rank, st->abort_status);
+	} else if (st->failed_start) {
 		e->state = PACER__JOB_STATE__JOB_FAILED;
 		if (!e->exit_code)
 			e->exit_code = 1;
@@ -172,6 +184,8 @@ static void finish(struct step *st)
 	st->io = NULL;
 	evtimer_del(st->kill_ev);
 	evtimer_del(st->limit_ev);
+	pmi_free(st->pmi);
+	st->pmi = NULL;
 	/* Its cgroups go before the end is told: the next step may want them. */
 	confine_destroy(st->confine);
 	st->confine = NULL;
@@ -466,6 +480,38 @@ static char **ptrv(char **v, size_t n)
 	return out;
 }
 
+/* Add the PMIx variables of RANK to *ENV (a jobenv array). */
+static int add_pmi_env(struct step *st, uint32_t rank, char ***env, char *err, size_t errlen)
+{
+	char **pe = NULL, **v;
+	size_t n = 0, k = 0;
+
+	if (pmi_task_env(st->pmi, rank, &pe, err, errlen) < 0)
+		return -1;
+	while ((*env)[n])
+		n++;
+	while (pe && pe[k])
+		k++;
+	v = realloc(*env, (n + k + 1) * sizeof(*v));
+	if (!v) {
+		pmixsrv_env_free(pe);
+		return snprintf(err, errlen, "out of memory"), -1;
+	}
+	for (size_t i = 0; i < k; i++) {
+		v[n + i] = strdup(pe[i]);
+		if (!v[n + i]) {
+			v[n + i] = NULL;
+			*env = v;
+			pmixsrv_env_free(pe);
+			return snprintf(err, errlen, "out of memory"), -1;
+		}
+	}
+	v[n + k] = NULL;
+	*env = v;
+	pmixsrv_env_free(pe);
+	return 0;
+}
+
 /* Fork task T bound to CPUS. */
 static int start_task(struct step *st, struct task *t, const char *cpus, char *err, size_t errlen)
 {
@@ -487,6 +533,8 @@ static int start_task(struct step *st, struct task *t, const char *cpus, char *e
 	if (bind_plan_make(s->bind, &br, &plan, err, errlen) < 0)
 		goto out;
 	penv = jobenv_task(ls, t->rank, t->localid, cpus, s->setup->node, s->setup->cluster);
+	if (penv && st->pmi && add_pmi_env(st, t->rank, &penv, err, errlen) < 0)
+		goto out;
 	argv = ptrv(sp->argv, sp->n_argv);
 	env = ptrv(sp->env, sp->n_env);
 	if (!penv || !argv || !env) {
@@ -610,6 +658,9 @@ static void on_io_msg(struct conn *c, Pacer__Msg *m, void *arg)
 		}
 		return;
 	}
+	case PACER__MSG__BODY_IO_WIREUP:
+		pmi_wireup(st->pmi, m->io_wireup->host, m->io_wireup->port);
+		return;
 	case PACER__MSG__BODY_IO_SIGNAL:
 		if (m->io_signal->terminate) {
 			st->cancelled = true;
@@ -643,6 +694,7 @@ static int on_io_ready(struct conn *c, void *arg, char *err, size_t errlen)
 	h.io_key = ls->io_key;
 	h.ranks = ls->alloc->task_ids;
 	h.n_ranks = ls->alloc->n_task_ids;
+	h.fence_port = pmi_fence_port(st->pmi);
 	m.body_case = PACER__MSG__BODY_IO_HELLO;
 	m.io_hello = &h;
 	st->io_ready = true;
@@ -732,6 +784,14 @@ int step_start(struct sup *s, const Pacer__LaunchStep *ls, char *err, size_t err
 	    s->setup->munge_socket && *s->setup->munge_socket ? s->setup->munge_socket : NULL);
 	if (!st->auth)
 		return snprintf(err, errlen, "cannot set up munge: %s", strerror(errno)), -1;
+	if (!ls->spec->mpi || !*ls->spec->mpi || strcmp(ls->spec->mpi, "pmix") == 0) {
+		if (pmi_start(s, ls, st->auth, &st->pmi, err, errlen) < 0)
+			return -1;
+	} else if (strcmp(ls->spec->mpi, "none") != 0) {
+		return snprintf(err, errlen, "--mpi=%s is not a kind this node knows (pmix or none)",
+				ls->spec->mpi),
+		       -1;
+	}
 	struct conn_cfg cfg = { .base = s->base,
 				.auth = st->auth,
 				.cluster = s->setup->cluster,
@@ -762,6 +822,7 @@ void step_free(struct step *st)
 			close(st->tasks[i].in_fd);
 	}
 	free(st->tasks);
+	pmi_free(st->pmi);
 	if (st->io)
 		conn_close(st->io, false);
 	if (st->kill_ev)
@@ -778,4 +839,29 @@ void step_free(struct step *st)
 	if (st->auth)
 		auth_destroy(st->auth);
 	free(st);
+}
+
+void step_abort(struct sup *s, uint32_t rank, int status, const char *msg)
+{
+	struct step *st = s->step;
+	Pacer__StepIoExit x = PACER__STEP_IO_EXIT__INIT;
+	Pacer__Msg m = PACER__MSG__INIT;
+
+	if (!st || st->aborted)
+		return;
+	log_info("%s: task %" PRIu32 " aborted with code %d%s%s: ending the step", s->unit, rank,
+		 status, msg && *msg ? ": " : "", msg ? msg : "");
+	st->aborted = true;
+	st->aborted_rank = rank;
+	st->abort_status = status;
+	x.rank = rank;
+	x.exit_code = status;
+	x.aborted = true;
+	x.message = (char *)(msg ? msg : "");
+	m.body_case = PACER__MSG__BODY_IO_EXIT;
+	m.io_exit = &x;
+	io_send(st, &m);
+	/* The other ranks wait in their next fence, here and elsewhere: pacer
+	 * run ends the step on the other nodes, we end it here. */
+	terminate(st, 0);
 }

@@ -114,4 +114,31 @@ void step_stop(struct sup *s);
 
 void step_free(struct step *st);
 
+/* A local rank called MPI_Abort / PMIx_Abort with STATUS (pmi.c): tell
+ * pacer run, which ends the step everywhere, and end it here. */
+void step_abort(struct sup *s, uint32_t rank, int status, const char *msg);
+
+/* pmi.c -----------------------------------------------------------------*/
+
+struct auth;
+struct pmi;
+
+/* Be the PMIx server of step LS's local ranks, and (node 0 of several)
+ * listen for the others' fences.  0 with *OUT set, or -1 with ERR (*OUT is
+ * then still to be freed with pmi_free). */
+int pmi_start(struct sup *s, const Pacer__LaunchStep *ls, struct auth *auth, struct pmi **out,
+	      char *err, size_t errlen);
+
+/* Node 0's fence port for its StepIoHello; 0 on other nodes or alone. */
+uint32_t pmi_fence_port(const struct pmi *p);
+
+/* Where node 0 gathers fences (StepIoWireup): connect there. */
+void pmi_wireup(struct pmi *p, const char *host, uint32_t port);
+
+/* The PMIx variables of local rank RANK (register it first). */
+int pmi_task_env(struct pmi *p, uint32_t rank, char ***env, char *err, size_t errlen);
+
+/* Fail what is open, stop the PMIx server, remove its folder. */
+void pmi_free(struct pmi *p);
+
 #endif
