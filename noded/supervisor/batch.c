@@ -47,6 +47,10 @@ struct batch {
 	bool terminating;        /* TERM sent, KILL due at kill_at_ms */
 	bool cancelled, timed_out, stopped;
 	bool exited; /* the script was reaped: cleaning up */
+	/* An allocation without a script (pacer alloc, pacer run outside a
+	 * job): it holds the node until released, cancelled or timed out. */
+	bool alloc_only, released;
+	int32_t release_code;
 	int wstatus;
 	uint64_t kill_at_ms; /* monotonic */
 	uint64_t cleanup_deadline_ms;
@@ -96,7 +100,16 @@ static void end_of(const struct batch *b, struct job_end *e)
 		e->exit_code = WEXITSTATUS(st);
 	if (b->exited && WIFSIGNALED(st))
 		e->term_signal = WTERMSIG(st);
-	if (b->timed_out) {
+	if (b->alloc_only && b->released && !b->timed_out) {
+		e->exit_code = b->release_code;
+		e->state = b->release_code ? PACER__JOB_STATE__JOB_FAILED
+					   : PACER__JOB_STATE__JOB_COMPLETED;
+		if (b->release_code)
+			snprintf(e->reason, sizeof(e->reason), "exit code %d", b->release_code);
+	} else if (b->alloc_only && !b->timed_out && !b->cancelled) {
+		e->state = PACER__JOB_STATE__JOB_NODE_FAIL;
+		snprintf(e->reason, sizeof(e->reason), "its supervisor was stopped");
+	} else if (b->timed_out) {
 		e->state = PACER__JOB_STATE__JOB_TIMEOUT;
 		timefmt_duration(b->time_limit, limit, sizeof(limit));
 		snprintf(e->reason, sizeof(e->reason), "time limit of %s reached", limit);
@@ -255,6 +268,10 @@ static void on_limit(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	log_info("job %" PRIu32 " reached its time limit", b->s->job_id);
 	b->timed_out = true;
+	if (b->alloc_only) {
+		finish(b);
+		return;
+	}
 	terminate(b, SIGTERM, b->kill_wait);
 }
 
@@ -269,6 +286,18 @@ void batch_signal(struct sup *s, const Pacer__SignalJob *sj)
 
 	if (!b) {
 		log_info("signal for job %" PRIu32 ", which has ended: ignored", sj->job_id);
+		return;
+	}
+	if (b->alloc_only) {
+		/* Nothing runs: its steps are their own supervisors'. */
+		if (!sj->terminate)
+			return;
+		b->released = sj->release;
+		b->release_code = sj->exit_code;
+		b->cancelled = !sj->release;
+		log_info("allocation %" PRIu32 " %s", s->job_id,
+			 sj->release ? "released by its command" : "cancelled");
+		finish(b);
 		return;
 	}
 	if (sj->terminate) {
@@ -302,6 +331,10 @@ void batch_stop(struct sup *s)
 		return;
 	if (!b->cancelled && !b->timed_out)
 		b->stopped = true;
+	if (b->alloc_only) {
+		finish(b);
+		return;
+	}
 	terminate(b, SIGTERM, b->kill_wait < STOP_KILL_WAIT ? b->kill_wait : STOP_KILL_WAIT);
 }
 
@@ -409,6 +442,20 @@ int batch_start(struct sup *s, const Pacer__LaunchJob *lj, char *err, size_t err
 	if (!b) {
 		snprintf(err, errlen, "out of memory starting job %" PRIu32, j->id);
 		return -1;
+	}
+	b->time_limit = limit == TIMEFMT_UNLIMITED ? 0 : limit;
+	if (j->spec->alloc_only) {
+		b->alloc_only = true;
+		b->kill_wait = lj->kill_wait ? lj->kill_wait : 30;
+		s->batch = b;
+		if (b->time_limit) {
+			struct timeval tv = { .tv_sec = (time_t)b->time_limit };
+			evtimer_add(b->limit_ev, &tv);
+		}
+		log_info("allocation %" PRIu32 " for user %s held here (no script: its steps run "
+			 "under their own supervisors)",
+			 j->id, j->user);
+		return 0;
 	}
 	b->track = track_create(j->id);
 	if (!b->track) {
