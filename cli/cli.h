@@ -77,5 +77,7 @@ int cmd_release(struct cli *cli, int argc, char **argv);
 int cmd_nodes(struct cli *cli, int argc, char **argv);
 int cmd_show(struct cli *cli, int argc, char **argv);
 int cmd_diag(struct cli *cli, int argc, char **argv);
+int cmd_run(struct cli *cli, int argc, char **argv);
+int cmd_alloc(struct cli *cli, int argc, char **argv);
 
 #endif

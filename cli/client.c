@@ -352,9 +352,10 @@ static void append(char *buf, size_t size, const char *sep, const char *addr, co
 		snprintf(buf + n, size - n, "%s%s: %s", sep, addr, why);
 }
 
-/* Try each controller in turn until one accepts the connection. */
+/* Try each controller in turn until one accepts the connection.  With
+ * KEEP, the connection is handed back in *KEEP with the reply unread. */
 static int call(const struct conf *conf, struct auth *auth, Pacer__Msg *req, int timeout_ms,
-		Pacer__Msg **reply, char *err, size_t errlen)
+		Pacer__Msg **reply, int *keep, char *err, size_t errlen)
 {
 	char unreachable[1024] = "", refused[512] = "", why[512], addr[300];
 	int unreachable_errno = ECONNREFUSED, refused_errno = 0;
@@ -368,6 +369,10 @@ static int call(const struct conf *conf, struct auth *auth, Pacer__Msg *req, int
 		if (fd >= 0 && handshake(fd, conf, auth, addr, req, &kind, why, sizeof(why)) == 0) {
 			/* Past this point the request may have been applied: never
 			 * send it to a second controller. */
+			if (keep) {
+				*keep = fd;
+				return 0;
+			}
 			int rc = request(fd, timeout_ms, addr, reply, err, errlen);
 			int saved = errno;
 			close(fd);
@@ -406,8 +411,8 @@ static int call(const struct conf *conf, struct auth *auth, Pacer__Msg *req, int
 	return -1;
 }
 
-int client_call(const struct conf *conf, Pacer__Msg *req, int timeout_ms, Pacer__Msg **reply,
-		char *err, size_t errlen)
+static int call_with(const struct conf *conf, Pacer__Msg *req, int timeout_ms, Pacer__Msg **reply,
+		     int *keep, char *err, size_t errlen)
 {
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
 	struct auth *auth;
@@ -434,10 +439,34 @@ int client_call(const struct conf *conf, Pacer__Msg *req, int timeout_ms, Pacer_
 	}
 	/* A controller closing on us must be an error message, not SIGPIPE. */
 	sigaction(SIGPIPE, &ign, &old);
-	rc = call(conf, auth, req, timeout_ms, reply, err, errlen);
+	rc = call(conf, auth, req, timeout_ms, reply, keep, err, errlen);
 	saved = errno;
 	sigaction(SIGPIPE, &old, NULL);
 	auth_destroy(auth);
+	errno = saved;
+	return rc;
+}
+
+int client_call(const struct conf *conf, Pacer__Msg *req, int timeout_ms, Pacer__Msg **reply,
+		char *err, size_t errlen)
+{
+	return call_with(conf, req, timeout_ms, reply, NULL, err, errlen);
+}
+
+int client_start(const struct conf *conf, Pacer__Msg *req, int *fd, char *err, size_t errlen)
+{
+	return call_with(conf, req, 0, NULL, fd, err, errlen);
+}
+
+int client_read_reply(int fd, int timeout_ms, Pacer__Msg **reply, char *err, size_t errlen)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	int rc, saved;
+
+	sigaction(SIGPIPE, &ign, &old);
+	rc = request(fd, timeout_ms, "the controller", reply, err, errlen);
+	saved = errno;
+	sigaction(SIGPIPE, &old, NULL);
 	errno = saved;
 	return rc;
 }

@@ -34,4 +34,16 @@ int client_timeout_ms(const char *env, int *ms, char *err, size_t errlen);
 int client_call(const struct conf *conf, Pacer__Msg *req, int timeout_ms, Pacer__Msg **reply,
 		char *err, size_t errlen);
 
+/* As client_call, but for a request whose reply may take long (a step
+ * waiting for cores): once the controller welcomed us and has REQ, *FD is
+ * the connection (non-blocking, close-on-exec) and the caller reads the reply
+ * with client_read_reply, or closes FD to drop the request.  0, or -1 with
+ * errno and ERR as client_call. */
+int client_start(const struct conf *conf, Pacer__Msg *req, int *fd, char *err, size_t errlen);
+
+/* Read the reply to client_start's request on FD within TIMEOUT_MS: as
+ * client_call (an Error reply is -1 with its code and message).  FD stays
+ * open. */
+int client_read_reply(int fd, int timeout_ms, Pacer__Msg **reply, char *err, size_t errlen);
+
 #endif

@@ -594,6 +594,9 @@ void format_job_show(const Pacer__Job *j, int64_t now, FILE *out)
 	fputc('\n', out);
 	put_alloc_detail(out, j);
 	fprintf(out, "   WorkDir=%s\n   ", null_if_empty(s->workdir));
+	/* An allocation of pacer alloc or pacer run has no script to name. */
+	if (s->alloc_only)
+		fputs("Command=(allocation) ", out);
 	put_args(out, s);
 	fputs("\n   ", out);
 	put_output(out, "StdOut", j, j->stdout_path, s->stdout_pattern);

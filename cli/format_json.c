@@ -274,6 +274,7 @@ static void spec_json(struct json *js, const Pacer__JobSpec *s)
 	member_strings(js, "argv", s->argv, s->n_argv);
 	member_strings(js, "env", s->env, s->n_env);
 	json_member_bool(js, "hold", s->hold);
+	json_member_bool(js, "alloc_only", s->alloc_only);
 	json_member_string_or_null(js, "submit_dir", s->submit_dir);
 	json_member_string_or_null(js, "submit_host", s->submit_host);
 	json_member_uint_or_null(js, "ntasks_per_node", s->ntasks_per_node,

@@ -1114,7 +1114,7 @@ static void test_job_json(void **state)
 		"\"mem_mb\":1024,\"time_limit\":3600,\"partition\":\"debug\","
 		"\"workdir\":\"/home/alice\",\"stdout_pattern\":\"sim-%j.out\","
 		"\"stderr_pattern\":null,\"script\":\"#!/bin/sh\\n\",\"argv\":[\"a\",\"b\"],"
-		"\"env\":[\"A=1\"],\"hold\":false,\"submit_dir\":\"/home/alice\","
+		"\"env\":[\"A=1\"],\"hold\":false,\"alloc_only\":false,\"submit_dir\":\"/home/alice\","
 		"\"submit_host\":\"login1\",\"ntasks_per_node\":null,\"ntasks_per_socket\":null,"
 		"\"exclusive\":false,\"mem_per_cpu_mb\":null,\"gpus\":0,\"gpus_per_node\":0,"
 		"\"nodelist\":null,\"exclude\":null,\"constraint\":null,\"distribution\":null,"

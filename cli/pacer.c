@@ -10,6 +10,8 @@ static const struct command {
 	const char *summary;
 } commands[] = {
 	{ "submit", cmd_submit, "queue a batch script (like sbatch)" },
+	{ "run", cmd_run, "run a parallel step, in a job or a new one (like srun)" },
+	{ "alloc", cmd_alloc, "allocate a job and run a command in it here (like salloc)" },
 	{ "queue", cmd_queue, "list jobs (like squeue)" },
 	{ "cancel", cmd_cancel, "cancel or signal jobs (like scancel)" },
 	{ "hold", cmd_hold, "keep pending jobs from starting (like scontrol hold)" },

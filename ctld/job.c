@@ -231,6 +231,7 @@ struct job *job_create(const Pacer__Job *pj)
 	j->mem_per_cpu_mb = s->mem_per_cpu_mb;
 	j->exclusive = s->exclusive;
 	j->threads = s->multithread;
+	j->alloc_only = s->alloc_only;
 	j->nice = s->nice;
 	/* Checked at submit; a record from the journal is trusted as it is. */
 	if (job_parse_distribution(s->distribution, &j->dist_node, &j->dist_socket) < 0)
@@ -548,6 +549,7 @@ int job_to_proto(const struct job *j, struct job_proto *p, bool full)
 	s->ntasks_per_node = j->ntasks_per_node;
 	s->ntasks_per_socket = j->ntasks_per_socket;
 	s->exclusive = j->exclusive;
+	s->alloc_only = j->alloc_only;
 	s->mem_per_cpu_mb = j->mem_per_cpu_mb;
 	s->gpus = j->gpus;
 	s->gpus_per_node = j->gpus_per_node;

@@ -66,6 +66,7 @@ struct job {
 	uint64_t mem_per_cpu_mb;
 	bool exclusive;
 	bool threads;
+	bool alloc_only; /* no script: an allocation for `pacer alloc` or `pacer run` */
 	uint8_t dist_node; /* enum select_dist */
 	uint8_t dist_socket;
 	int32_t nice;

@@ -240,6 +240,24 @@ static int signal_on(struct node *n, uint32_t job_id, int sig, bool terminate)
 	return send_msg(n, &m);
 }
 
+int node_release(struct job *j, int32_t exit_code)
+{
+	if (!j->nalloc) {
+		errno = ESRCH;
+		return -1;
+	}
+	Pacer__SignalJob s = PACER__SIGNAL_JOB__INIT;
+	s.job_id = j->id;
+	s.signal = SIGTERM;
+	s.terminate = true;
+	s.release = true;
+	s.exit_code = exit_code;
+	Pacer__Msg m = PACER__MSG__INIT;
+	m.body_case = PACER__MSG__BODY_SIGNAL;
+	m.signal = &s;
+	return send_msg(&nodes[j->alloc[0].node], &m);
+}
+
 int node_signal(struct job *j, int sig, bool terminate)
 {
 	if (!j->nalloc) {

@@ -83,6 +83,11 @@ int node_send(uint32_t index, Pacer__Msg *m);
 /* Send SIG to J (TERMINATE: TERM, wait kill_wait, KILL the whole job). */
 int node_signal(struct job *j, int sig, bool terminate);
 
+/* End alloc_only job J as its command ended with EXIT_CODE: SignalJob
+ * {terminate, release, exit_code} to its first node, which reports the
+ * JobEnded (COMPLETED for 0, else FAILED).  0 or -1 with errno. */
+int node_release(struct job *j, int32_t exit_code);
+
 /* Fill INFO for `pacer nodes` (strings point into N or into SCRATCH,
  * freed with node_info_release); LAYOUT adds the full layout. 0 or -1. */
 struct node_info_scratch {

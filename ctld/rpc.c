@@ -596,8 +596,68 @@ static void finish_results(struct pending_reply *p, uint64_t last)
 		pending_free(p);
 }
 
+/* End one alloc_only job as its command ended (CancelRequest.release):
+ * nothing is journaled here, the node's JobEnded is. */
+static void release_one(struct client *cl, struct pending_reply *p, struct job *j,
+			int32_t exit_code)
+{
+	char id[24];
+	job_format_id(j, id, sizeof(id));
+	if (!may_act_on(cl, j))
+		result(p, j->id, EPERM, "job %s belongs to %s, not to you", id, j->user->data);
+	else if (!j->alloc_only)
+		result(p, j->id, EINVAL,
+		       "job %s is a batch job, not an allocation: it ends with its script (cancel "
+		       "it with pacer cancel %s)",
+		       id, id);
+	else if (job_state_final(j->state))
+		result(p, j->id, EALREADY, "job %s has already finished (%s)", id,
+		       job_state_name(j->state));
+	else if (j->state != PACER__JOB_STATE__JOB_RUNNING)
+		result(p, j->id, EBUSY, "job %s has not started: cancel it with pacer cancel %s",
+		       id, id);
+	else if (j->launch_pending)
+		result(p, j->id, EAGAIN, "job %s is starting: release it again in a moment", id);
+	else if (node_release(j, exit_code) < 0)
+		result(p, j->id, EHOSTUNREACH,
+		       "job %s runs on node %s, which cannot be reached now (try again later)", id,
+		       node_name_at(j->alloc[0].node));
+	else {
+		log_info("job %u released by %s (exit %d)", j->id, cl->user, exit_code);
+		result(p, j->id, 0, NULL);
+	}
+}
+
+static void do_release(struct client *cl, uint32_t seq, Pacer__CancelRequest *req)
+{
+	if (req->by_user || req->signal || req->n_steps || req->n_tasks) {
+		reply_error(cl, seq, EINVAL,
+			    "a release names jobs by id only (no --user, signal, step or array "
+			    "task)");
+		return;
+	}
+	struct pending_reply *p = results_new(cl, seq, req->n_job_ids, false);
+	if (!p) {
+		reply_error(cl, seq, ENOMEM, "the controller is out of memory (try again later)");
+		return;
+	}
+	for (size_t i = 0; i < req->n_job_ids; i++) {
+		struct job *j = job_find(req->job_ids[i]);
+		if (!j || j->unrecorded)
+			result(p, req->job_ids[i], ENOENT, "job %u does not exist",
+			       req->job_ids[i]);
+		else
+			release_one(cl, p, j, req->exit_code);
+	}
+	finish_results(p, 0);
+}
+
 static void do_cancel(struct client *cl, uint32_t seq, Pacer__CancelRequest *req)
 {
+	if (req->release) {
+		do_release(cl, seq, req);
+		return;
+	}
 	if (req->signal < 0 || req->signal >= NSIG) {
 		reply_error(cl, seq, EINVAL, "%d is not a signal number (give 1 to %d)",
 			    req->signal, NSIG - 1);

@@ -310,9 +310,12 @@ static int start_job(struct pass *p, struct job *j, size_t part, const struct se
 	const char *first = allocs[0].node;
 	const char *out_pat =
 	    j->stdout_pattern->len ? j->stdout_pattern->data : PATTERN_DEFAULT_OUTPUT;
-	struct blob *out = resolve_path(j, out_pat, first);
-	struct blob *err = j->stderr_pattern->len ? resolve_path(j, j->stderr_pattern->data, first)
-						  : blob_ref(out ? out : j->workdir);
+	/* An allocation writes no output of its own: its steps' goes to pacer run. */
+	struct blob *out = j->alloc_only ? blob_str("") : resolve_path(j, out_pat, first);
+	struct blob *err = j->alloc_only ? blob_str("")
+			   : j->stderr_pattern->len
+			       ? resolve_path(j, j->stderr_pattern->data, first)
+			       : blob_ref(out ? out : j->workdir);
 	if (out && err)
 		t = state_start(j, ctld.conf->partitions[part].name,
 				(const Pacer__NodeAlloc *const *)allocp, na, out->data, err->data);

@@ -631,6 +631,10 @@ static int resolve(struct step_req *r, const struct job *j, char *why, size_t wh
 			 "32-byte io_key): use pacer run");
 		return -1;
 	}
+	if (*sp->mpi && strcmp(sp->mpi, "pmix") != 0 && strcmp(sp->mpi, "none") != 0) {
+		snprintf(why, whylen, "--mpi=%.32s is not supported (use pmix or none)", sp->mpi);
+		return -1;
+	}
 	if (strlen(sp->nodelist) > STEP_STRING_MAX || strlen(sp->distribution) > 64 ||
 	    strlen(sp->cpu_bind) > STEP_STRING_MAX || strlen(sp->name) > 1024) {
 		snprintf(why, whylen,

@@ -18,7 +18,15 @@
 
 static int check_spec(const Pacer__JobSpec *s, char *why, size_t whylen)
 {
-	if (s->script.len == 0 || s->script.len < 2 || memcmp(s->script.data, "#!", 2) != 0) {
+	if (s->alloc_only && (s->script.len || s->n_argv || *s->array)) {
+		snprintf(why, whylen,
+			 "an allocation (alloc_only) runs no batch script: it takes no script, "
+			 "arguments or --array");
+		return -1;
+	}
+	/* An allocation's work is the steps run in it: it has no script. */
+	if (!s->alloc_only &&
+	    (s->script.len < 2 || memcmp(s->script.data, "#!", 2) != 0)) {
 		snprintf(why, whylen, "the batch script must start with #! and an interpreter");
 		return -1;
 	}
