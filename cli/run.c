@@ -562,7 +562,14 @@ static void on_exit_msg(struct run *r, struct node_io *n, const Pacer__StepIoExi
 	    r->rank_exited[rank])
 		return;
 	r->rank_exited[rank] = true;
-	run_tally_rank(&r->tally, rank, e->exit_code, e->term_signal, e->aborted);
+	if (r->terminating && e->term_signal > 0 && !e->aborted) {
+		/* Killed because we end the step (-K, -W, an abort, Ctrl-C): the
+		 * cause decides the exit code, as with srun, never the kill. */
+		run_tally_rank(&r->tally, rank, 0, 0, false);
+		r->tally.failed = true;
+	} else {
+		run_tally_rank(&r->tally, rank, e->exit_code, e->term_signal, e->aborted);
+	}
 	/* What is left of its last lines goes out before the news of its end. */
 	if (r->o->label) {
 		output(r, rank, 1, NULL, 0, true);

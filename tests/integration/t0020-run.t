@@ -1,14 +1,9 @@
 #!/bin/sh
 test_description='pacer run and pacer alloc on a real 2-node cluster: option errors,
 an allocation waiting for resources and cancelled by Ctrl-C, and (with the node
-side of steps, prerequisite STEPS) steps with their output, input, exit codes and
-aborts, and allocations released with their command'"'"'s exit code or revoked'
+side of steps) steps with their output, input, exit codes and aborts, and allocations released with their command'"'"'s exit code or revoked'
 . "$(dirname "$0")/lib.sh"
 
-# The node side of steps (the step supervisor connecting back to pacer run,
-# and an alloc_only job held without a script) is not on this branch yet:
-# the tests that need it have the prerequisite STEPS, set here once it is.
-# test_set_prereq STEPS
 
 test_expect_success 'setup: 2 nodes of 2 cores, a test user' '
 	start_cluster --nodes 2 --topology "pack:1 core:2 pu:1" &&
@@ -71,19 +66,7 @@ test_expect_success 'pacer alloc waits for resources and Ctrl-C then cancels its
 	grep "interrupted: cancelling job $AJ" wait.err
 '
 
-# Until the node side lands, nodes ignore LaunchStep: no supervisor ever
-# connects, which pacer run must report, cancelling the step.
-test_expect_success !STEPS 'a step whose supervisors never connect is reported and cancelled' '
-	JOB=$(pacer submit --parsable -N 2 -n 2 --wrap "sleep 300") &&
-	test_when_finished "cancel_jobs $JOB" &&
-	wait_job_state $JOB RUNNING &&
-	test_must_fail env PACER_JOB_ID=$JOB PACER_RUN_CONNECT_TIMEOUT=2 \
-		pacer run -n 2 hostname 2>never.err &&
-	grep "node1: the step.s supervisor did not connect" never.err &&
-	grep "node2: the step.s supervisor did not connect" never.err
-'
-
-test_expect_success STEPS 'pacer alloc grants a job and releases it COMPLETED with its command' '
+test_expect_success 'pacer alloc grants a job and releases it COMPLETED with its command' '
 	(cd ud && as_user "$PACER_BIN" alloc -N 2 sh -c "echo \$PACER_JOB_ID \$PACER_NNODES" \
 		>"$PWD/../alloc.out" 2>"$PWD/../alloc.err") &&
 	read AJ NN <alloc.out && test "$NN" = 2 &&
@@ -92,14 +75,14 @@ test_expect_success STEPS 'pacer alloc grants a job and releases it COMPLETED wi
 	pacer show job $AJ --json | jq -e ".exit_code == 0"
 '
 
-test_expect_success STEPS 'a command that fails ends its allocation FAILED with its exit code' '
+test_expect_success 'a command that fails ends its allocation FAILED with its exit code' '
 	test_expect_code 3 pacer alloc -N 1 sh -c "echo \$PACER_JOB_ID; exit 3" >fail.out &&
 	AJ=$(cat fail.out) &&
 	wait_job_state $AJ FAILED &&
 	pacer show job $AJ --json | jq -e ".exit_code == 3"
 '
 
-test_expect_success STEPS 'a cancelled allocation is revoked: its command gets SIGHUP' '
+test_expect_success 'a cancelled allocation is revoked: its command gets SIGHUP' '
 	pacer alloc -N 1 sh -c "echo \$PACER_JOB_ID >rev.id; exec sleep 300" 2>rev.err &
 	APID=$! &&
 	test_when_finished "kill $APID 2>/dev/null; wait $APID 2>/dev/null; true" &&
@@ -111,7 +94,7 @@ test_expect_success STEPS 'a cancelled allocation is revoked: its command gets S
 	grep "job allocation $AJ has been revoked" rev.err
 '
 
-test_expect_success STEPS 'pacer run outside a job: every node answers, the job ends COMPLETED' '
+test_expect_success 'pacer run outside a job: every node answers, the job ends COMPLETED' '
 	pacer run -N 2 -l hostname >host.out 2>host.err &&
 	test_line_count = 2 host.out &&
 	grep -E "^[01]: " host.out &&
@@ -119,7 +102,7 @@ test_expect_success STEPS 'pacer run outside a job: every node answers, the job 
 	wait_job_state $J COMPLETED
 '
 
-test_expect_success STEPS 'pacer run inside pacer alloc starts steps in that job' '
+test_expect_success 'pacer run inside pacer alloc starts steps in that job' '
 	pacer alloc -N 2 sh -c "pacer run -n 2 -l sh -c \"echo \\\$PACER_JOB_ID\"; \
 		echo job \$PACER_JOB_ID" >in.out &&
 	AJ=$(sed -n "s/^job //p" in.out) &&
@@ -127,7 +110,7 @@ test_expect_success STEPS 'pacer run inside pacer alloc starts steps in that job
 	pacer queue --steps --all --job $AJ --noheader | grep -E "^ *$AJ\.0 "
 '
 
-test_expect_success STEPS 'stdin goes to rank 0 only; the exit code is the worst rank'"'"'s' '
+test_expect_success 'stdin goes to rank 0 only; the exit code is the worst rank'"'"'s' '
 	echo hello | pacer run -N 2 -n 2 -l cat >cat.out &&
 	test "$(cat cat.out)" = "0: hello" &&
 	test_expect_code 7 pacer run -N 2 -n 2 sh -c "exit \$((PACER_PROCID * 7))" \
@@ -135,7 +118,7 @@ test_expect_success STEPS 'stdin goes to rank 0 only; the exit code is the worst
 	grep "task 1: exited with exit code 7" exit.err
 '
 
-test_expect_success STEPS '--kill-on-bad-exit and --wait end the other ranks' '
+test_expect_success '--kill-on-bad-exit and --wait end the other ranks' '
 	test_expect_code 2 pacer run -N 2 -n 2 -K \
 		sh -c "test \$PACER_PROCID = 0 && exit 2; exec sleep 300" 2>kill.err &&
 	grep "ending the step (--kill-on-bad-exit)" kill.err &&
@@ -144,13 +127,13 @@ test_expect_success STEPS '--kill-on-bad-exit and --wait end the other ranks' '
 	grep "ending the remaining tasks (--wait)" wait.err
 '
 
-test_expect_success STEPS '--output writes one file per rank with %t' '
+test_expect_success '--output writes one file per rank with %t' '
 	pacer run -N 2 -n 2 -o "out-%j.%s-%t" sh -c "echo rank \$PACER_PROCID" &&
 	ls out-*.0-0 out-*.0-1 &&
 	grep "rank 0" out-*.0-0 && grep "rank 1" out-*.0-1
 '
 
-test_expect_success STEPS 'MPI_Abort in one rank ends the step on every node with its code' '
+test_expect_success 'MPI_Abort in one rank ends the step on every node with its code' '
 	cat >abort.c <<-\EOF &&
 	#include <mpi.h>
 	#include <unistd.h>
