@@ -1266,8 +1266,17 @@ void step_node_ended(uint32_t node, const Pacer__StepEnded *e)
 		Pacer__JobState before = s->nreported == 1 ? PACER__JOB_STATE__JOB_COMPLETED
 							   : (Pacer__JobState)s->worst_state;
 		Pacer__JobState w = step_worse_state(before, st);
-		if (s->nreported == 1 || (w != before && *e->reason) || !s->worst_reason)
+		if (s->aborted) {
+			w = PACER__JOB_STATE__JOB_FAILED; /* the abort is the cause */
+		} else if (e->aborted) {
+			/* The other nodes were ended because of it: their CANCELLED
+			 * is a consequence. */
+			s->aborted = true;
+			w = PACER__JOB_STATE__JOB_FAILED;
 			set_str(&s->worst_reason, *e->reason ? e->reason : NULL);
+		} else if (s->nreported == 1 || (w != before && *e->reason) || !s->worst_reason) {
+			set_str(&s->worst_reason, *e->reason ? e->reason : NULL);
+		}
 		s->worst_state = (uint8_t)w;
 		if (s->nreported == 1 || e->exit_code > s->worst_exit)
 			s->worst_exit = e->exit_code;

@@ -85,6 +85,7 @@ struct step {
 	bool *reported;      /* [nalloc] */
 	uint32_t nreported;
 	uint8_t worst_state;
+	bool aborted; /* a rank called MPI_Abort: the step FAILED, whatever else ended it */
 	int32_t worst_exit, worst_signal;
 	int64_t last_end;
 	char *worst_reason;
