@@ -274,3 +274,19 @@ test_line_count() {
 		return 1
 	fi
 }
+
+# Whether this machine lets us make what --netns makes: a namespace, a
+# bridge and a veth in it, and a UTS namespace.  The probe removes itself.
+netns_works() {
+	command -v ip >/dev/null && command -v unshare >/dev/null &&
+		command -v nsenter >/dev/null || return 1
+	unshare --uts true 2>/dev/null || return 1
+	_ns=pcl-probe-$$
+	ip netns add $_ns 2>/dev/null || return 1
+	ip -n $_ns link add br0 type bridge 2>/dev/null &&
+		ip -n $_ns link add va type veth peer name vb 2>/dev/null &&
+		ip -n $_ns link set va master br0 2>/dev/null
+	_rc=$?
+	ip netns del $_ns
+	return $_rc
+}

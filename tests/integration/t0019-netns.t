@@ -4,21 +4,6 @@ network and UTS namespace, own address on a private bridge, own host name); cut 
 heal take a host off the network and back; down removes every namespace and link'
 . "$(dirname "$0")/lib.sh"
 
-# Whether this machine lets us make what --netns makes: a namespace, a
-# bridge and a veth in it, and a UTS namespace.  The probe removes itself.
-netns_works() {
-	command -v ip >/dev/null && command -v unshare >/dev/null &&
-		command -v nsenter >/dev/null || return 1
-	unshare --uts true 2>/dev/null || return 1
-	_ns=pcl-probe-$$
-	ip netns add $_ns 2>/dev/null || return 1
-	ip -n $_ns link add br0 type bridge 2>/dev/null &&
-		ip -n $_ns link add va type veth peer name vb 2>/dev/null &&
-		ip -n $_ns link set va master br0 2>/dev/null
-	_rc=$?
-	ip netns del $_ns
-	return $_rc
-}
 test "$(id -u)" = 0 && netns_works && test_set_prereq NETNS
 if ! test_have_prereq NETNS; then
 	skip_all="--netns needs root and network namespaces with bridges and veths"
