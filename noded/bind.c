@@ -2,6 +2,7 @@
 #include "bind.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <hwloc.h>
 #include <sched.h>
 #include <stdio.h>
@@ -61,7 +62,10 @@ static uint32_t *os_indexes(hwloc_topology_t topo, hwloc_obj_type_t type, uint32
 	return v;
 }
 
-int bind_init(bool emulated, struct bind **bp, char *err, size_t errlen)
+/* XML NULL: discover this machine; else load XML (this machine's, as
+ * bind_export gave it) as this machine's. */
+static int init(bool emulated, const void *xml, size_t len, struct bind **bp, char *err,
+		size_t errlen)
 {
 	struct bind *b = calloc(1, sizeof(*b));
 	const struct hwloc_topology_support *sup;
@@ -74,6 +78,12 @@ int bind_init(bool emulated, struct bind **bp, char *err, size_t errlen)
 		e = errno;
 		free(b);
 		return strfmt_fail(err, errlen, e, "hwloc_topology_init: %s", strerror(e));
+	}
+	if (xml && (len > INT_MAX || hwloc_topology_set_xmlbuffer(b->topo, xml, (int)len) < 0 ||
+		    hwloc_topology_set_flags(b->topo, HWLOC_TOPOLOGY_FLAG_IS_THISSYSTEM) < 0)) {
+		strfmt_fail(err, errlen, EINVAL, "the node daemon's copy of this machine's "
+						 "topology cannot be used");
+		goto failed;
 	}
 	if (hwloc_topology_load(b->topo) < 0) {
 		strfmt_fail(err, errlen, errno,
@@ -561,4 +571,34 @@ void bind_report(const struct bind_plan *p, int fd)
 	line[n++] = '\n';
 	w = write(fd, line, n);
 	(void)w;
+}
+
+int bind_init(bool emulated, struct bind **bp, char *err, size_t errlen)
+{
+	return init(emulated, NULL, 0, bp, err, errlen);
+}
+
+int bind_init_xml(bool emulated, const void *xml, size_t len, struct bind **bp, char *err,
+		  size_t errlen)
+{
+	return init(emulated, xml, len, bp, err, errlen);
+}
+
+int bind_export(const struct bind *b, char **xml, size_t *len)
+{
+	char *buf;
+	int n;
+
+	if (hwloc_topology_export_xmlbuffer(b->topo, &buf, &n, 0) < 0 || n <= 0)
+		return -1;
+	*xml = malloc((size_t)n);
+	if (!*xml) {
+		hwloc_free_xmlbuffer(b->topo, buf);
+		errno = ENOMEM;
+		return -1;
+	}
+	memcpy(*xml, buf, (size_t)n);
+	*len = (size_t)n;
+	hwloc_free_xmlbuffer(b->topo, buf);
+	return 0;
 }

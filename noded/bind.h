@@ -29,6 +29,16 @@ struct bind_plan; /* one job's binding */
  * with errno and ERR saying what failed. */
 int bind_init(bool emulated, struct bind **bp, char *err, size_t errlen);
 
+/* As bind_init, but this machine as XML (LEN bytes) describes it, from
+ * bind_export in the node daemon: a job supervisor skips the discovery,
+ * which costs more than the rest of a step's start. */
+int bind_init_xml(bool emulated, const void *xml, size_t len, struct bind **bp, char *err,
+		  size_t errlen);
+
+/* This machine's topology as XML, into *XML (malloc'd, *LEN bytes).  0 or
+ * -1 with errno. */
+int bind_export(const struct bind *b, char **xml, size_t *len);
+
 void bind_destroy(struct bind *b);
 
 /* PUs and NUMA nodes of this machine, and its memory in MiB (what hwloc

@@ -659,6 +659,8 @@ static int send_setup(struct job *job, const Pacer__LaunchJob *lj, const Pacer__
 	st.cgroup_key = (char *)nd->cgroup_key;
 	st.confine = nd->conf->confine ? nd->conf->confine : "auto";
 	st.emulated = nd->emulated;
+	st.machine_topology.data = (uint8_t *)nd->machine_xml;
+	st.machine_topology.len = nd->machine_xml_len;
 	st.boot_id = (char *)nd->boot_id;
 	st.daemon_id = (char *)nd->daemon_id;
 	m.body_case = PACER__MSG__BODY_SUP_SETUP;

@@ -350,6 +350,10 @@ static int load_topology(const char *conf_path)
 		log_err("%s", err);
 		return -1;
 	}
+	if (bind_export(nd.bind, &nd.machine_xml, &nd.machine_xml_len) < 0)
+		log_warn("cannot export this machine's topology for the supervisors (%s): each "
+			 "discovers it again",
+			 strerror(errno));
 	if (topo_export(nd.topo, &nd.topo_xml, &nd.topo_xml_len) < 0) {
 		log_err("cannot export the topology of node %s: %s", nd.name, strerror(errno));
 		return -1;
@@ -487,6 +491,7 @@ static void teardown(const struct opts *o)
 	topo_destroy(nd.topo);
 	free(nd.topo_xml);
 	bind_destroy(nd.bind);
+	free(nd.machine_xml);
 	conf_destroy(nd.conf);
 }
 

@@ -45,6 +45,8 @@ struct noded {
 	uint32_t cpus;        /* PUs of topo */
 	uint64_t mem_mb;      /* its memory, else this machine's */
 	struct bind *bind;    /* this machine, for binding jobs */
+	char *machine_xml;    /* the same as hwloc XML, for the supervisors */
+	size_t machine_xml_len;
 	bool have_daemon_uid; /* conf->daemon_user is known here */
 	uid_t daemon_uid;
 	struct event_base *base;

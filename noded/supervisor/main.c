@@ -211,7 +211,10 @@ static int prepare(struct sup *s, char *err, size_t errlen)
 
 	track_init(st->cgroup_key);
 	rc = confine_init(st->confine, st->cgroup_key, err, errlen);
-	if (rc == 0)
+	if (rc == 0 && st->machine_topology.len)
+		rc = bind_init_xml(st->emulated, st->machine_topology.data, st->machine_topology.len,
+				   &s->bind, err, errlen);
+	else if (rc == 0)
 		rc = bind_init(st->emulated, &s->bind, err, errlen);
 	log_set_level(was);
 	return rc;
