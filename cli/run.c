@@ -427,6 +427,15 @@ static void stdin_start(struct run *r)
 /* ---------------------------------------------------------------------------
  * The supervisors */
 
+/* Close P's connection (FLUSH: after what is queued) and forget it: a
+ * closed connection is freed by conn.c, and says nothing more. */
+static void peer_drop(struct peer *p, bool flush)
+{
+	if (p->c)
+		conn_close(p->c, flush);
+	p->c = NULL;
+}
+
 static struct node_io *node_by_name(struct run *r, const char *name)
 {
 	for (size_t i = 0; i < r->nnodes; i++)
@@ -492,7 +501,7 @@ static void on_hello(struct peer *p, const Pacer__StepIoHello *h)
 	if (diff || h->job_id != r->job_id) {
 		error(r, "%s connected for another step (job %u, wrong key): dropped",
 		      conn_peer(p->c), h->job_id);
-		conn_close(p->c, false);
+		peer_drop(p, false);
 		return;
 	}
 	/* It connected before the controller's answer was read: the step
@@ -506,13 +515,13 @@ static void on_hello(struct peer *p, const Pacer__StepIoHello *h)
 		      "a node of step %u.%u: dropped",
 		      conn_peer(p->c), h->node ? h->node : "?", h->job_id, h->step_id, h->n_ranks,
 		      r->job_id, r->step_id);
-		conn_close(p->c, false);
+		peer_drop(p, false);
 		return;
 	}
 	if (n->peer || n->lost || n->done) {
 		error(r, "%s connected again for node %s of step %u.%u: dropped", conn_peer(p->c),
 		      n->name, r->job_id, r->step_id);
-		conn_close(p->c, false);
+		peer_drop(p, false);
 		return;
 	}
 	n->peer = p;
@@ -620,7 +629,7 @@ static void on_done(struct run *r, struct node_io *n, const Pacer__StepIoDone *d
 			error(r, "%s: task %u ended without an exit status", n->name, n->ranks[i]);
 			r->tally.failed = true;
 		}
-	conn_close(n->peer->c, true);
+	peer_drop(n->peer, true);
 	n->peer->node = NULL;
 	check_finished(r);
 }
@@ -637,7 +646,7 @@ static void peer_msg(struct conn *c, Pacer__Msg *m, void *arg)
 		else {
 			error(r, "%s sent a %s message before its hello: dropped", conn_peer(c),
 			      frame_type_name(m->body_case));
-			conn_close(c, false);
+			peer_drop(p, false);
 		}
 		return;
 	}
@@ -1103,10 +1112,13 @@ static int setup_loop(struct run *r)
 
 static void teardown(struct run *r)
 {
+	for (struct peer *p = r->peers; p; p = p->next)
+		peer_drop(p, false);
+	/* Those still flushing when the loop stopped (no callback for them). */
+	conn_close_all();
 	while (r->peers) {
 		struct peer *p = r->peers;
 		r->peers = p->next;
-		conn_close(p->c, false);
 		free(p);
 	}
 	if (r->ctl_fd >= 0)

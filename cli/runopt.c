@@ -700,7 +700,8 @@ static int put(char **out, size_t *outlen, size_t *outcap, const char *s, size_t
 {
 	if (grow(out, outcap, *outlen + n) < 0)
 		return -1;
-	memcpy(*out + *outlen, s, n);
+	if (n) /* S may be NULL then (an empty rest of a line) */
+		memcpy(*out + *outlen, s, n);
 	*outlen += n;
 	return 0;
 }

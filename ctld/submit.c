@@ -35,7 +35,7 @@ static int check_spec(const Pacer__JobSpec *s, char *why, size_t whylen)
 			 s->script.len, SCRIPT_MAX);
 		return -1;
 	}
-	if (memchr(s->script.data, '\0', s->script.len)) {
+	if (s->script.len && memchr(s->script.data, '\0', s->script.len)) {
 		snprintf(why, whylen, "the batch script contains NUL bytes: it is not a script");
 		return -1;
 	}

@@ -69,6 +69,8 @@ struct pmi {
 	struct evconnlistener *lis;
 	uint16_t port;
 	struct conn **child; /* [nnodes], by node index once it said hello */
+	struct conn **accepted; /* every connection taken, hello or not */
+	size_t naccepted, accepted_cap;
 	struct gather *gathers;
 	/* other nodes */
 	struct conn *root;
@@ -236,7 +238,8 @@ static void on_fence(void *arg, uint32_t seq, const void *data, size_t len,
 		pmixsrv_fence_done(token, -1, NULL, 0);
 		return;
 	}
-	memcpy(w->data, data, len);
+	if (len)
+		memcpy(w->data, data, len);
 	w->len = len;
 	w->seq = seq;
 	w->token = token;
@@ -267,6 +270,16 @@ static long child_index(const struct pmi *p, const struct conn *c)
 	return -1;
 }
 
+static void forget_accepted(struct pmi *p, const struct conn *c)
+{
+	for (size_t k = 0; k < p->naccepted; k++) {
+		if (p->accepted[k] == c) {
+			p->accepted[k] = p->accepted[--p->naccepted];
+			return;
+		}
+	}
+}
+
 static void on_child_msg(struct conn *c, Pacer__Msg *m, void *arg)
 {
 	struct pmi *p = arg;
@@ -276,21 +289,26 @@ static void on_child_msg(struct conn *c, Pacer__Msg *m, void *arg)
 	if (m->body_case == PACER__MSG__BODY_FENCE_HELLO) {
 		const Pacer__StepFenceHello *h = m->fence_hello;
 		if (h->job_id != ls->job_id || h->step_id != ls->step_id || !h->node_index ||
-		    h->node_index >= p->nnodes || h->io_key.len != ls->io_key.len ||
+		    h->node_index >= p->nnodes || !ls->io_key.len ||
+		    h->io_key.len != ls->io_key.len ||
 		    memcmp(h->io_key.data, ls->io_key.data, ls->io_key.len) != 0) {
 			log_warn("%s: a fence connection from %s is not of this step: closed",
 				 p->s->unit, conn_peer(c));
+			forget_accepted(p, c);
 			conn_close(c, false);
 			return;
 		}
-		if (p->child[h->node_index] && p->child[h->node_index] != c)
+		if (p->child[h->node_index] && p->child[h->node_index] != c) {
+			forget_accepted(p, p->child[h->node_index]);
 			conn_close(p->child[h->node_index], false);
+		}
 		p->child[h->node_index] = c;
 		return;
 	}
 	if (i < 0) {
 		log_warn("%s: %s before a fence hello from %s: closed", p->s->unit,
 			 frame_type_name(m->body_case), conn_peer(c));
+		forget_accepted(p, c);
 		conn_close(c, false);
 		return;
 	}
@@ -327,6 +345,7 @@ static void on_child_closed(struct conn *c, const char *why, void *arg)
 	struct pmi *p = arg;
 	long i = child_index(p, c);
 
+	forget_accepted(p, c);
 	if (i < 0)
 		return;
 	p->child[i] = NULL;
@@ -359,7 +378,19 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
 	snprintf(peer, sizeof(peer), "%s", host);
-	conn_accept(&cfg, fd, peer, &child_ops, p);
+	if (p->naccepted == p->accepted_cap) {
+		size_t cap = p->accepted_cap ? 2 * p->accepted_cap : 8;
+		struct conn **v = realloc(p->accepted, cap * sizeof(*v));
+		if (!v) {
+			close(fd);
+			return;
+		}
+		p->accepted = v;
+		p->accepted_cap = cap;
+	}
+	struct conn *c = conn_accept(&cfg, fd, peer, &child_ops, p);
+	if (c)
+		p->accepted[p->naccepted++] = c;
 }
 
 /* The address node 0 listens on: its own in the layout (its node daemon's
@@ -551,9 +582,10 @@ void pmi_free(struct pmi *p)
 		return;
 	fail_gathers(p);
 	fail_waits(p);
-	for (uint32_t i = 0; p->child && i < p->nnodes; i++)
-		if (p->child[i])
-			conn_close(p->child[i], false);
+	/* Children are among the accepted; closing calls nothing back. */
+	for (size_t k = 0; k < p->naccepted; k++)
+		conn_close(p->accepted[k], false);
+	free(p->accepted);
 	if (p->root)
 		conn_close(p->root, false);
 	if (p->lis)
