@@ -19,9 +19,11 @@
  * Like ssh, pacer-rsh lives as long as orted does, and ending it (mpirun
  * does, when it gives up) ends the step.
  */
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "cli.h"
 
@@ -50,6 +52,25 @@ static int plain_name(const char *h)
 	return 1;
 }
 
+/* Whether HOST is a host of its own that this one can name, as ssh needs:
+ * our own node (where we run: always), or a name that resolves.  Nodes of a
+ * local cluster without --netns share one host and resolve nowhere; there,
+ * the orteds of several nodes would share one host name, and the ranks'
+ * shared-memory files (named by host name and local rank) would collide. */
+static int reachable(const char *host)
+{
+	const char *self = getenv("PACER_NODENAME");
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res = NULL;
+
+	if (self && strcmp(self, host) == 0)
+		return 1;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0)
+		return 0;
+	freeaddrinfo(res);
+	return 1;
+}
+
 /* WORDS joined by blanks, as ssh hands them to the remote shell. */
 static char *join(int n, char **words)
 {
@@ -73,26 +94,34 @@ static char *join(int n, char **words)
 	return s;
 }
 
-/* The step's name: the command's first word without its folder ("orted"),
- * so that pacer queue --steps says what runs. */
+/* The step's name: the program the words run ("orted": Open MPI wraps it
+ * in "( test ! -r ./.profile || . ./.profile; ... orted ...)" for a user
+ * whose shell is sh), else their first word, without its folder, so that
+ * pacer queue --steps says what runs. */
 static void step_name(int n, char **words, char *buf, size_t len)
 {
-	const char *w = NULL;
+	const char *first = NULL;
 
-	for (int i = 0; i < n && !w; i++) {
-		const char *p = words[i] + strspn(words[i], " \t\"'");
-		if (*p)
-			w = p;
+	for (int i = 0; i < n; i++) {
+		const char *w = words[i] + strspn(words[i], " \t\"'(");
+		size_t l = strcspn(w, " \t\"');");
+		const char *slash = memrchr(w, '/', l);
+		if (!l)
+			continue;
+		if (slash) {
+			l -= (size_t)(slash - w) + 1;
+			w = slash + 1;
+		}
+		if ((l == 5 && strncmp(w, "orted", 5) == 0) ||
+		    (l == 5 && strncmp(w, "prted", 5) == 0)) {
+			snprintf(buf, len, "%.*s", (int)l, w);
+			return;
+		}
+		if (!first && l)
+			snprintf(buf, len, "%.*s", (int)(l < 64 ? l : 64), first = w);
 	}
-	if (!w)
-		w = "sh";
-	size_t l = strcspn(w, " \t\"'");
-	const char *slash = memrchr(w, '/', l);
-	if (slash && (size_t)(slash - w) + 1 < l) {
-		l -= (size_t)(slash - w) + 1;
-		w = slash + 1;
-	}
-	snprintf(buf, len, "%.*s", (int)(l < 64 ? l : 64), w);
+	if (!first)
+		snprintf(buf, len, "sh");
 }
 
 int main(int argc, char **argv)
@@ -129,6 +158,16 @@ int main(int argc, char **argv)
 			"pacer-rsh: not inside a Pacer job (PACER_JOB_ID is not set): it starts "
 			"mpirun's daemons on the nodes of the job it runs in\n");
 		return 1;
+	}
+	if (!reachable(argv[1])) {
+		/* ssh's code for a host it cannot reach: mpirun says which. */
+		fprintf(stderr,
+			"pacer-rsh: node %s has no address here, so it is no host of its own "
+			"(the nodes of a local cluster without --netns share this one): mpirun "
+			"can run on one node there only; across nodes it needs each node to be "
+			"a host (a real cluster, or local-cluster --netns); see docs/mpi.md\n",
+			argv[1]);
+		return 255;
 	}
 	words = join(argc - 2, argv + 2);
 	if (!words) {
