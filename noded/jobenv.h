@@ -1,5 +1,6 @@
 /* jobenv.h - the PACER_* environment of a job's batch script: who the job
- * is, and its share of this node as the controller allocated it.
+ * is, and its share of this node as the controller allocated it; and what
+ * makes a plain mpirun in it use the job (its hostfile, pacer-rsh).
  *
  * No SLURM_* names: Open MPI's mpirun would take them for a Slurm
  * allocation and try srun.  The list is in docs/user.md.
