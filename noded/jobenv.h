@@ -51,7 +51,9 @@ int jobenv_add_mpi(char ***env, const Pacer__LaunchJob *lj, const struct jobenv_
 /* The network (CIDR, "10.1.2.0/24") of the interface holding an address
  * NODE resolves to on this host, into BUF.  0, or -1 with errno ENOENT when
  * the name does not resolve to any local address but loopback (several
- * emulated nodes of one host: Open MPI's own choice is right there). */
+ * emulated nodes of one host: Open MPI's own choice is right there).  It
+ * asks the resolver, and may wait for it: call it where that blocks no
+ * loop but the job's own (the supervisor, before the script starts). */
 int jobenv_node_network(const char *node, char *buf, size_t len);
 
 #endif
