@@ -1040,6 +1040,7 @@ static int request_step(struct run *r, int argc, char **argv, char **env, size_t
 	spec.cpu_bind = j->cpu_bind ? j->cpu_bind : "";
 	spec.exclusive = !r->o->overlap;
 	spec.overlap = r->o->overlap;
+	spec.whole = r->o->whole;
 	spec.argv = argv;
 	spec.n_argv = (size_t)argc;
 	spec.env = env;

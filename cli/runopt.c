@@ -27,6 +27,7 @@ enum {
 	K_NICE,
 	K_CPU_BIND,
 	K_OVERLAP,
+	K_WHOLE,
 	K_MPI,
 	K_JOBID,
 	/* srun options that would change what the step does: refused. */
@@ -91,6 +92,7 @@ static const struct opt_def run_defs[] = {
 	{ "dependency", 'd', OPT_REQUIRED },
 	/* the step (pacer run only) */
 	{ "overlap", K_OVERLAP, OPT_NONE },
+	{ "whole", K_WHOLE, OPT_NONE },
 	{ "label", 'l', OPT_NONE },
 	{ "mpi", K_MPI, OPT_REQUIRED },
 	{ "output", 'o', OPT_REQUIRED },
@@ -132,6 +134,7 @@ static bool step_only(int key)
 {
 	switch (key) {
 	case K_OVERLAP:
+	case K_WHOLE:
 	case 'l':
 	case K_MPI:
 	case 'o':
@@ -239,6 +242,7 @@ const char run_usage[] =
     "      --exclusive          cores no other step holds (the default for a step);\n"
     "                           a new allocation gets whole nodes\n"
     "      --overlap            share cores with the job's other steps, never wait\n"
+    "      --whole              every task gets all the CPUs the job has on its node\n"
     "  -t, --time=TIME          time limit of the step (of the job when one is allocated)\n"
     "  -J, --job-name=NAME      name of the step (default: the command's)\n"
     "  -D, --chdir=DIR          working directory of the ranks (default: here)\n"
@@ -525,6 +529,7 @@ static int apply_step(struct run_opts *o, int key, const char *opt, const char *
 {
 	switch (key) {
 	case K_OVERLAP: o->overlap = true; return 0;
+	case K_WHOLE: o->whole = true; return 0;
 	case 'l': o->label = true; return 0;
 	case 'u': return 0; /* output is forwarded as it comes: nothing to change */
 	case 'Q': o->quiet = true; return 0;

@@ -39,6 +39,7 @@ struct run_opts {
 				 * allocation ("--partition"), for the error
 				 * inside a job */
 	bool overlap;           /* --overlap */
+	bool whole;             /* --whole: the job's CPUs on each node, every task */
 	bool label;             /* -l */
 	bool kill_on_bad_exit;  /* -K */
 	bool quiet;             /* -Q: no progress messages */

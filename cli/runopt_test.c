@@ -27,7 +27,7 @@ static void test_step_options(void **state)
 {
 	(void)state;
 	ARGV("run", "-N2", "-n", "8", "-c2", "--label", "--mpi=none", "-K", "-W", "5", "-o",
-	     "out-%t", "--overlap", "-m", "Cyclic", "--cpu-bind=cores", "-t", "1:00", "hostname",
+	     "out-%t", "--overlap", "--whole", "-m", "Cyclic", "--cpu-bind=cores", "-t", "1:00", "hostname",
 	     "-n", "3");
 	struct run_opts o;
 	char err[512];
@@ -42,6 +42,7 @@ static void test_step_options(void **state)
 	assert_int_equal(o.wait_s, 5);
 	assert_string_equal(o.job.output, "out-%t");
 	assert_true(o.overlap);
+	assert_true(o.whole);
 	assert_string_equal(o.job.distribution, "cyclic");
 	assert_string_equal(o.job.cpu_bind, "cores");
 	assert_int_equal(o.job.time_limit, 60);

@@ -26,9 +26,10 @@
 
 /* Scratch copies of the job's nodes: the same layouts, with every PU that is
  * not the job's taken by STEP_OUTSIDE and, with HELD, every PU of running
- * non-overlapping steps by STEP_HELD.  0 or -1 (ENOMEM). */
-static int scratch_build(const struct step_node *in, size_t n, bool held, struct select_node *sn,
-			 struct select_node **ptr)
+ * non-overlapping steps by STEP_HELD (with WHOLE, every PU of the job on a
+ * node where any is held: a whole step takes them all).  0 or -1 (ENOMEM). */
+static int scratch_build(const struct step_node *in, size_t n, bool held, bool whole,
+			 struct select_node *sn, struct select_node **ptr)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct select_node *s = &sn[i];
@@ -51,9 +52,15 @@ static int scratch_build(const struct step_node *in, size_t n, bool held, struct
 		for (size_t k = 0; k < in[i].njob; k++)
 			if (in[i].job_pus[k] < np)
 				mark[in[i].job_pus[k]] = 1;
+		bool any = false;
 		for (size_t k = 0; held && k < in[i].nheld; k++)
-			if (in[i].held_pus[k] < np && mark[in[i].held_pus[k]] == 1)
+			if (in[i].held_pus[k] < np && mark[in[i].held_pus[k]] != 0) {
 				mark[in[i].held_pus[k]] = 2;
+				any = true;
+			}
+		for (uint32_t p = 0; any && whole && p < np; p++)
+			if (mark[p] == 1)
+				mark[p] = 2;
 		size_t nl = 0;
 		for (uint32_t p = 0; p < np; p++)
 			if (mark[p] == 0)
@@ -129,7 +136,7 @@ int step_place(const struct select_ops *ops, const struct step_ask *ask,
 	ask_to_request(ask, &req);
 	for (size_t i = 0; i < n; i++)
 		nheld += nodes[i].nheld;
-	if (!sn || !ptr || scratch_build(nodes, n, false, sn, ptr) < 0)
+	if (!sn || !ptr || scratch_build(nodes, n, false, false, sn, ptr) < 0)
 		goto out;
 	/* The job's allocation alone: "never" or "maybe". */
 	char fwhy[512];
@@ -156,7 +163,7 @@ int step_place(const struct select_ops *ops, const struct step_ask *ask,
 		goto out;
 	}
 	scratch_free(sn, n);
-	if (scratch_build(nodes, n, true, sn, ptr) < 0) {
+	if (scratch_build(nodes, n, true, ask->whole, sn, ptr) < 0) {
 		select_result_free(&alone);
 		goto out;
 	}
@@ -655,6 +662,7 @@ static int resolve(struct step_req *r, const struct job *j, char *why, size_t wh
 	a->job_id = j->id;
 	a->threads = j->threads;
 	a->overlap = sp->overlap;
+	a->whole = sp->whole;
 	a->cpus_per_task = sp->cpus_per_task ? sp->cpus_per_task : j->cpus_per_task;
 	if (a->cpus_per_task == 0)
 		a->cpus_per_task = 1;
@@ -832,15 +840,22 @@ static int start(struct step_req *r, struct job *j, const struct step_node *node
 		const struct topo_layout *l = nodes[a->node].layout;
 		Pacer__NodeAlloc *p = &allocs[i];
 		pacer__node_alloc__init(p);
-		p->node = (char *)nodes[a->node].name;
-		p->cpus = a->npus;
-		if (!(sets[i] = pus_str(l, a->pus, a->npus)))
+		const struct step_node *sn = &nodes[a->node];
+		p->node = (char *)sn->name;
+		p->cpus = r->ask.whole ? (uint32_t)sn->njob : a->npus;
+		sets[i] =
+		    r->ask.whole ? pus_str(l, sn->job_pus, sn->njob) : pus_str(l, a->pus, a->npus);
+		if (!sets[i])
 			goto nomem;
 		p->cpuset = sets[i];
 		p->task_cpus = tcs + tc;
 		for (uint32_t k = 0; k < a->ntasks; k++) {
-			if (!(tcs[tc++] = pus_str(l, a->pus + a->task_off[k],
-						  a->task_off[k + 1] - a->task_off[k])))
+			/* --whole: each task gets the job's PUs here, as the
+			 * step's cgroup does (an orted binds its ranks inside). */
+			tcs[tc++] = r->ask.whole ? strdup(sets[i])
+						 : pus_str(l, a->pus + a->task_off[k],
+							   a->task_off[k + 1] - a->task_off[k]);
+			if (!tcs[tc - 1])
 				goto nomem;
 			p->n_task_cpus++;
 		}

@@ -51,13 +51,17 @@ struct step_ask {
 	uint8_t dist_node, dist_socket; /* enum select_dist */
 	bool threads;                   /* a CPU is a PU, as for the job */
 	bool overlap;
+	/* --whole: the step's tasks get every PU of the job on their nodes, so
+	 * without overlap a node where other steps hold PUs cannot take it. */
+	bool whole;
 };
 
 /* Place ASK on the job's NODES[0..n) with OPS.  0 with RES filled (node
  * indexes into NODES; free with select_result_free); -1 with errno EINVAL
  * and WHY when the job's allocation can never hold it, EAGAIN when cores
  * other steps hold are in the way now (never for an overlapping step, which
- * prefers free cores but takes held ones), ENOMEM. */
+ * prefers free cores but takes held ones), ENOMEM.  RES has the tasks'
+ * own PUs even for a whole step: the caller widens them to the job's. */
 int step_place(const struct select_ops *ops, const struct step_ask *ask,
 	       const struct step_node *nodes, size_t n, struct select_result *res, char *why,
 	       size_t whylen);

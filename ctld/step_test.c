@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blob.h"
 #include "conf.h"
 #include "ctld.h"
 #include "job.h"
@@ -190,6 +191,45 @@ static void test_held_cores(void **st)
 	ask.ntasks = 5;
 	assert_int_equal(step_place(ops(), &ask, &node, 1, &res, why, sizeof(why)), -1);
 	assert_int_equal(errno, EINVAL);
+	free(job);
+	free(held);
+	topo_destroy(t);
+}
+
+/* --whole: a step that would take every PU of the job on its node waits
+ * while another step holds any of them, unless it overlaps. */
+static void test_whole_placement(void **st)
+{
+	(void)st;
+	struct topo *t = load("24em64t-2n6c2t-pci.xml");
+	const struct topo_layout *l = topo_layout(t);
+	size_t nj, nh;
+	uint32_t *job = core_pus(l, 0, 4, &nj);
+	uint32_t *held = core_pus(l, 0, 1, &nh); /* a running step holds 1 of 4 cores */
+	struct step_node node = {
+		.name = "n1", .layout = l, .job_pus = job, .njob = nj, .held_pus = held, .nheld = nh
+	};
+	struct step_ask ask = { .job_id = 3, .ntasks = 1, .cpus_per_task = 1, .whole = true };
+	struct select_result res;
+	char why[512];
+
+	/* 3 cores are free, but a whole step needs all 4 */
+	assert_int_equal(step_place(ops(), &ask, &node, 1, &res, why, sizeof(why)), -1);
+	assert_int_equal(errno, EAGAIN);
+	/* without --whole one free core does */
+	ask.whole = false;
+	assert_int_equal(step_place(ops(), &ask, &node, 1, &res, why, sizeof(why)), 0);
+	select_result_free(&res);
+	/* --whole --overlap shares them and never waits */
+	ask.whole = ask.overlap = true;
+	assert_int_equal(step_place(ops(), &ask, &node, 1, &res, why, sizeof(why)), 0);
+	check_inside(&res, &node);
+	select_result_free(&res);
+	/* nothing held: a whole step goes at once */
+	node.nheld = 0;
+	ask.overlap = false;
+	assert_int_equal(step_place(ops(), &ask, &node, 1, &res, why, sizeof(why)), 0);
+	select_result_free(&res);
 	free(job);
 	free(held);
 	topo_destroy(t);
@@ -670,6 +710,53 @@ static void test_requests(void **st)
 	forget();
 }
 
+/* A --whole step's cpuset and each of its tasks' are the job's on their
+ * node, whatever the tasks alone would take. */
+static void test_whole_cpus(void **st)
+{
+	(void)st;
+	assert_int_equal(state_recover(false), 0);
+	struct job *j = running_job(3, 4);
+	char *argv[] = { "orted", NULL };
+	Pacer__StepSpec sp;
+	struct answer a = { 0 };
+	char why[1024];
+	int code;
+
+	step_spec(&sp, argv, 2, 1);
+	sp.nodelist = "n2";
+	sp.whole = true;
+	sp.overlap = true;
+	assert_non_null(ask_step(j, &sp, 1000, &a, &code, why, sizeof(why)));
+	struct step *s = step_find(j, 0);
+	assert_non_null(s);
+	assert_int_equal(s->nalloc, 1);
+	assert_int_equal(s->alloc[0].node, 1);
+	assert_string_equal(s->alloc[0].cpuset->data, j->alloc[1].cpuset->data);
+	assert_int_equal(s->alloc[0].cpus, j->alloc[1].cpus);
+	char **tc;
+	size_t ntc;
+	assert_int_equal(blob_strv_split(s->alloc[0].task_cpus, &tc, &ntc), 0);
+	assert_int_equal(ntc, 2);
+	for (size_t i = 0; i < ntc; i++)
+		assert_string_equal(tc[i], j->alloc[1].cpuset->data);
+	free(tc);
+	/* not overlapping, it holds them all: a plain step on n2 now waits */
+	step_spec(&sp, argv, 1, 1);
+	sp.nodelist = "n2";
+	sp.whole = true;
+	struct answer b = { 0 }, c = { 0 };
+	assert_non_null(ask_step(j, &sp, 1000, &b, &code, why, sizeof(why)));
+	assert_non_null(step_find(j, 1));
+	sp.whole = false;
+	assert_non_null(ask_step(j, &sp, 1000, &c, &code, why, sizeof(why)));
+	assert_int_equal(step_waiting(), 1);
+	assert_null(step_find(j, 2));
+	assert_int_not_equal(state_end(j, PACER__JOB_STATE__JOB_CANCELLED, 0, 0, 2000, "x"), 0);
+	settle();
+	forget();
+}
+
 /* What a restart rebuilds: from the journal records, then from the snapshot
  * the restart wrote. */
 static void test_replay(void **st)
@@ -767,10 +854,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_place_inside_the_job),
 		cmocka_unit_test(test_held_cores),
+		cmocka_unit_test(test_whole_placement),
 		cmocka_unit_test(test_nodes_and_ranks),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_worse_state),
 		cmocka_unit_test_setup_teardown(test_requests, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_whole_cpus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

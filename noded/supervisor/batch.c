@@ -13,24 +13,34 @@
  */
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "bind.h"
 #include "confine.h"
+#include "fileio.h"
 #include "jobenv.h"
 #include "launch.h"
+#include "libexec.h"
 #include "log.h"
+#include "strfmt.h"
 #include "supervisor.h"
 #include "timefmt.h"
 #include "track.h"
+
+#if !defined(PACER_RSH_INSTALLED) || !defined(PACER_RSH_BUILT)
+#error "PACER_RSH_INSTALLED and _BUILT must name the installed and built pacer-rsh"
+#endif
 
 #define CLEANUP_MS     5000 /* leftovers get this long to die after SIGKILL */
 #define POLL_MS        50   /* how often an emptying tracker is looked at */
@@ -55,6 +65,7 @@ struct batch {
 	uint64_t kill_at_ms; /* monotonic */
 	uint64_t cleanup_deadline_ms;
 	struct event *limit_ev, *kill_ev, *poll_ev;
+	char files[PATH_MAX]; /* SPOOL/job.ID.d: the hostfile; "" when not made */
 };
 
 static struct timeval tv_ms(uint64_t ms)
@@ -142,6 +153,23 @@ static void end_of(const struct batch *b, struct job_end *e)
 	}
 }
 
+/* The job's folder of files for its processes (the hostfile). */
+static void files_remove(struct batch *b)
+{
+	char path[PATH_MAX];
+
+	if (!b->files[0])
+		return;
+	if (strfmt_path(path, sizeof(path), "%s/hostfile", b->files) == 0 && unlink(path) < 0 &&
+	    errno != ENOENT)
+		log_warn("job %" PRIu32 ": cannot remove %s: %s", b->s->job_id, path,
+			 strerror(errno));
+	if (rmdir(b->files) < 0 && errno != ENOENT)
+		log_warn("job %" PRIu32 ": cannot remove %s: %s", b->s->job_id, b->files,
+			 strerror(errno));
+	b->files[0] = '\0';
+}
+
 /* Every process is gone (or will never go): the job is over. */
 static void finish(struct batch *b)
 {
@@ -153,6 +181,7 @@ static void finish(struct batch *b)
 							 WTERMSIG(b->wstatus) == SIGKILL);
 	end_of(b, &e);
 	launch_cleanup(s->spool_dir, s->job_id);
+	files_remove(b);
 	s->batch = NULL;
 	batch_free(b);
 	sup_ended(s, &e);
@@ -388,6 +417,68 @@ static int plan_job(struct batch *b, const Pacer__LaunchJob *lj, struct bind_pla
 	return b->confine ? 0 : -1;
 }
 
+/* SPOOL/job.ID.d/hostfile for mpirun (root's, readable by all: it holds
+ * node names only), its path into PATH.  0, or -1 logged: the job runs
+ * anyway, only a plain mpirun in it would not find its nodes. */
+static int write_hostfile(struct batch *b, const Pacer__LaunchJob *lj, char *path, size_t len)
+{
+	const struct sup *s = b->s;
+	char tmp[PATH_MAX];
+	char *text = NULL;
+	int rc = -1;
+
+	if (strfmt_path(b->files, sizeof(b->files), "%s/job.%" PRIu32 ".d", s->spool_dir,
+			s->job_id) < 0 ||
+	    strfmt_path(path, len, "%s/hostfile", b->files) < 0 ||
+	    strfmt_path(tmp, sizeof(tmp), "%s/hostfile.tmp", b->files) < 0) {
+		log_warn("job %" PRIu32 ": the spool path is too long for its hostfile", s->job_id);
+		b->files[0] = '\0';
+		return -1;
+	}
+	/* Left by a supervisor that died: ours now. */
+	if (mkdir(b->files, 0755) < 0 && errno != EEXIST) {
+		log_warn("job %" PRIu32 ": cannot create %s: %s", s->job_id, b->files,
+			 strerror(errno));
+		b->files[0] = '\0';
+		return -1;
+	}
+	chmod(b->files, 0755);
+	text = jobenv_hostfile(lj, s->setup->node);
+	if (!text || file_replace(path, tmp, text, strlen(text), 0644, NULL) < 0)
+		log_warn("job %" PRIu32 ": cannot write its hostfile %s: %s", s->job_id, path,
+			 strerror(errno));
+	else
+		rc = 0;
+	free(text);
+	return rc;
+}
+
+/* What a plain mpirun in the script needs (docs/mpi.md): the hostfile,
+ * pacer-rsh instead of ssh, the cluster's network. */
+static void mpi_env(struct batch *b, const Pacer__LaunchJob *lj, char ***penv)
+{
+	const struct sup *s = b->s;
+	char hostfile[PATH_MAX], agent[PATH_MAX], net[80], err[512];
+	struct jobenv_mpi m = { .hostfile = hostfile };
+
+	if (write_hostfile(b, lj, hostfile, sizeof(hostfile)) < 0)
+		return;
+	if (libexec_find("pacer-rsh", "PACER_RSH", PACER_RSH_INSTALLED, PACER_RSH_BUILT, agent,
+			 sizeof(agent), err, sizeof(err)) < 0)
+		log_warn("job %" PRIu32 ": %s: mpirun in it would use ssh", s->job_id, err);
+	else if (strpbrk(agent, " \t\n'\"\\"))
+		/* Open MPI splits the agent on blanks and runs the first word. */
+		log_warn("job %" PRIu32 ": pacer-rsh's path %s has a blank or a quote, which "
+			 "mpirun cannot run: install Pacer under a plain path",
+			 s->job_id, agent);
+	else
+		m.agent = agent;
+	if (jobenv_node_network(s->setup->node, net, sizeof(net)) == 0)
+		m.network = net;
+	if (jobenv_add_mpi(penv, lj, &m) < 0)
+		log_warn("job %" PRIu32 ": out of memory for its mpirun variables", s->job_id);
+}
+
 /* Fork and exec the script of LJ, bound as PLAN says.  0, or -1 with ERR. */
 static int exec_script(struct batch *b, const Pacer__LaunchJob *lj, const struct bind_plan *plan,
 		       char *err, size_t errlen)
@@ -408,6 +499,7 @@ static int exec_script(struct batch *b, const Pacer__LaunchJob *lj, const struct
 		snprintf(err, errlen, "out of memory preparing job %" PRIu32, j->id);
 		goto out;
 	}
+	mpi_env(b, lj, &penv);
 	/* Slurm's default, as users expect one when the controller gave none. */
 	snprintf(out, sizeof(out), "pacer-%" PRIu32 ".out", j->id);
 	req.job_id = j->id;
@@ -482,6 +574,7 @@ int batch_start(struct sup *s, const Pacer__LaunchJob *lj, char *err, size_t err
 	return 0;
 failed:
 	bind_plan_free(plan);
+	files_remove(b);
 	batch_free(b);
 	return -1;
 }
