@@ -49,7 +49,7 @@ static void launch_init(struct launch *l, size_t n, const uint32_t *tasks, const
 	for (size_t i = 0; i < n; i++) {
 		Pacer__NodeAlloc *a = &l->na[i];
 		pacer__node_alloc__init(a);
-		snprintf(l->names[i], sizeof(l->names[i]), "n%zu", i + 1);
+		snprintf(l->names[i], sizeof(l->names[i]), "n%u", (unsigned)(i + 1) % 1000);
 		a->node = l->names[i];
 		a->cpus = cpus[i];
 		for (uint32_t k = 0; ids && k < tasks[i]; k++)
