@@ -252,9 +252,38 @@ static int cancel_request(struct cli *cli, uint32_t id, bool release, int code, 
 	return rc;
 }
 
+/* Whether job ID has a step the controller still counts as running. */
+static int steps_running(struct cli *cli, uint32_t id)
+{
+	Pacer__QueueRequest q = PACER__QUEUE_REQUEST__INIT;
+	Pacer__Msg req = PACER__MSG__INIT, *reply = NULL;
+	uint32_t ids[1] = { id };
+	int running = 0;
+
+	q.job_ids = ids;
+	q.n_job_ids = 1;
+	q.steps = true;
+	q.all = true;
+	req.body_case = PACER__MSG__BODY_QUEUE;
+	req.queue = &q;
+	if (cli_call(cli, &req, PACER__MSG__BODY_QUEUE_REPLY, &reply) < 0)
+		return -1;
+	for (size_t i = 0; i < reply->queue_reply->n_steps; i++)
+		running |= reply->queue_reply->steps[i]->state == PACER__JOB_STATE__JOB_RUNNING;
+	pacer__msg__free_unpacked(reply, NULL);
+	return running;
+}
+
 int alloc_release(struct cli *cli, uint32_t id, int code)
 {
 	bool ended;
+
+	/* A step's end reaches the controller from its nodes, the release
+	 * from us: let the steps' own ends be recorded first (their nodes
+	 * report them as soon as their tasks are gone), or they would end
+	 * with the job instead ("the job ended"). */
+	for (int i = 0; i < 100 && steps_running(cli, id) == 1; i++)
+		nap(50);
 
 	/* EAGAIN: its start is still being recorded; that takes moments. */
 	for (int i = 0; i < CALL_RETRIES; i++) {

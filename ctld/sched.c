@@ -17,6 +17,7 @@
  * partitions could start it earliest.
  */
 #include "sched.h"
+#include "step.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -105,6 +106,8 @@ static void launch_when_durable(void *arg)
 			 j->id, node_name_at(j->alloc[0].node), strerror(errno));
 	else
 		log_debug("job %u started on %s", j->id, node_name_at(j->alloc[0].node));
+	/* Steps asked for while its start was being recorded can go now. */
+	step_retry(j);
 }
 
 /* An output pattern made into the path the node will open. */

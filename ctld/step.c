@@ -959,7 +959,7 @@ struct step_req *step_request(const Pacer__StepCreateRequest *q, uid_t uid, bool
 		snprintf(why, whylen, "job %u belongs to %s, not to you", j->id, j->user->data);
 		return NULL;
 	}
-	if (j->state != PACER__JOB_STATE__JOB_RUNNING || j->launch_pending || j->cancel_requested) {
+	if (j->state != PACER__JOB_STATE__JOB_RUNNING || j->cancel_requested) {
 		*code = ESRCH;
 		snprintf(why, whylen, "job %u is %s: steps run only inside a running job", j->id,
 			 j->cancel_requested && j->state == PACER__JOB_STATE__JOB_RUNNING
@@ -984,7 +984,9 @@ struct step_req *step_request(const Pacer__StepCreateRequest *q, uid_t uid, bool
 		req_free(r);
 		return NULL;
 	}
-	int rc = try_start(r, j, code, why, whylen);
+	/* A job whose start is still being recorded is RUNNING to its user
+	 * already: its steps wait for the launch (sched.c retries them). */
+	int rc = j->launch_pending ? 1 : try_start(r, j, code, why, whylen);
 	if (rc < 0) {
 		req_free(r);
 		return NULL;
@@ -992,8 +994,9 @@ struct step_req *step_request(const Pacer__StepCreateRequest *q, uid_t uid, bool
 	if (rc == 1) {
 		r->phase = REQ_WAITING;
 		wait_add(r);
-		log_info("job %u: a step of %u task%s waits for cores other steps hold", j->id,
-			 r->ask.ntasks, strfmt_s(r->ask.ntasks));
+		if (!j->launch_pending)
+			log_info("job %u: a step of %u task%s waits for cores other steps hold",
+				 j->id, r->ask.ntasks, strfmt_s(r->ask.ntasks));
 	}
 	return r;
 }
