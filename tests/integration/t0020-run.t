@@ -62,7 +62,7 @@ test_expect_success 'pacer alloc waits for resources and Ctrl-C then cancels its
 	pacer show job $AJ --json | jq -e ".spec.alloc_only == true and .state == \"PENDING\"" &&
 	kill -INT $APID &&
 	wait_job_state $AJ CANCELLED &&
-	{ wait $APID; rc=$?; } ; test $rc = 1 &&
+	{ wait $APID; rc=$?; true; } && test $rc = 1 &&
 	grep "interrupted: cancelling job $AJ" wait.err
 '
 
@@ -90,7 +90,7 @@ test_expect_success 'a cancelled allocation is revoked: its command gets SIGHUP'
 	AJ=$(cat rev.id) &&
 	pacer cancel $AJ &&
 	wait_job_state $AJ CANCELLED &&
-	{ wait $APID; rc=$?; } ; test $rc = 129 &&
+	{ wait $APID; rc=$?; true; } && test $rc = 129 &&
 	grep "job allocation $AJ has been revoked" rev.err
 '
 
