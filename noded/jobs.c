@@ -397,6 +397,14 @@ static void supervisor_lost(struct job *job, const char *why)
 	log_err("%s: its supervisor (pid %ld) is gone (%s): ending it", job->unit,
 		(long)job->sup_pid, why);
 	if (job->is_step) {
+		/* Its tasks have nobody to report them: they go. */
+		struct track *t = track_find_step(job->id, job->step_id);
+		if (t) {
+			log_info("%s: killing what is left of it (%s)", job->unit, track_method());
+			track_kill(t);
+			wait_empty(t, job->id);
+			track_destroy(t);
+		}
 		struct job_end se = { .job_id = job->id,
 				      .is_step = true,
 				      .step_id = job->step_id,

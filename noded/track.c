@@ -325,7 +325,7 @@ struct track *track_create_step(uint32_t job_id, uint32_t step_id)
 	return create(job_id, &step_id);
 }
 
-struct track *track_find(uint32_t job_id)
+static struct track *find(uint32_t job_id, const uint32_t *step)
 {
 	struct track *t;
 	struct stat st;
@@ -334,7 +334,7 @@ struct track *track_find(uint32_t job_id)
 		errno = ENOENT;
 		return NULL;
 	}
-	t = track_alloc(job_id, NULL);
+	t = track_alloc(job_id, step);
 	if (!t)
 		return NULL;
 	if (stat(t->dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -343,6 +343,16 @@ struct track *track_find(uint32_t job_id)
 		return NULL;
 	}
 	return t;
+}
+
+struct track *track_find(uint32_t job_id)
+{
+	return find(job_id, NULL);
+}
+
+struct track *track_find_step(uint32_t job_id, uint32_t step_id)
+{
+	return find(job_id, &step_id);
 }
 
 int track_join_self(struct track *t)

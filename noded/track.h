@@ -39,6 +39,9 @@ struct track *track_create_step(uint32_t job_id, uint32_t step_id);
  * cgroup, if it still exists).  NULL with ENOENT when nothing is left. */
 struct track *track_find(uint32_t job_id);
 
+/* The same for step STEP_ID of job JOB_ID (its job_ID.STEP cgroup). */
+struct track *track_find_step(uint32_t job_id, uint32_t step_id);
+
 /* In the forked child, before dropping privileges: move the calling process
  * into the job's cgroup.  Async-signal-safe.  0 or -1 with errno. */
 int track_join_self(struct track *t);

@@ -186,6 +186,20 @@ test_expect_success 'steps are listed across a controller restart, and end after
 	{ wait $PR; true; }
 '
 
+test_expect_success 'a step supervisor killed with SIGKILL: its tasks are killed, the step ends NODE_FAIL' '
+	{ PACER_JOB_ID=$JOB pacer run -N 2 -n 2 sleep 300.${MARK}7 >/dev/null 2>&1 & } &&
+	PK=$! &&
+	wait_procs 7 2 &&
+	SK=$(pacer queue --steps --json | jq -r "[.steps[] | select(.job_id == $JOB and \
+		.state == \"RUNNING\" and .step_id != \"$JOB.batch\") | .step_id] | .[0]") &&
+	sup=$(cat "$CLUSTER/spool/node1/supervisors/job-$SK.pid") &&
+	kill -KILL $sup &&
+	wait_procs 7 0 &&
+	wait_step $SK NODE_FAIL &&
+	{ wait $PK; true; } &&
+	grep "job-$SK: killing what is left of it" "$CLUSTER/log/node1.log"
+'
+
 test_expect_success 'the job of the step tests ends' '
 	pacer cancel $JOB &&
 	wait_job_done $JOB &&
